@@ -1,0 +1,63 @@
+/**
+ * The commands a billing account stream answers, declared once as schemas. The HTTP edge decodes
+ * callers' JSON with them; the domain's `decide` takes their decoded (exact) form.
+ */
+import { z } from 'zod';
+import { credits, creditsOrZero, identifier, instant, label } from './fields';
+import { period, planTerms } from './plan';
+
+const account = { accountId: identifier };
+const reason = label.optional();
+
+export const grantSources = ['plan_included', 'manual', 'top_up'] as const;
+export type GrantSource = (typeof grantSources)[number];
+
+export const commandSchemas = {
+  OpenBillingAccount: z.object({ ...account, name: label }),
+  StartSubscription: z.object({ ...account, plan: planTerms, period }),
+  ChangePlan: z.object({ ...account, plan: planTerms }),
+  RenewSubscriptionPeriod: z.object({ ...account, period }),
+  AttachProject: z.object({ ...account, projectId: identifier, name: label.optional() }),
+  GrantCredits: z.object({
+    ...account,
+    grantId: identifier,
+    source: z.enum(grantSources),
+    amount: credits,
+    expiresAt: instant.optional(),
+    projectId: identifier.optional(),
+    reason,
+  }),
+  ExpireCredits: z.object({ ...account, asOf: instant }),
+  AcceptRun: z.object({
+    ...account,
+    runId: identifier,
+    projectId: identifier,
+    action: identifier,
+    capabilityBand: identifier,
+    estimatedCost: credits,
+  }),
+  CompleteRun: z.object({ ...account, runId: identifier, actualCost: creditsOrZero }),
+  FailRun: z.object({ ...account, runId: identifier, reason }),
+  CancelRun: z.object({ ...account, runId: identifier, reason }),
+  PlaceSettlementHold: z.object({
+    ...account,
+    holdId: identifier,
+    runId: identifier,
+    provider: identifier,
+    amount: credits,
+  }),
+  ReleaseSettlementHold: z.object({ ...account, holdId: identifier, outcome: z.enum(['paid_out', 'reversed']) }),
+  SuspendAccount: z.object({ ...account, reason }),
+  ReactivateAccount: z.object({ ...account }),
+  CloseBillingAccount: z.object({ ...account }),
+} as const;
+
+export type CommandType = keyof typeof commandSchemas;
+export type CommandOf<T extends CommandType> = { type: T } & z.output<(typeof commandSchemas)[T]>;
+export type LedgerCommand = { [T in CommandType]: CommandOf<T> }[CommandType];
+
+/** `PreviewRun` asks the same questions as `AcceptRun` and appends nothing; its run id is optional. */
+export const previewRunSchema = commandSchemas.AcceptRun.extend({ runId: identifier.optional() });
+export type PreviewRunQuery = z.output<typeof previewRunSchema>;
+
+export const commandTypes = Object.keys(commandSchemas) as CommandType[];

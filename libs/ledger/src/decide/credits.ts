@@ -1,0 +1,46 @@
+import type { CommandOf } from '../commands';
+import { event } from '../events';
+import { formatCredits, MAX_ACCOUNT_CREDITS } from '../money';
+import { granted, type AccountState } from '../state';
+import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
+import { expireLapsed } from './draws';
+
+export function grantCredits(state: AccountState, command: CommandOf<'GrantCredits'>, context: DecisionContext): Decision {
+  const failure = checkAccount(state, command.accountId, context, 'open');
+  if (failure) return failure;
+  const { accountId, grantId, source, amount } = command;
+  if (state.grantIds.has(grantId)) return rejected('grant_already_exists', `grant "${grantId}" exists already`);
+  if (command.projectId !== undefined && !state.projects.has(command.projectId)) {
+    return rejected('project_not_attached', `project "${command.projectId}" is not attached to this account`);
+  }
+  if (command.expiresAt !== undefined && command.expiresAt <= context.now) {
+    return rejected('grant_expiry_not_in_future', `the grant would expire at ${command.expiresAt}, which has passed`);
+  }
+  if (granted(state) + amount > MAX_ACCOUNT_CREDITS) {
+    return rejected(
+      'account_credit_limit',
+      `an account may be granted at most ${formatCredits(MAX_ACCOUNT_CREDITS)} credits in all`,
+    );
+  }
+  return accepted(
+    event('CreditsGranted', {
+      accountId,
+      grantId,
+      source,
+      amount,
+      expiresAt: command.expiresAt ?? null,
+      projectId: command.projectId ?? null,
+      reason: command.reason ?? null,
+    }),
+  );
+}
+
+/** Expires every free credit whose grant lapsed at or before `asOf`; nothing to expire appends nothing. */
+export function expireCredits(state: AccountState, command: CommandOf<'ExpireCredits'>, context: DecisionContext): Decision {
+  const failure = checkAccount(state, command.accountId, context, 'open');
+  if (failure) return failure;
+  if (command.asOf > context.now) {
+    return rejected('as_of_in_future', `credits cannot be expired as of ${command.asOf}, after now (${context.now})`);
+  }
+  return accepted(...expireLapsed(state, command.accountId, command.asOf));
+}

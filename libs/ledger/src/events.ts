@@ -1,0 +1,102 @@
+/**
+ * The facts a billing account stream records, declared once. Each event's data is decoded from
+ * stored JSON and encoded back through these schemas; an event type's schema only grows, and an
+ * older stored shape is upcast on read (see upcasters.ts), never rewritten.
+ */
+import { z } from 'zod';
+import { grantSources } from './commands';
+import { credits, creditsOrZero, identifier, instant, label } from './fields';
+import { period, planTerms } from './plan';
+
+const account = { accountId: identifier };
+const run = { ...account, runId: identifier, projectId: identifier };
+
+/** Credits drawn from (or returned to) one grant: how money moves are traced to their source. */
+export const grantDraw = z.object({ grantId: identifier, amount: credits });
+export type GrantDraw = z.output<typeof grantDraw>;
+
+export const eventSchemas = {
+  BillingAccountOpened: z.object({ ...account, name: label }),
+  SubscriptionStarted: z.object({ ...account, plan: planTerms, period }),
+  PlanChanged: z.object({ ...account, plan: planTerms }),
+  SubscriptionPeriodRenewed: z.object({ ...account, period }),
+  ProjectAttached: z.object({ ...account, projectId: identifier, name: label.nullable() }),
+  CreditsGranted: z.object({
+    ...account,
+    grantId: identifier,
+    source: z.enum(grantSources),
+    amount: credits,
+    expiresAt: instant.nullable(),
+    projectId: identifier.nullable(),
+    reason: label.nullable(),
+  }),
+  CreditsExpired: z.object({ ...account, grantId: identifier, projectId: identifier.nullable(), amount: credits }),
+  RunAccepted: z.object({
+    ...run,
+    action: identifier,
+    capabilityBand: identifier,
+    estimatedCost: credits,
+  }),
+  CreditsReserved: z.object({ ...run, amount: credits, draws: z.array(grantDraw) }),
+  RunCompleted: z.object({ ...run, actualCost: creditsOrZero }),
+  CreditsConsumed: z.object({
+    ...run,
+    amount: credits,
+    /** The part taken from the run's reservation, and the grants it was reserved from. */
+    fromReservation: creditsOrZero,
+    reservationDraws: z.array(grantDraw),
+    /** The part beyond the reservation, taken from available credits. */
+    overrun: creditsOrZero,
+    overrunDraws: z.array(grantDraw),
+  }),
+  ReservationReleased: z.object({
+    ...run,
+    amount: credits,
+    reason: z.enum(['completed', 'failed', 'cancelled']),
+    draws: z.array(grantDraw),
+  }),
+  CommercialExceptionRecorded: z.object({
+    ...run,
+    kind: z.enum(['overrun_shortfall']),
+    /** Credits the run cost that no balance could cover: owed, never silently dropped. */
+    amount: credits,
+  }),
+  RunFailed: z.object({ ...run, reason: label.nullable() }),
+  RunCancelled: z.object({ ...run, reason: label.nullable() }),
+  SettlementHoldPlaced: z.object({ ...run, holdId: identifier, provider: identifier, amount: credits }),
+  SettlementHoldReleased: z.object({
+    ...run,
+    holdId: identifier,
+    provider: identifier,
+    amount: credits,
+    outcome: z.enum(['paid_out', 'reversed']),
+  }),
+  AccountSuspended: z.object({ ...account, reason: label.nullable() }),
+  AccountReactivated: z.object({ ...account }),
+  BillingAccountClosed: z.object({ ...account }),
+} as const;
+
+export type EventType = keyof typeof eventSchemas;
+export type EventOf<T extends EventType> = { type: T; data: z.output<(typeof eventSchemas)[T]> };
+export type LedgerEvent = { [T in EventType]: EventOf<T> }[EventType];
+
+/** The current schema version of each event type; a stored event older than this is upcast. */
+export const eventSchemaVersions: Record<EventType, number> = Object.fromEntries(
+  Object.keys(eventSchemas).map((type) => [type, 1]),
+) as Record<EventType, number>;
+
+export const isEventType = (type: string): type is EventType => Object.hasOwn(eventSchemas, type);
+
+export function encodeEventData(event: LedgerEvent): Record<string, unknown> {
+  return eventSchemas[event.type].encode(event.data as never) as Record<string, unknown>;
+}
+
+export function decodeEvent(type: string, data: unknown): LedgerEvent {
+  if (!isEventType(type)) throw new Error(`unknown event type "${type}"`);
+  const parsed = eventSchemas[type].safeDecode(data as never);
+  if (!parsed.success) throw new Error(`stored ${type} does not match its schema: ${parsed.error.message}`);
+  return { type, data: parsed.data } as LedgerEvent;
+}
+
+/** Builds an event with its data checked by the type system. */
+export const event = <T extends EventType>(type: T, data: EventOf<T>['data']): EventOf<T> => ({ type, data });

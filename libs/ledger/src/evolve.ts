@@ -1,0 +1,209 @@
+/**
+ * evolve(state, event) → state: how each recorded fact changes a billing account.
+ *
+ * Ownership rule: evolve updates the state it is given and returns it, so folding a long stream
+ * costs O(events), not O(events × runs). A caller that needs the state from before an event keeps
+ * its own copy (`cloneState`); `decide` never mutates.
+ */
+import type { EventOf, GrantDraw, LedgerEvent } from './events';
+import { invariant } from './invariant';
+import type { AccountState, Grant, Run } from './state';
+import { initialState } from './state';
+
+type Handlers = { [T in LedgerEvent['type']]: (state: AccountState, data: EventOf<T>['data']) => void };
+
+function grantOf(state: AccountState, grantId: string): Grant {
+  const grant = state.grants.get(grantId);
+  invariant(grant, `event refers to grant ${grantId}, which holds no credits`);
+  return grant;
+}
+
+function runOf(state: AccountState, runId: string): Run {
+  const run = state.runs.get(runId);
+  invariant(run, `event refers to unknown run ${runId}`);
+  return run;
+}
+
+function dropIfSpent(state: AccountState, grant: Grant): void {
+  if (grant.free === 0n && grant.reserved === 0n) state.grants.delete(grant.grantId);
+}
+
+function drawsTotal(draws: readonly GrantDraw[]): bigint {
+  return draws.reduce((total, draw) => total + draw.amount, 0n);
+}
+
+/** Moves reserved credits of a run back to (or out of) each grant they were reserved from. */
+function takeFromReservation(state: AccountState, run: Run, draws: readonly GrantDraw[], into: 'free' | 'consumed') {
+  for (const { grantId, amount } of draws) {
+    const grant = grantOf(state, grantId);
+    const outstanding = run.reservation.get(grantId) ?? 0n;
+    invariant(outstanding >= amount && grant.reserved >= amount, `run ${run.runId} reserved less from ${grantId}`);
+    grant.reserved -= amount;
+    grant[into] += amount;
+    if (outstanding === amount) run.reservation.delete(grantId);
+    else run.reservation.set(grantId, outstanding - amount);
+    dropIfSpent(state, grant);
+  }
+  const total = drawsTotal(draws);
+  run.reserved -= total;
+  state.totals.reserved -= total;
+}
+
+const handlers: Handlers = {
+  BillingAccountOpened(state, { accountId, name }) {
+    state.accountId = accountId;
+    state.name = name;
+    state.status = 'active';
+  },
+  SubscriptionStarted(state, { plan, period }) {
+    state.subscription = { plan, period };
+  },
+  PlanChanged(state, { plan }) {
+    invariant(state.subscription, 'plan changed without a subscription');
+    state.subscription = { ...state.subscription, plan };
+  },
+  SubscriptionPeriodRenewed(state, { period }) {
+    invariant(state.subscription, 'period renewed without a subscription');
+    state.subscription = { ...state.subscription, period };
+  },
+  ProjectAttached(state, { projectId, name }) {
+    state.projects.set(projectId, { name });
+  },
+  CreditsGranted(state, { grantId, source, amount, expiresAt, projectId }) {
+    invariant(!state.grantIds.has(grantId), `grant ${grantId} granted twice`);
+    state.grantIds.add(grantId);
+    state.grants.set(grantId, {
+      grantId,
+      source,
+      projectId,
+      amount,
+      expiresAt,
+      sequence: state.grantSequence++,
+      free: amount,
+      reserved: 0n,
+      consumed: 0n,
+      expired: 0n,
+    });
+    if (source === 'plan_included') state.totals.included += amount;
+    else state.totals.bonus += amount;
+  },
+  CreditsExpired(state, { grantId, amount }) {
+    const grant = grantOf(state, grantId);
+    invariant(grant.free >= amount, `grant ${grantId} expires more than it has free`);
+    grant.free -= amount;
+    grant.expired += amount;
+    state.totals.expired += amount;
+    dropIfSpent(state, grant);
+  },
+  RunAccepted(state, { runId, projectId, action, capabilityBand, estimatedCost }) {
+    invariant(!state.runs.has(runId), `run ${runId} accepted twice`);
+    state.runs.set(runId, {
+      runId,
+      projectId,
+      action,
+      capabilityBand,
+      estimatedCost,
+      status: 'accepted',
+      reservation: new Map(),
+      reserved: 0n,
+      consumed: 0n,
+      held: 0n,
+      actualCost: null,
+    });
+  },
+  CreditsReserved(state, { runId, amount, draws }) {
+    const run = runOf(state, runId);
+    invariant(drawsTotal(draws) === amount, `reservation of run ${runId} does not add up`);
+    for (const draw of draws) {
+      const grant = grantOf(state, draw.grantId);
+      invariant(grant.free >= draw.amount, `grant ${draw.grantId} reserves more than it has free`);
+      grant.free -= draw.amount;
+      grant.reserved += draw.amount;
+      run.reservation.set(draw.grantId, (run.reservation.get(draw.grantId) ?? 0n) + draw.amount);
+    }
+    run.reserved += amount;
+    state.totals.reserved += amount;
+  },
+  RunCompleted(state, { runId, actualCost }) {
+    const run = runOf(state, runId);
+    run.status = 'completed';
+    run.actualCost = actualCost;
+  },
+  CreditsConsumed(state, { runId, amount, fromReservation, reservationDraws, overrun, overrunDraws }) {
+    const run = runOf(state, runId);
+    invariant(
+      drawsTotal(reservationDraws) === fromReservation &&
+        drawsTotal(overrunDraws) === overrun &&
+        fromReservation + overrun === amount,
+      `consumption of run ${runId} does not add up`,
+    );
+    takeFromReservation(state, run, reservationDraws, 'consumed');
+    for (const { grantId, amount: drawn } of overrunDraws) {
+      const grant = grantOf(state, grantId);
+      invariant(grant.free >= drawn, `grant ${grantId} gives more than it has free`);
+      grant.free -= drawn;
+      grant.consumed += drawn;
+      dropIfSpent(state, grant);
+    }
+    run.consumed += amount;
+    state.totals.consumed += amount;
+  },
+  ReservationReleased(state, { runId, amount, draws }) {
+    invariant(drawsTotal(draws) === amount, `release of run ${runId} does not add up`);
+    takeFromReservation(state, runOf(state, runId), draws, 'free');
+  },
+  CommercialExceptionRecorded(state, { amount }) {
+    state.shortfall += amount;
+  },
+  RunFailed(state, { runId }) {
+    runOf(state, runId).status = 'failed';
+  },
+  RunCancelled(state, { runId }) {
+    runOf(state, runId).status = 'cancelled';
+  },
+  SettlementHoldPlaced(state, { holdId, runId, projectId, provider, amount }) {
+    const run = runOf(state, runId);
+    run.held += amount;
+    state.holds.set(holdId, { holdId, runId, projectId, provider, amount, status: 'held' });
+    state.totals.hold += amount;
+  },
+  SettlementHoldReleased(state, { holdId, amount, outcome }) {
+    const hold = state.holds.get(holdId);
+    invariant(hold?.status === 'held' && hold.amount === amount, `hold ${holdId} released wrongly`);
+    hold.status = outcome;
+    state.totals.hold -= amount;
+  },
+  AccountSuspended(state) {
+    state.status = 'suspended';
+  },
+  AccountReactivated(state) {
+    state.status = 'active';
+  },
+  BillingAccountClosed(state) {
+    state.status = 'closed';
+  },
+};
+
+export function evolve(state: AccountState, event: LedgerEvent): AccountState {
+  (handlers[event.type] as (state: AccountState, data: LedgerEvent['data']) => void)(state, event.data);
+  return state;
+}
+
+export function fold(events: Iterable<LedgerEvent>, state: AccountState = initialState()): AccountState {
+  for (const event of events) evolve(state, event);
+  return state;
+}
+
+/** A deep copy, for callers that must keep a state from before further events. */
+export function cloneState(state: AccountState): AccountState {
+  return {
+    ...state,
+    subscription: state.subscription && { ...state.subscription },
+    projects: new Map(state.projects),
+    grants: new Map([...state.grants].map(([id, grant]) => [id, { ...grant }])),
+    grantIds: new Set(state.grantIds),
+    runs: new Map([...state.runs].map(([id, run]) => [id, { ...run, reservation: new Map(run.reservation) }])),
+    holds: new Map([...state.holds].map(([id, hold]) => [id, { ...hold }])),
+    totals: { ...state.totals },
+  };
+}

@@ -1,0 +1,132 @@
+/**
+ * Every way the ledger can say no to a command, declared once. The HTTP edge derives its status
+ * from `kind`; callers branch on `code`.
+ */
+
+export type RejectionKind =
+  | 'invalid' // the request itself is malformed
+  | 'unauthenticated'
+  | 'forbidden'
+  | 'not_found'
+  | 'conflict' // the request clashes with the ledger's current state
+  | 'payment_required'
+  | 'unprocessable';
+
+interface RejectionSpec {
+  readonly kind: RejectionKind;
+  readonly summary: string;
+}
+
+export const rejectionCatalogue = {
+  // Amounts (see money.ts)
+  amount_invalid: { kind: 'invalid', summary: 'An amount is not a decimal string.' },
+  amount_too_precise: { kind: 'invalid', summary: 'An amount has more decimal places than the ledger keeps.' },
+  amount_negative: { kind: 'invalid', summary: 'An amount is negative.' },
+  amount_not_positive: { kind: 'invalid', summary: 'An amount that must be positive is zero.' },
+  amount_too_large: { kind: 'invalid', summary: 'An amount is larger than the ledger accepts.' },
+
+  // Request shape and transport
+  malformed_json: { kind: 'invalid', summary: 'The request body is not valid JSON.' },
+  validation_failed: { kind: 'invalid', summary: 'A field is missing or has the wrong type.' },
+  idempotency_key_missing: { kind: 'invalid', summary: 'Commands need an Idempotency-Key header.' },
+  idempotency_key_reused: {
+    kind: 'unprocessable',
+    summary: 'This Idempotency-Key was already used for a different request.',
+  },
+  idempotency_key_in_flight: {
+    kind: 'conflict',
+    summary: 'A request with this Idempotency-Key is still being processed.',
+  },
+  concurrency_exhausted: {
+    kind: 'conflict',
+    summary: 'The account changed too often while the command was retried; send it again.',
+  },
+  route_not_found: { kind: 'not_found', summary: 'No such endpoint.' },
+
+  // Permission order: identity
+  unauthenticated: { kind: 'unauthenticated', summary: 'No valid API key was presented.' },
+  role_forbidden: { kind: 'forbidden', summary: 'This key’s role may not send commands.' },
+  identity_denied: { kind: 'forbidden', summary: 'This key may not act for this account.' },
+
+  // Permission order: account, account_state
+  account_not_found: { kind: 'not_found', summary: 'There is no billing account with this id.' },
+  account_already_exists: { kind: 'conflict', summary: 'A billing account with this id exists already.' },
+  account_closed: { kind: 'conflict', summary: 'The billing account is closed.' },
+  account_not_active: { kind: 'conflict', summary: 'The billing account is not active.' },
+  account_not_suspended: { kind: 'conflict', summary: 'The billing account is not suspended.' },
+  account_has_open_commitments: {
+    kind: 'conflict',
+    summary: 'The account still has open runs or settlement holds.',
+  },
+
+  // Permission order: plan
+  subscription_missing: { kind: 'conflict', summary: 'The account has no subscription.' },
+  subscription_already_started: { kind: 'conflict', summary: 'The account already has a subscription.' },
+  subscription_period_ended: {
+    kind: 'conflict',
+    summary: 'The subscription period has ended and was not renewed.',
+  },
+  period_invalid: { kind: 'invalid', summary: 'A period must end after it starts.' },
+  period_not_after_current: {
+    kind: 'conflict',
+    summary: 'A renewed period must start at or after the end of the current one.',
+  },
+  capability_band_not_in_plan: { kind: 'forbidden', summary: 'The plan does not allow this capability band.' },
+  plan_invalid: { kind: 'invalid', summary: 'The plan terms are inconsistent.' },
+
+  // Permission order: project
+  project_not_attached: { kind: 'forbidden', summary: 'The project is not attached to this account.' },
+  project_already_attached: { kind: 'conflict', summary: 'The project is attached already.' },
+
+  // Permission order: action
+  action_unknown: { kind: 'unprocessable', summary: 'The plan does not price this action.' },
+  action_band_mismatch: {
+    kind: 'unprocessable',
+    summary: 'The action belongs to a different capability band.',
+  },
+  action_cost_below_minimum: {
+    kind: 'unprocessable',
+    summary: 'The estimated cost is below the action’s minimum charge.',
+  },
+
+  // Permission order: credits
+  insufficient_credits: { kind: 'payment_required', summary: 'Available credits do not cover the estimated cost.' },
+  account_credit_limit: {
+    kind: 'unprocessable',
+    summary: 'The grant would take the account past the most credits it may hold.',
+  },
+
+  // Grants
+  grant_already_exists: { kind: 'conflict', summary: 'A grant with this id exists already.' },
+  grant_expiry_not_in_future: { kind: 'unprocessable', summary: 'A grant must expire after it is granted.' },
+  as_of_in_future: { kind: 'unprocessable', summary: 'Credits cannot be expired as of a time still to come.' },
+
+  // Runs
+  run_already_exists: { kind: 'conflict', summary: 'A run with this id was accepted already.' },
+  run_not_found: { kind: 'not_found', summary: 'There is no run with this id on this account.' },
+  run_already_finished: { kind: 'conflict', summary: 'The run has finished already.' },
+  run_not_completed: { kind: 'conflict', summary: 'Only a completed run can have credits held for settlement.' },
+
+  // Settlement holds
+  hold_already_exists: { kind: 'conflict', summary: 'A settlement hold with this id exists already.' },
+  hold_exceeds_consumed: {
+    kind: 'unprocessable',
+    summary: 'The hold is larger than the run’s consumed credits not yet held.',
+  },
+  hold_not_found: { kind: 'not_found', summary: 'There is no settlement hold with this id.' },
+  hold_already_released: { kind: 'conflict', summary: 'The settlement hold was released already.' },
+} as const satisfies Record<string, RejectionSpec>;
+
+export type RejectionCode = keyof typeof rejectionCatalogue;
+
+export interface Rejection {
+  readonly code: RejectionCode;
+  readonly message: string;
+  readonly details?: Readonly<Record<string, unknown>>;
+}
+
+export function reject(code: RejectionCode, message?: string, details?: Record<string, unknown>): Rejection {
+  return { code, message: message ?? rejectionCatalogue[code].summary, ...(details ? { details } : {}) };
+}
+
+export const rejectionKind = (code: RejectionCode): RejectionKind => rejectionCatalogue[code].kind;

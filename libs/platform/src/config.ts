@@ -1,0 +1,32 @@
+/** The service's configuration, read once from the environment; every default is the embedded one. */
+import path from 'node:path';
+
+export interface LedgerConfig {
+  readonly port: number;
+  /** A Postgres URL; absent means the embedded Postgres under `dataDir`. */
+  readonly databaseUrl: string | undefined;
+  readonly dataDir: string;
+  readonly embeddedPostgresPort: number;
+  /** JSON file of API keys, or undefined to use `apiKeysJson` / the development keys. */
+  readonly apiKeysFile: string | undefined;
+  readonly apiKeysJson: string | undefined;
+}
+
+function integer(name: string, fallback: number): number {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
+  return value;
+}
+
+export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
+  return {
+    port: integer('PORT', 3000),
+    databaseUrl: env.DATABASE_URL || undefined,
+    dataDir: path.resolve(env.LEDGER_DATA_DIR || '.data'),
+    embeddedPostgresPort: integer('EMBEDDED_POSTGRES_PORT', 54329),
+    apiKeysFile: env.API_KEYS_FILE || undefined,
+    apiKeysJson: env.API_KEYS || undefined,
+  };
+}

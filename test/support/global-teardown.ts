@@ -1,0 +1,5 @@
+import type { RunningPostgres } from '../../libs/platform/src/embedded-postgres';
+
+export default async function globalTeardown(): Promise<void> {
+  await (globalThis as { __LEDGER_TEST_POSTGRES__?: RunningPostgres }).__LEDGER_TEST_POSTGRES__?.stop();
+}
