@@ -15,12 +15,20 @@ export const identifier = z
 
 export const label = z.string().trim().min(1).max(200);
 
-export const instant = z
-  .string()
-  .refine((text) => /^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text)), {
+/**
+ * A codec rather than a transform, so that events and commands holding instants can be encoded
+ * back to JSON (zod refuses to encode through a one-way `.transform`).
+ */
+export const instant = z.codec(
+  z.string().refine((text) => /^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text)), {
     message: 'expected an ISO-8601 instant such as 2026-11-01T00:00:00Z',
-  })
-  .transform((text): Instant => new Date(text).toISOString());
+  }),
+  z.string(),
+  {
+    decode: (text): Instant => new Date(text).toISOString(),
+    encode: (value: Instant) => value,
+  },
+);
 
 function amount<T extends bigint>(parse: (value: unknown) => Parsed<T>, description: string, pattern: string) {
   return z

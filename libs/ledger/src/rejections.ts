@@ -10,7 +10,10 @@ export type RejectionKind =
   | 'not_found'
   | 'conflict' // the request clashes with the ledger's current state
   | 'payment_required'
-  | 'unprocessable';
+  | 'unprocessable'
+  | 'too_large'
+  | 'unavailable'
+  | 'internal';
 
 interface RejectionSpec {
   readonly kind: RejectionKind;
@@ -42,6 +45,9 @@ export const rejectionCatalogue = {
     summary: 'The account changed too often while the command was retried; send it again.',
   },
   route_not_found: { kind: 'not_found', summary: 'No such endpoint.' },
+  payload_too_large: { kind: 'too_large', summary: 'The request body is larger than the API accepts.' },
+  store_unavailable: { kind: 'unavailable', summary: 'The event store or database cannot be reached; retry later.' },
+  internal_error: { kind: 'internal', summary: 'The ledger failed unexpectedly; nothing was appended by this attempt.' },
 
   // Permission order: identity
   unauthenticated: { kind: 'unauthenticated', summary: 'No valid API key was presented.' },

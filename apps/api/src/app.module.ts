@@ -1,0 +1,32 @@
+import { Module, type DynamicModule } from '@nestjs/common';
+import { CqrsModule } from '@nestjs/cqrs';
+import { AccountsModule } from './accounts/accounts.module';
+import { CreditsModule } from './credits/credits.module';
+import { DocsModule } from './docs/docs.controller';
+import { HealthModule } from './health/health.controller';
+import { InfrastructureModule, type Infrastructure } from './infrastructure/infrastructure.module';
+import { ProjectsModule } from './projects/projects.module';
+import { RunsModule } from './runs/runs.module';
+import { SettlementHoldsModule } from './settlement-holds/settlement-holds.module';
+import { SubscriptionsModule } from './subscriptions/subscriptions.module';
+
+@Module({})
+export class AppModule {
+  static with(infrastructure: Infrastructure): DynamicModule {
+    return {
+      module: AppModule,
+      imports: [
+        InfrastructureModule.forRoot(infrastructure),
+        CqrsModule.forRoot(),
+        AccountsModule,
+        SubscriptionsModule,
+        ProjectsModule,
+        CreditsModule,
+        RunsModule,
+        SettlementHoldsModule,
+        HealthModule,
+        DocsModule,
+      ],
+    };
+  }
+}

@@ -1,0 +1,59 @@
+/** Builds the API around a Postgres URL: connections, migrations, the Nest app, and a clean close. */
+import { NestFactory } from '@nestjs/core';
+import type { NestExpressApplication } from '@nestjs/platform-express';
+import type { LogLevel } from '@nestjs/common';
+import { PostgresEventStore } from '@ledger/event-store';
+import { createKysely, createPool, migrate, type LedgerConfig } from '@ledger/platform';
+import { AppModule } from './app.module';
+import { LedgerErrorFilter } from './errors/error.filter';
+import { ApiKeys } from './identity/api-keys';
+import { apiMigrations, type LedgerDatabase } from './infrastructure/database';
+import type { Infrastructure } from './infrastructure/infrastructure.module';
+
+export interface LedgerApi {
+  readonly url: string;
+  readonly infrastructure: Infrastructure;
+  close(): Promise<void>;
+}
+
+export interface ApiOptions {
+  readonly config: LedgerConfig;
+  readonly databaseUrl: string;
+  /** 0 picks a free port. */
+  readonly port: number;
+  readonly host?: string;
+  readonly logLevels?: LogLevel[] | false;
+}
+
+export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
+  const pool = createPool(options.databaseUrl, 20);
+  const db = createKysely<LedgerDatabase>(pool);
+  await migrate(db, apiMigrations);
+  const infrastructure: Infrastructure = {
+    config: options.config,
+    pool,
+    db,
+    eventStore: new PostgresEventStore(pool),
+    apiKeys: ApiKeys.fromConfig(options.config),
+  };
+  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {
+    logger: options.logLevels ?? ['error', 'warn', 'log'],
+    bodyParser: false,
+    // Idle keep-alive sockets would hold shutdown open; in-flight requests still finish.
+    forceCloseConnections: true,
+  });
+  app.useBodyParser('json', { limit: '256kb', strict: true });
+  app.useGlobalFilters(new LedgerErrorFilter());
+  app.disable('x-powered-by');
+  await app.listen(options.port, options.host ?? '127.0.0.1');
+  const address = app.getHttpServer().address() as { port: number };
+  return {
+    url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
+    infrastructure,
+    async close() {
+      await app.close();
+      await infrastructure.eventStore.close();
+      await db.destroy(); // ends the pool too
+    },
+  };
+}

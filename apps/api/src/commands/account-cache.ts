@@ -1,0 +1,79 @@
+/**
+ * Recent billing accounts kept in memory as folded state, so a hot account costs one append per
+ * command instead of a replay. Entries are only trusted under the account's queue and dropped on
+ * any conflict; the stream stays the truth.
+ */
+import { accountStreamId, toLedgerEvent, type EventStore, type RecordedEvent } from '@ledger/event-store';
+import { evolve, initialState, type AccountState } from '@ledger/domain';
+import { idempotencyScope } from './command-envelope';
+
+export interface AnsweredCommand {
+  readonly requestHash: string;
+  readonly commandType: string;
+  readonly firstRevision: bigint;
+  readonly lastRevision: bigint;
+}
+
+export interface LoadedAccount {
+  readonly accountId: string;
+  state: AccountState;
+  /** The stream's last revision, or 'no_stream'. */
+  revision: bigint | 'no_stream';
+  /** Requests this stream has answered, by principal and idempotency key. */
+  readonly answered: Map<string, AnsweredCommand>;
+}
+
+/** Applies a recorded event to a loaded account: the domain fold plus the idempotency record. */
+export function applyRecorded(account: LoadedAccount, recorded: RecordedEvent): void {
+  evolve(account.state, toLedgerEvent(recorded));
+  account.revision = recorded.revision;
+  const { principal, idempotencyKey, requestHash, commandType } = recorded.metadata;
+  const scope = idempotencyScope(principal, idempotencyKey);
+  const seen = account.answered.get(scope);
+  account.answered.set(scope, {
+    requestHash,
+    commandType,
+    firstRevision: seen?.firstRevision ?? recorded.revision,
+    lastRevision: recorded.revision,
+  });
+}
+
+export const emptyAccount = (accountId: string): LoadedAccount => ({
+  accountId,
+  state: initialState(),
+  revision: 'no_stream',
+  answered: new Map(),
+});
+
+export async function loadAccount(store: EventStore, accountId: string): Promise<LoadedAccount> {
+  const account = emptyAccount(accountId);
+  for await (const recorded of store.readStream(accountStreamId(accountId))) applyRecorded(account, recorded);
+  return account;
+}
+
+export class AccountCache {
+  private readonly entries = new Map<string, LoadedAccount>();
+
+  constructor(
+    private readonly store: EventStore,
+    private readonly capacity = 10_000,
+  ) {}
+
+  async get(accountId: string): Promise<LoadedAccount> {
+    const cached = this.entries.get(accountId);
+    if (cached) {
+      // Re-insert to keep Map order as recency order.
+      this.entries.delete(accountId);
+      this.entries.set(accountId, cached);
+      return cached;
+    }
+    const loaded = await loadAccount(this.store, accountId);
+    this.entries.set(accountId, loaded);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    return loaded;
+  }
+
+  forget(accountId: string): void {
+    this.entries.delete(accountId);
+  }
+}

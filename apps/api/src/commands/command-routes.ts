@@ -1,0 +1,56 @@
+/**
+ * Where each command is sent over HTTP: the one table the controllers and the OpenAPI document
+ * both read. Every command is a POST under /v1 with path parameters merged into its body.
+ */
+import type { CommandType } from '@ledger/domain';
+
+export interface CommandRoute {
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+}
+
+export const commandRoutes: Record<CommandType, CommandRoute> = {
+  OpenBillingAccount: { path: 'accounts', summary: 'Open a billing account', tag: 'accounts' },
+  SuspendAccount: { path: 'accounts/:accountId/suspend', summary: 'Suspend an account', tag: 'accounts' },
+  ReactivateAccount: { path: 'accounts/:accountId/reactivate', summary: 'Reactivate an account', tag: 'accounts' },
+  CloseBillingAccount: { path: 'accounts/:accountId/close', summary: 'Close an account', tag: 'accounts' },
+  StartSubscription: {
+    path: 'accounts/:accountId/subscription',
+    summary: 'Start a subscription and grant its included credits',
+    tag: 'subscriptions',
+  },
+  ChangePlan: { path: 'accounts/:accountId/subscription/plan', summary: 'Change the plan', tag: 'subscriptions' },
+  RenewSubscriptionPeriod: {
+    path: 'accounts/:accountId/subscription/renewals',
+    summary: 'Renew the period: old included credits lapse, new ones are granted',
+    tag: 'subscriptions',
+  },
+  AttachProject: { path: 'accounts/:accountId/projects', summary: 'Attach a project', tag: 'projects' },
+  GrantCredits: { path: 'accounts/:accountId/grants', summary: 'Grant a block of credits', tag: 'credits' },
+  ExpireCredits: {
+    path: 'accounts/:accountId/expirations',
+    summary: 'Expire credits whose grants lapsed as of a time',
+    tag: 'credits',
+  },
+  AcceptRun: { path: 'accounts/:accountId/runs', summary: 'Accept a run and reserve its cost', tag: 'runs' },
+  CompleteRun: {
+    path: 'accounts/:accountId/runs/:runId/complete',
+    summary: 'Complete a run: consume its cost, release the rest',
+    tag: 'runs',
+  },
+  FailRun: { path: 'accounts/:accountId/runs/:runId/fail', summary: 'Fail a run and release it', tag: 'runs' },
+  CancelRun: { path: 'accounts/:accountId/runs/:runId/cancel', summary: 'Cancel a run and release it', tag: 'runs' },
+  PlaceSettlementHold: {
+    path: 'accounts/:accountId/settlement-holds',
+    summary: 'Hold consumed credits for a provider settlement',
+    tag: 'settlement-holds',
+  },
+  ReleaseSettlementHold: {
+    path: 'accounts/:accountId/settlement-holds/:holdId/release',
+    summary: 'Release a settlement hold (paid out or reversed)',
+    tag: 'settlement-holds',
+  },
+};
+
+export const PREVIEW_RUN_PATH = 'accounts/:accountId/runs/preview';

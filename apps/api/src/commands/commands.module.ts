@@ -1,0 +1,10 @@
+import { Module } from '@nestjs/common';
+import { AccountCommandRunner } from './account-command-runner';
+import { CommandGateway } from './command-gateway';
+import { IdempotencyStore } from './idempotency-store';
+
+@Module({
+  providers: [AccountCommandRunner, CommandGateway, IdempotencyStore],
+  exports: [AccountCommandRunner, CommandGateway, IdempotencyStore],
+})
+export class CommandsModule {}

@@ -1,0 +1,55 @@
+/** The JSON a caller gets back for an accepted command: what was appended, where, and the balance after. */
+import { bucketsOf, formatCredits, formatFen, settlementPosition, type AccountState, type Buckets } from '@ledger/domain';
+import { formatPosition, type GlobalPosition, type RecordedEvent } from '@ledger/event-store';
+
+export type BucketsJson = { [K in keyof Buckets]: string };
+
+export function bucketsJson(buckets: Buckets): BucketsJson {
+  return Object.fromEntries(Object.entries(buckets).map(([k, v]) => [k, formatCredits(v)])) as BucketsJson;
+}
+
+export function settlementJson(state: AccountState) {
+  const position = settlementPosition(state);
+  return (
+    position && {
+      thresholdFen: formatFen(position.thresholdFen),
+      heldValueFen: position.heldValueFen,
+      reached: position.reached,
+    }
+  );
+}
+
+export interface ReceiptJson {
+  readonly commandType: string;
+  readonly commandId: string;
+  readonly accountId: string;
+  readonly events: Array<{ eventId: string; type: string; revision: string; data: Record<string, unknown> }>;
+  /** The stream's revision after the command (null: the stream does not exist yet). */
+  readonly revision: string | null;
+  /** Global position of the last event appended, for read-your-writes; null when nothing was appended. */
+  readonly position: string | null;
+  readonly buckets: BucketsJson;
+  readonly settlement: ReturnType<typeof settlementJson>;
+}
+
+export function receipt(
+  facts: { commandType: string; commandId: string; accountId: string },
+  appended: ReadonlyArray<Pick<RecordedEvent, 'type' | 'data' | 'revision' | 'metadata'>>,
+  revision: bigint | 'no_stream',
+  position: GlobalPosition | null,
+  state: AccountState,
+): ReceiptJson {
+  return {
+    ...facts,
+    events: appended.map((e) => ({
+      eventId: e.metadata.eventId,
+      type: e.type,
+      revision: e.revision.toString(),
+      data: e.data,
+    })),
+    revision: revision === 'no_stream' ? null : revision.toString(),
+    position: position && formatPosition(position),
+    buckets: bucketsJson(bucketsOf(state)),
+    settlement: settlementJson(state),
+  };
+}

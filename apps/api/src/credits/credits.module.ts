@@ -1,0 +1,11 @@
+import { Module } from '@nestjs/common';
+import { commandHandlers } from '../commands/command-messages';
+import { CommandsModule } from '../commands/commands.module';
+import { CreditsController } from './credits.controller';
+
+@Module({
+  imports: [CommandsModule],
+  controllers: [CreditsController],
+  providers: commandHandlers( 'GrantCredits', 'ExpireCredits',),
+})
+export class CreditsModule {}

@@ -1,0 +1,80 @@
+/** The OpenAPI document, derived from the route table and the command schemas: nothing restated. */
+import { commandSchemas, commandTypes, previewRunSchema, rejectionCatalogue } from '@ledger/domain';
+import { z } from 'zod';
+import { commandRoutes, PREVIEW_RUN_PATH } from '../commands/command-routes';
+import { httpStatusOf } from '../errors/ledger-http-error';
+
+const toOpenApiPath = (path: string) => `/v1/${path.replace(/:(\w+)/g, '{$1}')}`;
+const pathParams = (path: string) => [...path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+
+function bodySchema(schema: z.ZodObject, params: string[]) {
+  const json = z.toJSONSchema(schema.omit(Object.fromEntries(params.map((p) => [p, true])) as never), {
+    io: 'input',
+    unrepresentable: 'any',
+  }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+function operation(summary: string, tag: string, path: string, schema: z.ZodObject, idempotent: boolean) {
+  const params = pathParams(path);
+  return {
+    post: {
+      summary,
+      tags: [tag],
+      parameters: [
+        ...params.map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+        ...(idempotent
+          ? [{ name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 255 } }]
+          : []),
+      ],
+      requestBody: { required: true, content: { 'application/json': { schema: bodySchema(schema, params) } } },
+      responses: {
+        '200': { description: idempotent ? 'Receipt' : 'Quote' },
+        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+      },
+    },
+  };
+}
+
+export function openApiDocument() {
+  const paths: Record<string, unknown> = {
+    [toOpenApiPath(PREVIEW_RUN_PATH)]: operation(
+      'Preview a run: the AcceptRun checks and quote, appending nothing',
+      'runs',
+      PREVIEW_RUN_PATH,
+      previewRunSchema,
+      false,
+    ),
+  };
+  for (const type of commandTypes) {
+    const route = commandRoutes[type];
+    paths[toOpenApiPath(route.path)] = operation(route.summary, route.tag, route.path, commandSchemas[type], true);
+  }
+  return {
+    openapi: '3.1.0',
+    info: { title: 'Credit ledger', version: '1', description: 'Commands are idempotent; money is a decimal string.' },
+    components: {
+      securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
+      schemas: {
+        Error: {
+          type: 'object',
+          required: ['code', 'message', 'details'],
+          properties: {
+            code: {
+              type: 'string',
+              enum: Object.keys(rejectionCatalogue),
+              description: Object.entries(rejectionCatalogue)
+                .map(([code, spec]) => `${code} (${httpStatusOf(code as never)}): ${spec.summary}`)
+                .join('\n'),
+            },
+            message: { type: 'string' },
+            details: { type: 'object' },
+          },
+        },
+      },
+    },
+    security: [{ apiKey: [] }],
+    paths,
+  };
+}

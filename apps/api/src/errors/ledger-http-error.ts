@@ -1,0 +1,34 @@
+import { rejectionCatalogue, type Rejection, type RejectionCode, type RejectionKind } from '@ledger/domain';
+
+const statusOfKind: Record<RejectionKind, number> = {
+  invalid: 400,
+  unauthenticated: 401,
+  payment_required: 402,
+  forbidden: 403,
+  not_found: 404,
+  conflict: 409,
+  too_large: 413,
+  unprocessable: 422,
+  internal: 500,
+  unavailable: 503,
+};
+
+export const httpStatusOf = (code: RejectionCode): number => statusOfKind[rejectionCatalogue[code].kind];
+
+export interface ErrorBody {
+  readonly code: RejectionCode;
+  readonly message: string;
+  readonly details: Readonly<Record<string, unknown>>;
+}
+
+/** A ledger answer of "no", on its way to the caller as `{ code, message, details }`. */
+export class LedgerHttpError extends Error {
+  readonly status: number;
+  readonly body: ErrorBody;
+
+  constructor(rejection: Rejection) {
+    super(rejection.message);
+    this.status = httpStatusOf(rejection.code);
+    this.body = { code: rejection.code, message: rejection.message, details: rejection.details ?? {} };
+  }
+}

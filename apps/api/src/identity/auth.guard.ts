@@ -1,0 +1,27 @@
+import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { reject, type Principal } from '@ledger/domain';
+import type { Request } from 'express';
+import { LedgerHttpError } from '../errors/ledger-http-error';
+import { API_KEYS } from '../infrastructure/tokens';
+import type { ApiKeys } from './api-keys';
+
+export type AuthenticatedRequest = Request & { principal: Principal };
+
+/** Resolves `Authorization: Bearer <key>` to a principal; no key, or an unknown one, is a 401. */
+@Injectable()
+export class ApiKeyGuard implements CanActivate {
+  constructor(@Inject(API_KEYS) private readonly keys: ApiKeys) {}
+
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
+    const principal = match ? this.keys.principalFor(match[1]) : undefined;
+    if (!principal) {
+      throw new LedgerHttpError(
+        reject('unauthenticated', match ? 'the API key is not recognised' : 'send an API key as "Authorization: Bearer <key>"'),
+      );
+    }
+    request.principal = principal;
+    return true;
+  }
+}

@@ -1,0 +1,32 @@
+import { Global, Module, type DynamicModule } from '@nestjs/common';
+import type { EventStore } from '@ledger/event-store';
+import type { LedgerConfig } from '@ledger/platform';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import type { ApiKeys } from '../identity/api-keys';
+import type { LedgerDatabase } from './database';
+import { API_KEYS, CONFIG, DATABASE, EVENT_STORE, PG_POOL } from './tokens';
+
+/** Connections made before Nest starts (migrations run first), handed to every module. */
+export interface Infrastructure {
+  readonly config: LedgerConfig;
+  readonly pool: pg.Pool;
+  readonly db: Kysely<LedgerDatabase>;
+  readonly eventStore: EventStore;
+  readonly apiKeys: ApiKeys;
+}
+
+@Global()
+@Module({})
+export class InfrastructureModule {
+  static forRoot(infrastructure: Infrastructure): DynamicModule {
+    const providers = [
+      { provide: CONFIG, useValue: infrastructure.config },
+      { provide: PG_POOL, useValue: infrastructure.pool },
+      { provide: DATABASE, useValue: infrastructure.db },
+      { provide: EVENT_STORE, useValue: infrastructure.eventStore },
+      { provide: API_KEYS, useValue: infrastructure.apiKeys },
+    ];
+    return { module: InfrastructureModule, providers, exports: providers.map((p) => p.provide) };
+  }
+}

@@ -1,0 +1,45 @@
+/**
+ * `npm start`: the ledger API on PORT (3000), on DATABASE_URL or — without one — the embedded
+ * Postgres under .data/. SIGINT/SIGTERM let in-flight commands finish, then stop Postgres.
+ */
+import 'reflect-metadata';
+import { Logger } from '@nestjs/common';
+import { loadConfig, startEmbeddedPostgres, type RunningPostgres } from '@ledger/platform';
+import { startLedgerApi } from './bootstrap';
+
+async function main(): Promise<void> {
+  const logger = new Logger('ledger');
+  const config = loadConfig();
+  let postgres: RunningPostgres | undefined;
+  if (!config.databaseUrl) {
+    logger.log(`starting the embedded Postgres in ${config.dataDir}`);
+    postgres = await startEmbeddedPostgres({ dataDir: config.dataDir, port: config.embeddedPostgresPort });
+  }
+  const api = await startLedgerApi({
+    config,
+    databaseUrl: config.databaseUrl ?? postgres!.url,
+    port: config.port,
+    host: process.env.HOST || '127.0.0.1',
+  });
+  if (api.infrastructure.apiKeys.usingDevelopmentKeys) {
+    logger.warn('no API_KEYS or API_KEYS_FILE set: using the development keys from README.md');
+  }
+  logger.log(`credit ledger listening on ${api.url} (OpenAPI at ${api.url}/docs)`);
+
+  let stopping = false;
+  const stop = async (signal: string) => {
+    if (stopping) return;
+    stopping = true;
+    logger.log(`${signal}: finishing in-flight commands and stopping`);
+    await api.close();
+    await postgres?.stop();
+    process.exit(0);
+  };
+  process.on('SIGINT', () => void stop('SIGINT'));
+  process.on('SIGTERM', () => void stop('SIGTERM'));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,42 @@
+/** PreviewRun on the QueryBus: the AcceptRun checks and quote against current state, appending nothing. */
+import { Injectable } from '@nestjs/common';
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { formatCredits, formatFen, previewRun, type Principal, type PreviewRunQuery } from '@ledger/domain';
+import { AccountCommandRunner } from '../commands/account-command-runner';
+import { LedgerHttpError } from '../errors/ledger-http-error';
+
+export class PreviewRun {
+  constructor(
+    readonly query: PreviewRunQuery,
+    readonly principal: Principal,
+    readonly now: string,
+  ) {}
+}
+
+export interface QuoteJson {
+  readonly estimatedCost: string;
+  readonly available: string;
+  readonly availableAfter: string;
+  readonly creditPriceFen: string;
+  readonly estimatedValueFen: string;
+}
+
+@Injectable()
+@QueryHandler(PreviewRun)
+export class PreviewRunHandler implements IQueryHandler<PreviewRun, QuoteJson> {
+  constructor(private readonly runner: AccountCommandRunner) {}
+
+  async execute({ query, principal, now }: PreviewRun): Promise<QuoteJson> {
+    const account = await this.runner.cache.get(query.accountId);
+    const preview = previewRun(account.state, query, { principal, now });
+    if (!preview.ok) throw new LedgerHttpError(preview.rejection);
+    const { quote } = preview;
+    return {
+      estimatedCost: formatCredits(quote.estimatedCost),
+      available: formatCredits(quote.available),
+      availableAfter: formatCredits(quote.availableAfter),
+      creditPriceFen: formatFen(quote.creditPriceFen),
+      estimatedValueFen: quote.estimatedValueFen,
+    };
+  }
+}

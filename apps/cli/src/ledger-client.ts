@@ -1,0 +1,49 @@
+/** A small HTTP client for the ledger API, for the CLI, the demo and the end-to-end tests. */
+
+export interface LedgerResponse<T = Record<string, unknown>> {
+  readonly status: number;
+  readonly body: T;
+  readonly headers: Headers;
+}
+
+export class LedgerClient {
+  constructor(
+    readonly baseUrl: string,
+    private readonly apiKey: string,
+  ) {}
+
+  /** POSTs a command; `idempotencyKey: null` sends none (to see the API refuse it). */
+  command<T = Record<string, unknown>>(
+    path: string,
+    body: unknown,
+    idempotencyKey: string | null,
+    headers: Record<string, string> = {},
+  ): Promise<LedgerResponse<T>> {
+    return this.request<T>('POST', path, {
+      body: typeof body === 'string' ? body : JSON.stringify(body),
+      headers: idempotencyKey === null ? headers : { 'idempotency-key': idempotencyKey, ...headers },
+    });
+  }
+
+  get<T = Record<string, unknown>>(path: string): Promise<LedgerResponse<T>> {
+    return this.request<T>('GET', path, {});
+  }
+
+  async request<T>(
+    method: string,
+    path: string,
+    options: { body?: string; headers?: Record<string, string> },
+  ): Promise<LedgerResponse<T>> {
+    const response = await fetch(`${this.baseUrl}${path}`, {
+      method,
+      body: options.body,
+      headers: {
+        'content-type': 'application/json',
+        ...(this.apiKey ? { authorization: `Bearer ${this.apiKey}` } : {}),
+        ...options.headers,
+      },
+    });
+    const text = await response.text();
+    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T, headers: response.headers };
+  }
+}

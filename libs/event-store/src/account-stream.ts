@@ -1,0 +1,29 @@
+/**
+ * How the ledger's domain events live in the store: one stream per billing account, the event's
+ * data encoded by its schema (money as decimal strings), the schema version and command facts in
+ * the metadata.
+ */
+import { decodeEvent, encodeEventData, eventSchemaVersions, type LedgerEvent } from '@ledger/domain';
+import type { EventMetadata, EventToAppend, RecordedEvent } from './port';
+
+export const ACCOUNT_STREAM_PREFIX = 'billing-account-';
+
+export const accountStreamId = (accountId: string): string => `${ACCOUNT_STREAM_PREFIX}${accountId}`;
+
+export const accountIdOfStream = (streamId: string): string | undefined =>
+  streamId.startsWith(ACCOUNT_STREAM_PREFIX) ? streamId.slice(ACCOUNT_STREAM_PREFIX.length) : undefined;
+
+export type CommandFacts = Omit<EventMetadata, 'eventId' | 'schemaVersion'>;
+
+export function toEventToAppend(event: LedgerEvent, eventId: string, facts: CommandFacts): EventToAppend {
+  return {
+    type: event.type,
+    data: encodeEventData(event),
+    metadata: { ...facts, eventId, schemaVersion: eventSchemaVersions[event.type] },
+  };
+}
+
+/** A stored event as the domain sees it, in its current shape. */
+export function toLedgerEvent(recorded: Pick<RecordedEvent, 'type' | 'data'>): LedgerEvent {
+  return decodeEvent(recorded.type, recorded.data);
+}

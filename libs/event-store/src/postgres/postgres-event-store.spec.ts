@@ -1,0 +1,537 @@
+import { randomUUID } from 'node:crypto';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type pg from 'pg';
+import { createKysely, createPool, migrate } from '../../../platform/src/database';
+import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import {
+  comparePositions,
+  WrongExpectedRevision,
+  type EventToAppend,
+  type ExpectedRevision,
+  type GlobalPosition,
+  type RecordedEvent,
+} from '../port';
+import { eventStoreMigrations } from './migrations';
+import { appendToStream, PostgresEventStore } from './postgres-event-store';
+
+let database: TestDatabase;
+let pool: pg.Pool;
+let store: PostgresEventStore;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  pool = createPool(database.url, 40);
+  await migrate(createKysely(pool), eventStoreMigrations);
+  store = new PostgresEventStore(pool, { pollIntervalMs: 100 });
+});
+
+afterAll(async () => {
+  await store?.close();
+  await pool?.end();
+  await database?.drop();
+});
+
+const newEvent = (type = 'Happened', data: Record<string, unknown> = {}): EventToAppend => ({
+  type,
+  data,
+  metadata: {
+    eventId: randomUUID(),
+    schemaVersion: 1,
+    commandId: randomUUID(),
+    commandType: 'Test',
+    idempotencyKey: randomUUID(),
+    requestHash: 'sha256:0',
+    correlationId: randomUUID(),
+    causationId: randomUUID(),
+    principal: 'user:test',
+    occurredAt: '2026-11-28T10:00:00.000Z',
+  },
+});
+
+const newEvents = (count: number): EventToAppend[] =>
+  Array.from({ length: count }, (_, i) => newEvent('Happened', { i }));
+
+/** A stream id no other test uses. */
+const newStream = (prefix = 'test-'): string => `${prefix}${randomUUID()}`;
+
+async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
+  const items: T[] = [];
+  for await (const item of iterable) items.push(item);
+  return items;
+}
+
+async function refusal(promise: Promise<unknown>): Promise<WrongExpectedRevision> {
+  const error = await promise.then(
+    () => undefined,
+    (caught: unknown) => caught,
+  );
+  expect(error).toBeInstanceOf(WrongExpectedRevision);
+  return error as WrongExpectedRevision;
+}
+
+function expectStrictlyIncreasing(positions: readonly GlobalPosition[]): void {
+  for (let i = 1; i < positions.length; i++) {
+    if (comparePositions(positions[i - 1], positions[i]) >= 0) {
+      throw new Error(
+        `positions out of order at ${i}: ${String(positions[i - 1].commit)}/${String(positions[i - 1].prepare)} then ${String(positions[i].commit)}/${String(positions[i].prepare)}`,
+      );
+    }
+  }
+}
+
+async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!condition()) {
+    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
+    await sleep(20);
+  }
+}
+
+/** Appends inside a transaction of its own that stays open for a while before it ends. */
+async function appendHeldOpen(
+  streamId: string,
+  events: readonly EventToAppend[],
+  expected: ExpectedRevision,
+  options: { holdMs: number; takeTransactionIdFirst?: boolean; rollback?: boolean },
+): Promise<void> {
+  const client = await pool.connect();
+  try {
+    await client.query('BEGIN');
+    if (options.takeTransactionIdFirst) {
+      // The transaction id comes before the positions of events appended meanwhile by others.
+      await client.query('SELECT pg_current_xact_id()');
+      await sleep(options.holdMs / 2);
+    }
+    await appendToStream(client, streamId, events, expected);
+    await client.query('SELECT pg_sleep($1)', [options.holdMs / 1000]);
+    await client.query(options.rollback ? 'ROLLBACK' : 'COMMIT');
+  } catch (error) {
+    await client.query('ROLLBACK').catch(() => undefined);
+    throw error;
+  } finally {
+    client.release();
+  }
+}
+
+describe('PostgresEventStore', () => {
+  describe('streams', () => {
+    it('appends events and reads them back in order, revisions counting from 0', async () => {
+      const streamId = newStream();
+      const first = await store.append(streamId, newEvents(2), 'no_stream');
+      const second = await store.append(streamId, newEvents(3), 1n);
+
+      expect(first.revision).toBe(1n);
+      expect(second.revision).toBe(4n);
+      expect(comparePositions(first.position, second.position)).toBeLessThan(0);
+
+      const read = await collect(store.readStream(streamId));
+      expect(read.map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
+      expect(read.map((event) => event.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 0 }, { i: 1 }, { i: 2 }]);
+      expect(read.every((event) => event.streamId === streamId)).toBe(true);
+      expect(read[4].position).toEqual(second.position);
+      expectStrictlyIncreasing(read.map((event) => event.position));
+    });
+
+    it('reads a stream from a revision, across pages', async () => {
+      const paged = new PostgresEventStore(pool, { pageSize: 3 });
+      const streamId = newStream();
+      await paged.append(streamId, newEvents(10), 'no_stream');
+
+      expect((await collect(paged.readStream(streamId))).map((event) => event.revision)).toEqual(
+        Array.from({ length: 10 }, (_, i) => BigInt(i)),
+      );
+      expect((await collect(paged.readStream(streamId, { fromRevision: 7n }))).map((event) => event.revision)).toEqual([
+        7n,
+        8n,
+        9n,
+      ]);
+      expect(await collect(paged.readStream(streamId, { fromRevision: 10n }))).toEqual([]);
+    });
+
+    it('reads nothing from a stream that does not exist', async () => {
+      expect(await collect(store.readStream(newStream()))).toEqual([]);
+    });
+
+    it('round-trips data and metadata exactly', async () => {
+      const streamId = newStream();
+      const event = newEvent('CreditsGranted', {
+        amount: '24.0000',
+        nested: { list: [1, 'two', null, { deep: true }], empty: {} },
+        text: 'quotes " and \\ backslashes, unicode 信用 ✓',
+        nothing: null,
+      });
+      await store.append(streamId, [event], 'no_stream');
+
+      const [read] = await collect(store.readStream(streamId));
+      expect(read.type).toBe('CreditsGranted');
+      expect(read.data).toEqual(event.data);
+      expect(read.metadata).toEqual(event.metadata);
+    });
+  });
+
+  describe('expected revision', () => {
+    it('no_stream: only for a stream that does not exist', async () => {
+      const streamId = newStream();
+      await store.append(streamId, newEvents(2), 'no_stream');
+
+      const refused = await refusal(store.append(streamId, newEvents(1), 'no_stream'));
+      expect(refused).toMatchObject({ streamId, expected: 'no_stream', actual: 1n });
+    });
+
+    it('exact: only when it is the last revision', async () => {
+      const streamId = newStream();
+      await store.append(streamId, newEvents(2), 'no_stream');
+
+      expect(await refusal(store.append(streamId, newEvents(1), 0n))).toMatchObject({ expected: 0n, actual: 1n });
+      expect(await refusal(store.append(streamId, newEvents(1), 2n))).toMatchObject({ expected: 2n, actual: 1n });
+      expect((await store.append(streamId, newEvents(1), 1n)).revision).toBe(2n);
+    });
+
+    it('exact: refused for a stream that does not exist', async () => {
+      const streamId = newStream();
+      expect(await refusal(store.append(streamId, newEvents(1), 0n))).toMatchObject({ actual: 'no_stream' });
+      expect(await collect(store.readStream(streamId))).toEqual([]);
+    });
+
+    it('any: starts or extends the stream', async () => {
+      const streamId = newStream();
+      expect((await store.append(streamId, newEvents(2), 'any')).revision).toBe(1n);
+      expect((await store.append(streamId, newEvents(2), 'any')).revision).toBe(3n);
+      expect((await collect(store.readStream(streamId))).map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n]);
+    });
+
+    it('appending no events writes nothing, checks the revision, and needs the stream to exist', async () => {
+      const streamId = newStream();
+      await expect(store.append(streamId, [], 'any')).rejects.toThrow(/does not exist/);
+      const appended = await store.append(streamId, newEvents(2), 'no_stream');
+
+      expect(await store.append(streamId, [], 1n)).toEqual(appended);
+      expect(await store.append(streamId, [], 'any')).toEqual(appended);
+      expect(await refusal(store.append(streamId, [], 0n))).toMatchObject({ actual: 1n });
+      expect(await refusal(store.append(streamId, [], 'no_stream'))).toMatchObject({ actual: 1n });
+      expect(await collect(store.readStream(streamId))).toHaveLength(2);
+    });
+
+    it('of 20 concurrent appends expecting the same revision, exactly one wins', async () => {
+      const streamId = newStream();
+      await store.append(streamId, newEvents(1), 'no_stream');
+
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, () => store.append(streamId, newEvents(2), 0n)),
+      );
+
+      const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
+      const lost = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
+      expect(won).toHaveLength(1);
+      expect(lost).toHaveLength(19);
+      for (const error of lost) expect(error).toMatchObject({ name: 'WrongExpectedRevision', actual: 2n });
+      expect((await collect(store.readStream(streamId))).map((event) => event.revision)).toEqual([0n, 1n, 2n]);
+    });
+
+    it('of 20 concurrent appends creating the same stream, exactly one wins', async () => {
+      const streamId = newStream();
+      const outcomes = await Promise.allSettled(
+        Array.from({ length: 20 }, () => store.append(streamId, newEvents(1), 'no_stream')),
+      );
+
+      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
+      for (const outcome of outcomes) {
+        if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ actual: 0n });
+      }
+      expect(await collect(store.readStream(streamId))).toHaveLength(1);
+    });
+
+    it('appends all of a batch or none of it', async () => {
+      const streamId = newStream();
+      const taken = newEvent();
+      await store.append(newStream(), [taken], 'no_stream');
+
+      // The second event reuses an event id, which must be unique.
+      await expect(store.append(streamId, [newEvent(), taken], 'any')).rejects.toThrow(/event_id/);
+      expect(await collect(store.readStream(streamId))).toEqual([]);
+      expect((await store.append(streamId, newEvents(1), 'no_stream')).revision).toBe(0n);
+    });
+  });
+
+  describe('the global log', () => {
+    it('pages through readAll with after, in position order', async () => {
+      const prefix = newStream('page-');
+      const appended: EventToAppend[] = [];
+      for (let i = 0; i < 4; i++) {
+        const events = newEvents(3);
+        await store.append(`${prefix}-${i}`, events, 'no_stream');
+        appended.push(...events);
+      }
+
+      const read: RecordedEvent[] = [];
+      let after: GlobalPosition | undefined;
+      for (;;) {
+        const page = await store.readAll({ after, maxCount: 5, streamPrefix: prefix });
+        expect(page.length).toBeLessThanOrEqual(5);
+        if (page.length === 0) break;
+        read.push(...page);
+        after = page[page.length - 1].position;
+      }
+
+      expect(read.map((event) => event.metadata.eventId)).toEqual(appended.map((event) => event.metadata.eventId));
+      expectStrictlyIncreasing(read.map((event) => event.position));
+      expect(await store.headPosition()).toEqual(read[read.length - 1].position);
+    });
+
+    it('reads the whole log from the start, and nothing after the head', async () => {
+      const streamId = newStream();
+      await store.append(streamId, newEvents(2), 'no_stream');
+      const head = await store.headPosition();
+
+      const all = await store.readAll({ maxCount: 100_000 });
+      expect(all[all.length - 1].position).toEqual(head);
+      expectStrictlyIncreasing(all.map((event) => event.position));
+      expect(await store.readAll({ after: head! })).toEqual([]);
+      expect(await store.readAll({ maxCount: 0 })).toEqual([]);
+    });
+
+    it('filters by stream prefix, with LIKE wildcards taken literally', async () => {
+      const base = `prefix-${randomUUID()}`;
+      await store.append(`${base}_a%-1`, newEvents(1), 'no_stream');
+      await store.append(`${base}_a%-2`, newEvents(1), 'no_stream');
+      await store.append(`${base}Xab-3`, newEvents(1), 'no_stream');
+      await store.append(`${base}\\a%-4`, newEvents(1), 'no_stream');
+
+      const streams = async (prefix: string) => (await store.readAll({ streamPrefix: prefix })).map((e) => e.streamId);
+      expect(await streams(`${base}_a%`)).toEqual([`${base}_a%-1`, `${base}_a%-2`]);
+      expect(await streams(`${base}\\`)).toEqual([`${base}\\a%-4`]);
+      expect(await streams(base)).toHaveLength(4);
+    });
+
+    it('holds back events appended after a transaction that is still open', async () => {
+      const blocker = await pool.connect();
+      try {
+        const before = await store.headPosition();
+        await blocker.query('BEGIN');
+        await blocker.query('SELECT pg_current_xact_id()');
+
+        const streamId = newStream();
+        const appended = await store.append(streamId, newEvents(1), 'no_stream');
+        // Committed, and readable by stream, but not yet in the global log.
+        expect(await collect(store.readStream(streamId))).toHaveLength(1);
+        expect(await store.readAll({ after: before ?? undefined })).toEqual([]);
+        expect(await store.headPosition()).toEqual(before);
+
+        await blocker.query('COMMIT');
+        expect((await store.readAll({ after: before ?? undefined })).map((e) => e.position)).toEqual([
+          appended.position,
+        ]);
+        expect(await store.headPosition()).toEqual(appended.position);
+      } finally {
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        blocker.release();
+      }
+    });
+
+    it('refuses to update, delete or truncate events', async () => {
+      const streamId = newStream();
+      await store.append(streamId, newEvents(1), 'no_stream');
+
+      await expect(pool.query(`UPDATE events SET type = 'Rewritten' WHERE stream_id = $1`, [streamId])).rejects.toThrow(
+        /append-only: UPDATE/,
+      );
+      await expect(pool.query(`DELETE FROM events WHERE stream_id = $1`, [streamId])).rejects.toThrow(
+        /append-only: DELETE/,
+      );
+      await expect(pool.query(`TRUNCATE events`)).rejects.toThrow(/append-only: TRUNCATE/);
+      expect((await collect(store.readStream(streamId)))[0].type).toBe('Happened');
+    });
+  });
+
+  describe('subscribeToAll', () => {
+    /**
+     * Writers append to streams of their own, concurrently, some in transactions held open so that
+     * events with lower positions (or lower transaction ids) commit after higher ones, some rolled back.
+     */
+    async function write(prefix: string, writers: number, eventsPerWriter: number) {
+      const committed = new Set<string>();
+      await Promise.all(
+        Array.from({ length: writers }, async (_, writer) => {
+          const streamId = `${prefix}${writer}`;
+          let revision: ExpectedRevision = 'no_stream';
+          let written = 0;
+          for (let attempt = 0; written < eventsPerWriter; attempt++) {
+            const events = newEvents(Math.min(1 + Math.floor(Math.random() * 4), eventsPerWriter - written));
+            const ids = events.map((event) => event.metadata.eventId);
+            if (attempt % 9 === 4) {
+              const rollback = attempt % 27 === 13;
+              await appendHeldOpen(streamId, events, revision, {
+                holdMs: 20 + Math.random() * 80,
+                takeTransactionIdFirst: attempt % 2 === 0,
+                rollback,
+              });
+              if (rollback) continue;
+            } else {
+              await store.append(streamId, events, revision);
+            }
+            ids.forEach((id) => committed.add(id));
+            written += events.length;
+            revision = BigInt(written - 1);
+            await sleep(Math.random() * 3);
+          }
+        }),
+      );
+      return { committed };
+    }
+
+    function expectEachOnceInOrder(received: readonly RecordedEvent[], prefix: string, committed: Set<string>) {
+      expectStrictlyIncreasing(received.map((event) => event.position));
+      const ids = received.filter((event) => event.streamId.startsWith(prefix)).map((event) => event.metadata.eventId);
+      expect(new Set(ids).size).toBe(ids.length);
+      expect(new Set(ids)).toEqual(committed);
+    }
+
+    it('delivers every event exactly once and in order while appends commit out of order', async () => {
+      const prefix = newStream('sub-');
+      const abort = new AbortController();
+      const received: RecordedEvent[] = [];
+      let ours = 0;
+      const subscriber = (async () => {
+        for await (const event of store.subscribeToAll({ signal: abort.signal })) {
+          received.push(event);
+          if (event.streamId.startsWith(prefix)) ours++;
+        }
+      })();
+
+      const { committed } = await write(prefix, 8, 250);
+      expect(committed.size).toBeGreaterThan(1500);
+
+      await waitFor(() => ours >= committed.size, 'the subscriber to catch up');
+      await sleep(300); // time for a duplicate to show up, if there were one
+      abort.abort();
+      await subscriber;
+
+      expectEachOnceInOrder(received, prefix, committed);
+    });
+
+    it('appends in transactions held open really do commit out of position order', async () => {
+      // Guards the test above: without inversions it would prove nothing.
+      const client = await pool.connect();
+      try {
+        const streamId = newStream();
+        await client.query('BEGIN');
+        const held = await appendToStream(client, streamId, newEvents(1), 'no_stream');
+        const later = await store.append(newStream(), newEvents(1), 'no_stream');
+        expect(later.position.prepare).toBeGreaterThan(held.position.prepare);
+        expect(await store.readAll({ after: { commit: held.position.commit, prepare: 0n } })).toEqual([]);
+        await client.query('COMMIT');
+
+        const read = await store.readAll({ after: { commit: held.position.commit, prepare: 0n } });
+        expect(read.map((event) => event.position)).toEqual([held.position, later.position]);
+      } finally {
+        client.release();
+      }
+    });
+
+    it('loses and repeats nothing when resubscribing from the last position seen', async () => {
+      const prefix = newStream('resub-');
+      const start = (await store.headPosition()) ?? undefined;
+      const received: RecordedEvent[] = [];
+      let ours = 0;
+      const take = (event: RecordedEvent) => {
+        received.push(event);
+        if (event.streamId.startsWith(prefix)) ours++;
+      };
+
+      const writing = write(prefix, 4, 150);
+
+      const firstAbort = new AbortController();
+      for await (const event of store.subscribeToAll({ after: start, signal: firstAbort.signal })) {
+        take(event);
+        if (ours >= 200) firstAbort.abort();
+      }
+      const lastSeen = received[received.length - 1].position;
+      const firstCount = received.length;
+
+      const secondAbort = new AbortController();
+      const second = (async () => {
+        for await (const event of store.subscribeToAll({ after: lastSeen, signal: secondAbort.signal })) take(event);
+      })();
+      const { committed } = await writing;
+      await waitFor(() => ours >= committed.size, 'the second subscriber to catch up');
+      await sleep(300);
+      secondAbort.abort();
+      await second;
+
+      expect(firstCount).toBeGreaterThanOrEqual(200);
+      expect(received.length).toBeGreaterThan(firstCount);
+      expectEachOnceInOrder(received, prefix, committed);
+    });
+
+    it('wakes without a notification once a transaction holding events back ends (poll fallback)', async () => {
+      const blocker = await pool.connect();
+      const abort = new AbortController();
+      try {
+        const after = (await store.headPosition()) ?? undefined;
+        const received: RecordedEvent[] = [];
+        const subscriber = (async () => {
+          for await (const event of store.subscribeToAll({ after, signal: abort.signal })) received.push(event);
+        })();
+
+        await blocker.query('BEGIN');
+        await blocker.query('SELECT pg_current_xact_id()');
+        const appended = await store.append(newStream(), newEvents(1), 'no_stream');
+        await sleep(300);
+        expect(received).toEqual([]);
+
+        // Ending a transaction that appended nothing notifies nobody.
+        await blocker.query('COMMIT');
+        await waitFor(() => received.length === 1, 'the held-back event', 5_000);
+        expect(received[0].position).toEqual(appended.position);
+
+        abort.abort();
+        await subscriber;
+      } finally {
+        abort.abort();
+        await blocker.query('ROLLBACK').catch(() => undefined);
+        blocker.release();
+      }
+    });
+
+    it('filters a subscription by stream prefix', async () => {
+      const prefix = newStream('only-');
+      const after = (await store.headPosition()) ?? undefined;
+      await store.append(`${prefix}-a`, newEvents(2), 'no_stream');
+      await store.append(newStream(), newEvents(2), 'no_stream');
+      await store.append(`${prefix}-b`, newEvents(1), 'no_stream');
+
+      const abort = new AbortController();
+      const received: RecordedEvent[] = [];
+      for await (const event of store.subscribeToAll({ after, streamPrefix: prefix, signal: abort.signal })) {
+        received.push(event);
+        if (received.length === 3) abort.abort();
+      }
+      expect(received.map((event) => event.streamId)).toEqual([`${prefix}-a`, `${prefix}-a`, `${prefix}-b`]);
+    });
+
+    it('ends when aborted while waiting, and gives its connection back', async () => {
+      const abort = new AbortController();
+      const after = (await store.headPosition()) ?? undefined;
+      const subscriber = collect(store.subscribeToAll({ after, signal: abort.signal }));
+      await sleep(150);
+      abort.abort();
+      expect(await subscriber).toEqual([]);
+      expect(pool.idleCount).toBe(pool.totalCount);
+    });
+
+    it('does not start when already aborted', async () => {
+      expect(await collect(store.subscribeToAll({ signal: AbortSignal.abort() }))).toEqual([]);
+    });
+
+    it('ends on close(), even a subscription nobody is iterating', async () => {
+      const own = new PostgresEventStore(pool, { pollIntervalMs: 100 });
+      await store.append(newStream(), newEvents(1), 'no_stream');
+      const iterator = own.subscribeToAll()[Symbol.asyncIterator]();
+      expect((await iterator.next()).done).toBe(false);
+
+      await own.close();
+      expect(pool.idleCount).toBe(pool.totalCount);
+      expect((await iterator.next()).done).toBe(true);
+    });
+  });
+});
