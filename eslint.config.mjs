@@ -4,6 +4,7 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**'] },
   js.configs.recommended,
+  { files: ['*.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -20,9 +21,18 @@ export default tseslint.config(
     rules: {
       'no-restricted-imports': [
         'error',
-        { patterns: ['@nestjs/*', 'pg', 'kysely', 'node:*', 'fs', 'crypto'], message: 'The domain is pure.' },
+        {
+          patterns: [
+            { group: ['@nestjs/*', 'pg', 'kysely', 'node:*', 'fs', 'crypto', '@ledger/*'], message: 'The domain is pure.' },
+          ],
+        },
       ],
-      'no-restricted-globals': ['error', { name: 'Date', message: 'The domain has no clock; time comes in the command.' }],
+      'no-restricted-syntax': [
+        'error',
+        { selector: "NewExpression[callee.name='Date'][arguments.length=0]", message: 'The domain has no clock.' },
+        { selector: "MemberExpression[object.name='Date'][property.name='now']", message: 'The domain has no clock.' },
+        { selector: "CallExpression[callee.name='parseFloat']", message: 'Money is never a float.' },
+      ],
     },
   },
 );

@@ -52,7 +52,15 @@ describe('the seed scenario', () => {
   it('reproduces the seed page figures', async () => {
     const receipt = await runSeedScenario(ledger.client(), 'acct-seed');
     expect(receipt.body).toMatchObject({
-      buckets: { included: '500', bonus: '0', reserved: '24', consumed: '44', hold: '8', expired: '0', available: '432' },
+      buckets: {
+        included: '500',
+        bonus: '0',
+        reserved: '24',
+        consumed: '44',
+        hold: '8',
+        expired: '0',
+        available: '432',
+      },
       settlement: { thresholdFen: '10000', heldValueFen: '800', reached: false },
     });
     expect(invariantViolations(await foldedAccount('acct-seed'))).toEqual([]);
@@ -70,7 +78,13 @@ describe('idempotency', () => {
   it('answers a retried command with its first answer and appends nothing', async () => {
     await preparedAccount('idem', '100');
     const client = ledger.client();
-    const body = { runId: 'r1', projectId: 'p1', action: 'workflow.run', capabilityBand: 'standard', estimatedCost: '10' };
+    const body = {
+      runId: 'r1',
+      projectId: 'p1',
+      action: 'workflow.run',
+      capabilityBand: 'standard',
+      estimatedCost: '10',
+    };
     const first = await client.command('/v1/accounts/idem/runs', body, 'accept-r1');
     expect(first.status).toBe(200);
     const count = await eventCount();
@@ -82,7 +96,13 @@ describe('idempotency', () => {
 
   it('replays a rejection too', async () => {
     const client = ledger.client();
-    const body = { runId: 'big', projectId: 'p1', action: 'workflow.run', capabilityBand: 'standard', estimatedCost: '1000' };
+    const body = {
+      runId: 'big',
+      projectId: 'p1',
+      action: 'workflow.run',
+      capabilityBand: 'standard',
+      estimatedCost: '1000',
+    };
     const first = await client.command('/v1/accounts/idem/runs', body, 'too-big');
     expect(first.status).toBe(402);
     await client.command('/v1/accounts/idem/grants', { grantId: 'g-more', source: 'manual', amount: '5000' }, key());
@@ -115,9 +135,13 @@ describe('identity', () => {
   });
 
   it('refuses a key acting outside its accounts with 403', async () => {
-    const response = await ledger.client('service-key-acme').command('/v1/accounts', { accountId: 'other', name: 'x' }, key());
+    const response = await ledger
+      .client('service-key-acme')
+      .command('/v1/accounts', { accountId: 'other', name: 'x' }, key());
     expect([response.status, response.body.code]).toEqual([403, 'identity_denied']);
-    const own = await ledger.client('service-key-acme').command('/v1/accounts', { accountId: 'acme', name: 'Acme' }, key());
+    const own = await ledger
+      .client('service-key-acme')
+      .command('/v1/accounts', { accountId: 'acme', name: 'Acme' }, key());
     expect(own.status).toBe(200);
   });
 
@@ -172,7 +196,11 @@ describe('rejections over HTTP', () => {
     await accept('done', '5');
     await client.command('/v1/accounts/rej/runs/done/complete', { actualCost: '4' }, key());
     await accept('open', '5');
-    await client.command('/v1/accounts/rej/settlement-holds', { holdId: 'h1', runId: 'done', provider: 'pv', amount: '1' }, key());
+    await client.command(
+      '/v1/accounts/rej/settlement-holds',
+      { holdId: 'h1', runId: 'done', provider: 'pv', amount: '1' },
+      key(),
+    );
     await client.command('/v1/accounts/rej/settlement-holds/h1/release', { outcome: 'paid_out' }, key());
   });
 
@@ -196,13 +224,28 @@ describe('rejections over HTTP', () => {
     ['/v1/accounts/rej/runs/nope/complete', { actualCost: '1' }, 404, 'run_not_found'],
     ['/v1/accounts/rej/runs/done/complete', { actualCost: '1' }, 409, 'run_already_finished'],
     ['/v1/accounts/rej/runs/done/fail', {}, 409, 'run_already_finished'],
-    ['/v1/accounts/rej/settlement-holds', { holdId: 'h2', runId: 'open', provider: 'pv', amount: '1' }, 409, 'run_not_completed'],
-    ['/v1/accounts/rej/settlement-holds', { holdId: 'h2', runId: 'done', provider: 'pv', amount: '4' }, 422, 'hold_exceeds_consumed'],
+    [
+      '/v1/accounts/rej/settlement-holds',
+      { holdId: 'h2', runId: 'open', provider: 'pv', amount: '1' },
+      409,
+      'run_not_completed',
+    ],
+    [
+      '/v1/accounts/rej/settlement-holds',
+      { holdId: 'h2', runId: 'done', provider: 'pv', amount: '4' },
+      422,
+      'hold_exceeds_consumed',
+    ],
     ['/v1/accounts/rej/settlement-holds/h9/release', { outcome: 'paid_out' }, 404, 'hold_not_found'],
     ['/v1/accounts/rej/settlement-holds/h1/release', { outcome: 'reversed' }, 409, 'hold_already_released'],
     ['/v1/accounts/rej/grants', { grantId: 'g1', source: 'manual', amount: '1' }, 409, 'grant_already_exists'],
     ['/v1/accounts/rej/projects', { projectId: 'p1' }, 409, 'project_already_attached'],
-    ['/v1/accounts/rej/subscription', { plan: GROWTH_PLAN, period: monthAround(new Date()) }, 409, 'subscription_already_started'],
+    [
+      '/v1/accounts/rej/subscription',
+      { plan: GROWTH_PLAN, period: monthAround(new Date()) },
+      409,
+      'subscription_already_started',
+    ],
     ['/v1/accounts/rej/expirations', { asOf: '2999-01-01T00:00:00Z' }, 422, 'as_of_in_future'],
     ['/v1/accounts/rej/reactivate', {}, 409, 'account_not_suspended'],
     ['/v1/accounts/rej/close', {}, 409, 'account_has_open_commitments'],
@@ -215,10 +258,14 @@ describe('rejections over HTTP', () => {
 
   it('previews a run for free, with the same checks', async () => {
     const count = await eventCount();
-    const quote = await ledger.client().command('/v1/accounts/rej/runs/preview', run('p', { estimatedCost: '3' }), null);
+    const quote = await ledger
+      .client()
+      .command('/v1/accounts/rej/runs/preview', run('p', { estimatedCost: '3' }), null);
     expect(quote.status).toBe(200);
     expect(quote.body).toMatchObject({ estimatedCost: '3', creditPriceFen: '100', estimatedValueFen: '300' });
-    const refused = await ledger.client().command('/v1/accounts/rej/runs/preview', run('p', { estimatedCost: '900' }), null);
+    const refused = await ledger
+      .client()
+      .command('/v1/accounts/rej/runs/preview', run('p', { estimatedCost: '900' }), null);
     expect([refused.status, refused.body.code]).toEqual([402, 'insufficient_credits']);
     expect(await eventCount()).toBe(count);
   });

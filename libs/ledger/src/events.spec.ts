@@ -1,16 +1,11 @@
 import { decodeEvent, encodeEventData, eventSchemas, type EventType, type LedgerEvent } from './events';
-import { decide } from './decide';
 import { fold } from './evolve';
-import { initialState } from './state';
 import {
   NEXT_PERIOD,
-  PERIOD,
   acceptRunCommand,
   at,
   cmd,
-  context,
   credits,
-  defaultPlan,
   openedAccountCommands,
   runCommands,
   T0,
@@ -189,9 +184,9 @@ const samples: Record<EventType, { event: LedgerEvent; json: Record<string, unkn
   ReservationReleased: {
     event: {
       type: 'ReservationReleased',
-      data: { ...run, amount: 10n ** 18n, reason: 'cancelled', draws: [{ grantId: 'g1', amount: 10n ** 18n }] },
+      data: { ...run, amount: 10n ** 16n, reason: 'cancelled', draws: [{ grantId: 'g1', amount: 10n ** 16n }] },
     },
-    json: { ...run, amount: '100000000000000', reason: 'cancelled', draws: [{ grantId: 'g1', amount: '100000000000000' }] },
+    json: { ...run, amount: '1000000000000', reason: 'cancelled', draws: [{ grantId: 'g1', amount: '1000000000000' }] },
   },
   CommercialExceptionRecorded: {
     event: { type: 'CommercialExceptionRecorded', data: { ...run, kind: 'overrun_shortfall', amount: 100_000n } },
@@ -250,7 +245,7 @@ describe('event encoding', () => {
       cmd('GrantCredits', { grantId: 'day-1', source: 'top_up', amount: credits('10.25'), expiresAt: at(T0, DAY) }),
       acceptRunCommand('r1', credits('24')),
       acceptRunCommand('r2', credits('400')),
-      cmd('CompleteRun', { runId: 'r1', actualCost: credits('100.0001') }),
+      cmd('CompleteRun', { runId: 'r1', actualCost: credits('200.0001') }),
       cmd('PlaceSettlementHold', { holdId: 'h1', runId: 'r1', provider: 'openai', amount: credits('8') }),
       cmd('ReleaseSettlementHold', { holdId: 'h1', outcome: 'reversed' }),
       { command: cmd('CancelRun', { runId: 'r2' }), now: NEXT_PERIOD.start },
@@ -260,7 +255,7 @@ describe('event encoding', () => {
       { command: cmd('CloseBillingAccount', {}), now: NEXT_PERIOD.start },
     ]);
     const types = new Set(events.map((e) => e.type));
-    expect(types.size).toBeGreaterThanOrEqual(15);
+    expect(types.size).toBe(18);
     const decoded = events.map((event) => decodeEvent(event.type, JSON.parse(JSON.stringify(encodeEventData(event)))));
     expect(decoded).toEqual(events);
     // and a replay of the decoded events rebuilds the same state
@@ -285,7 +280,7 @@ describe('event encoding', () => {
     ['not a number at all', 'twenty'],
     ['an exponent', '1e3'],
     ['zero where a positive amount is required', '0'],
-    ['more than any account may hold', '100000000000000.0001'],
+    ['more than one command may move (10^12 credits)', '1000000000000.0001'],
     ['a missing amount', undefined],
   ])('refuses a stored credit amount with %s', (_name, amount) => {
     const json = { ...samples.SettlementHoldPlaced.json, amount };
@@ -304,16 +299,5 @@ describe('event encoding', () => {
       decodeEvent('CreditsGranted', { ...samples.CreditsGranted.json, expiresAt: 'next tuesday' }),
     ).toThrow();
     expect(() => decodeEvent('CreditsTeleported', {})).toThrow(/unknown event type/);
-  });
-
-  it('decodes what decide produced, whatever the clock says', () => {
-    const state = fold([], initialState());
-    const decision = decide(cmd('OpenBillingAccount', { name: 'Acme' }), state, context());
-    expect(decision.ok).toBe(true);
-    if (!decision.ok) return;
-    const [opened] = decision.events;
-    expect(decodeEvent(opened.type, encodeEventData(opened))).toEqual(opened);
-    expect(PERIOD.start < PERIOD.end).toBe(true);
-    expect(defaultPlan().includedCredits).toBe(credits('500'));
   });
 });

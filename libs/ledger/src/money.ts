@@ -27,15 +27,13 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: AmountPro
 
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 
-function parseScaled(
-  text: unknown,
-  decimals: number,
-  unit: string,
-  max: bigint,
-  positive: boolean,
-): Parsed<bigint> {
+function parseScaled(text: unknown, decimals: number, unit: string, max: bigint, positive: boolean): Parsed<bigint> {
   if (typeof text !== 'string') {
-    return { ok: false, problem: 'amount_invalid', message: `${unit} amounts are decimal strings, such as "24" or "0.35"` };
+    return {
+      ok: false,
+      problem: 'amount_invalid',
+      message: `${unit} amounts are decimal strings, such as "24" or "0.35"`,
+    };
   }
   const match = DECIMAL.exec(text);
   if (!match) {

@@ -40,4 +40,3 @@ export function planTermsProblem(plan: PlanTerms): string | undefined {
 }
 
 export const periodIsValid = (p: Period): boolean => p.end > p.start;
-

@@ -47,7 +47,10 @@ export const rejectionCatalogue = {
   route_not_found: { kind: 'not_found', summary: 'No such endpoint.' },
   payload_too_large: { kind: 'too_large', summary: 'The request body is larger than the API accepts.' },
   store_unavailable: { kind: 'unavailable', summary: 'The event store or database cannot be reached; retry later.' },
-  internal_error: { kind: 'internal', summary: 'The ledger failed unexpectedly; nothing was appended by this attempt.' },
+  internal_error: {
+    kind: 'internal',
+    summary: 'The ledger failed unexpectedly; nothing was appended by this attempt.',
+  },
 
   // Permission order: identity
   unauthenticated: { kind: 'unauthenticated', summary: 'No valid API key was presented.' },

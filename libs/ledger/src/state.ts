@@ -108,7 +108,15 @@ export const granted = (state: AccountState): Credits => state.totals.included +
 
 export function bucketsOf(state: AccountState): Buckets {
   const { included, bonus, reserved, consumed, hold, expired } = state.totals;
-  return { included, bonus, available: included + bonus - reserved - consumed - expired, reserved, consumed, hold, expired };
+  return {
+    included,
+    bonus,
+    available: included + bonus - reserved - consumed - expired,
+    reserved,
+    consumed,
+    hold,
+    expired,
+  };
 }
 
 /** Free credits of grants that have not lapsed at `now`: what a run may reserve. */

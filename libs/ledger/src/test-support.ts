@@ -92,7 +92,9 @@ export function runCommands(
     decisions.push(decision);
     if (!decision.ok) {
       if (allowRejections) continue;
-      throw new Error(`setup command ${s.command.type} was rejected: ${decision.rejection.code} ${decision.rejection.message}`);
+      throw new Error(
+        `setup command ${s.command.type} was rejected: ${decision.rejection.code} ${decision.rejection.message}`,
+      );
     }
     fold(decision.events, state);
     events.push(...decision.events);
@@ -137,7 +139,8 @@ export function acceptRunCommand(
 }
 
 export function expectAccepted(decision: Decision): LedgerEvent[] {
-  if (!decision.ok) throw new Error(`expected acceptance, got ${decision.rejection.code}: ${decision.rejection.message}`);
+  if (!decision.ok)
+    throw new Error(`expected acceptance, got ${decision.rejection.code}: ${decision.rejection.message}`);
   return decision.events;
 }
 

@@ -6,6 +6,6 @@ import { AccountsController } from './accounts.controller';
 @Module({
   imports: [CommandsModule],
   controllers: [AccountsController],
-  providers: commandHandlers( 'OpenBillingAccount', 'SuspendAccount', 'ReactivateAccount', 'CloseBillingAccount',),
+  providers: commandHandlers('OpenBillingAccount', 'SuspendAccount', 'ReactivateAccount', 'CloseBillingAccount'),
 })
 export class AccountsModule {}

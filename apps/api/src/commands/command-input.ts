@@ -9,7 +9,8 @@ const isPlainObject = (value: unknown): value is Record<string, unknown> =>
 
 /** The body with the path's parameters in it; a body that contradicts its path is refused. */
 export function commandInput(params: Record<string, string>, body: unknown): Record<string, unknown> {
-  const fields = body === undefined || body === null || (isPlainObject(body) && Object.keys(body).length === 0) ? {} : body;
+  const fields =
+    body === undefined || body === null || (isPlainObject(body) && Object.keys(body).length === 0) ? {} : body;
   if (!isPlainObject(fields)) {
     throw new LedgerHttpError(reject('validation_failed', 'the request body must be a JSON object'));
   }
@@ -34,9 +35,7 @@ export function decodeInput<S extends z.ZodType>(schema: S, input: unknown): z.o
   }));
   const first = issues[0];
   const code = (first.code in rejectionCatalogue ? first.code : 'validation_failed') as RejectionCode;
-  throw new LedgerHttpError(
-    reject(code, first.field ? `${first.field}: ${first.message}` : first.message, { issues }),
-  );
+  throw new LedgerHttpError(reject(code, first.field ? `${first.field}: ${first.message}` : first.message, { issues }));
 }
 
 /** A stable digest of what was asked: same command, same fields, same hash, whatever the key order. */

@@ -27,9 +27,12 @@ export class IdempotencyStore {
       .insertInto('idempotency_keys')
       .values({ principal_id: principalId, idempotency_key: key, request_hash: requestHash, command_type: commandType })
       .onConflict((oc) =>
-        oc.columns(['principal_id', 'idempotency_key']).doUpdateSet({ created_at: sql`now()` }).where(
-          sql<boolean>`idempotency_keys.response_status IS NULL AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS})`,
-        ),
+        oc
+          .columns(['principal_id', 'idempotency_key'])
+          .doUpdateSet({ created_at: sql`now()` })
+          .where(
+            sql<boolean>`idempotency_keys.response_status IS NULL AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS})`,
+          ),
       )
       .returning(['request_hash'])
       .executeTakeFirst();

@@ -1,5 +1,12 @@
 /** The JSON a caller gets back for an accepted command: what was appended, where, and the balance after. */
-import { bucketsOf, formatCredits, formatFen, settlementPosition, type AccountState, type Buckets } from '@ledger/domain';
+import {
+  bucketsOf,
+  formatCredits,
+  formatFen,
+  settlementPosition,
+  type AccountState,
+  type Buckets,
+} from '@ledger/domain';
 import { formatPosition, type GlobalPosition, type RecordedEvent } from '@ledger/event-store';
 
 export type BucketsJson = { [K in keyof Buckets]: string };

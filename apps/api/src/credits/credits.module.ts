@@ -6,6 +6,6 @@ import { CreditsController } from './credits.controller';
 @Module({
   imports: [CommandsModule],
   controllers: [CreditsController],
-  providers: commandHandlers( 'GrantCredits', 'ExpireCredits',),
+  providers: commandHandlers('GrantCredits', 'ExpireCredits'),
 })
 export class CreditsModule {}

@@ -31,7 +31,10 @@ function operation(summary: string, tag: string, path: string, schema: z.ZodObje
       requestBody: { required: true, content: { 'application/json': { schema: bodySchema(schema, params) } } },
       responses: {
         '200': { description: idempotent ? 'Receipt' : 'Quote' },
-        default: { description: 'Error', content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } } },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
       },
     },
   };

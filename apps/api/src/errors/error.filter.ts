@@ -31,7 +31,8 @@ function toLedgerError(error: unknown): LedgerHttpError | undefined {
     if (status === 404) return new LedgerHttpError(reject('route_not_found'));
     if (status === 413) return new LedgerHttpError(reject('payload_too_large'));
     // Nest turns body-parser's SyntaxError into a bare 400: the body was not JSON.
-    if (status === 400) return new LedgerHttpError(reject('malformed_json', `the body is not valid JSON: ${error.message}`));
+    if (status === 400)
+      return new LedgerHttpError(reject('malformed_json', `the body is not valid JSON: ${error.message}`));
   }
   return undefined;
 }
@@ -39,7 +40,9 @@ function toLedgerError(error: unknown): LedgerHttpError | undefined {
 const isConnectionFailure = (error: unknown): boolean =>
   typeof error === 'object' &&
   error !== null &&
-  ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001'].includes(String((error as { code?: unknown }).code));
+  ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001'].includes(
+    String((error as { code?: unknown }).code),
+  );
 
 @Catch()
 export class LedgerErrorFilter implements ExceptionFilter {

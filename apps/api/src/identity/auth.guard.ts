@@ -18,7 +18,10 @@ export class ApiKeyGuard implements CanActivate {
     const principal = match ? this.keys.principalFor(match[1]) : undefined;
     if (!principal) {
       throw new LedgerHttpError(
-        reject('unauthenticated', match ? 'the API key is not recognised' : 'send an API key as "Authorization: Bearer <key>"'),
+        reject(
+          'unauthenticated',
+          match ? 'the API key is not recognised' : 'send an API key as "Authorization: Bearer <key>"',
+        ),
       );
     }
     request.principal = principal;

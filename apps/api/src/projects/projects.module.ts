@@ -6,6 +6,6 @@ import { ProjectsController } from './projects.controller';
 @Module({
   imports: [CommandsModule],
   controllers: [ProjectsController],
-  providers: commandHandlers( 'AttachProject',),
+  providers: commandHandlers('AttachProject'),
 })
 export class ProjectsModule {}

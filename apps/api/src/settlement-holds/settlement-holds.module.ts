@@ -6,6 +6,6 @@ import { SettlementHoldsController } from './settlement-holds.controller';
 @Module({
   imports: [CommandsModule],
   controllers: [SettlementHoldsController],
-  providers: commandHandlers( 'PlaceSettlementHold', 'ReleaseSettlementHold',),
+  providers: commandHandlers('PlaceSettlementHold', 'ReleaseSettlementHold'),
 })
 export class SettlementHoldsModule {}

@@ -6,6 +6,6 @@ import { SubscriptionsController } from './subscriptions.controller';
 @Module({
   imports: [CommandsModule],
   controllers: [SubscriptionsController],
-  providers: commandHandlers( 'StartSubscription', 'ChangePlan', 'RenewSubscriptionPeriod',),
+  providers: commandHandlers('StartSubscription', 'ChangePlan', 'RenewSubscriptionPeriod'),
 })
 export class SubscriptionsModule {}

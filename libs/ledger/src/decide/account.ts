@@ -1,7 +1,15 @@
 import type { CommandOf } from '../commands';
 import { event } from '../events';
 import type { AccountState } from '../state';
-import { accepted, checkAccount, mayActFor, maySendCommands, rejected, type Decision, type DecisionContext } from './context';
+import {
+  accepted,
+  checkAccount,
+  mayActFor,
+  maySendCommands,
+  rejected,
+  type Decision,
+  type DecisionContext,
+} from './context';
 
 export function openBillingAccount(
   state: AccountState,
@@ -18,18 +26,30 @@ export function openBillingAccount(
   return accepted(event('BillingAccountOpened', { accountId, name }));
 }
 
-export function attachProject(state: AccountState, command: CommandOf<'AttachProject'>, context: DecisionContext): Decision {
+export function attachProject(
+  state: AccountState,
+  command: CommandOf<'AttachProject'>,
+  context: DecisionContext,
+): Decision {
   const failure = checkAccount(state, command.accountId, context, 'open');
   if (failure) return failure;
   if (state.projects.has(command.projectId)) {
     return rejected('project_already_attached', `project "${command.projectId}" is attached already`);
   }
   return accepted(
-    event('ProjectAttached', { accountId: command.accountId, projectId: command.projectId, name: command.name ?? null }),
+    event('ProjectAttached', {
+      accountId: command.accountId,
+      projectId: command.projectId,
+      name: command.name ?? null,
+    }),
   );
 }
 
-export function suspendAccount(state: AccountState, command: CommandOf<'SuspendAccount'>, context: DecisionContext): Decision {
+export function suspendAccount(
+  state: AccountState,
+  command: CommandOf<'SuspendAccount'>,
+  context: DecisionContext,
+): Decision {
   return (
     checkAccount(state, command.accountId, context, 'active') ??
     accepted(event('AccountSuspended', { accountId: command.accountId, reason: command.reason ?? null }))

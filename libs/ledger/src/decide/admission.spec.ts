@@ -78,7 +78,10 @@ const cases: Case[] = [
     name: 'a closed account',
     code: 'account_closed',
     check: 'account_state',
-    setup: () => ({ state: runCommands([...openedAccountCommands(), cmd('CloseBillingAccount', {})]).state, command: good() }),
+    setup: () => ({
+      state: runCommands([...openedAccountCommands(), cmd('CloseBillingAccount', {})]).state,
+      command: good(),
+    }),
   },
   {
     name: 'no subscription',
@@ -103,19 +106,28 @@ const cases: Case[] = [
     name: 'a band the plan does not allow',
     code: 'capability_band_not_in_plan',
     check: 'plan',
-    setup: () => ({ state: openedAccount(), command: acceptRunCommand('run-1', credits('24'), { capabilityBand: 'premium' }) }),
+    setup: () => ({
+      state: openedAccount(),
+      command: acceptRunCommand('run-1', credits('24'), { capabilityBand: 'premium' }),
+    }),
   },
   {
     name: 'a project not attached to the account',
     code: 'project_not_attached',
     check: 'project',
-    setup: () => ({ state: openedAccount(), command: acceptRunCommand('run-1', credits('24'), { projectId: 'proj-z' }) }),
+    setup: () => ({
+      state: openedAccount(),
+      command: acceptRunCommand('run-1', credits('24'), { projectId: 'proj-z' }),
+    }),
   },
   {
     name: 'an action the rate card does not price',
     code: 'action_unknown',
     check: 'action',
-    setup: () => ({ state: openedAccount(), command: acceptRunCommand('run-1', credits('24'), { action: 'video.render' }) }),
+    setup: () => ({
+      state: openedAccount(),
+      command: acceptRunCommand('run-1', credits('24'), { action: 'video.render' }),
+    }),
   },
   {
     name: 'an action sent under another allowed band',
@@ -203,8 +215,11 @@ describe('AcceptRun permission order', () => {
     const state = openedAccount();
     expect(decide(acceptRunCommand('run-1', credits('1')), state, context()).ok).toBe(true);
     expect(
-      decide(acceptRunCommand('run-2', credits('0.0001'), { action: 'agent.run', capabilityBand: 'advanced' }), state, context())
-        .ok,
+      decide(
+        acceptRunCommand('run-2', credits('0.0001'), { action: 'agent.run', capabilityBand: 'advanced' }),
+        state,
+        context(),
+      ).ok,
     ).toBe(true);
   });
 
@@ -241,13 +256,20 @@ describe('AcceptRun permission order', () => {
         () => runCommands([cmd('OpenBillingAccount', { name: 'Acme' }), cmd('SuspendAccount', {})]).state,
         principal(),
       ],
-      ['plan', 'subscription_missing', () => runCommands([cmd('OpenBillingAccount', { name: 'Acme' })]).state, principal()],
+      [
+        'plan',
+        'subscription_missing',
+        () => runCommands([cmd('OpenBillingAccount', { name: 'Acme' })]).state,
+        principal(),
+      ],
       [
         'plan',
         'capability_band_not_in_plan',
         () =>
-          runCommands([cmd('OpenBillingAccount', { name: 'Acme' }), cmd('StartSubscription', { plan: defaultPlan(), period: PERIOD })])
-            .state,
+          runCommands([
+            cmd('OpenBillingAccount', { name: 'Acme' }),
+            cmd('StartSubscription', { plan: defaultPlan(), period: PERIOD }),
+          ]).state,
         principal(),
       ],
     ];

@@ -56,7 +56,8 @@ export function admitRun(
     return fail('project_not_attached', 'project', `project "${request.projectId}" is not attached to this account`);
   }
   const rate = subscription.plan.rateCard.find((entry) => entry.action === request.action);
-  if (!rate) return fail('action_unknown', 'action', `plan "${subscription.plan.planId}" does not price "${request.action}"`);
+  if (!rate)
+    return fail('action_unknown', 'action', `plan "${subscription.plan.planId}" does not price "${request.action}"`);
   if (rate.capabilityBand !== request.capabilityBand) {
     return fail(
       'action_band_mismatch',

@@ -5,7 +5,11 @@ import { granted, type AccountState } from '../state';
 import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
 import { expireLapsed } from './draws';
 
-export function grantCredits(state: AccountState, command: CommandOf<'GrantCredits'>, context: DecisionContext): Decision {
+export function grantCredits(
+  state: AccountState,
+  command: CommandOf<'GrantCredits'>,
+  context: DecisionContext,
+): Decision {
   const failure = checkAccount(state, command.accountId, context, 'open');
   if (failure) return failure;
   const { accountId, grantId, source, amount } = command;
@@ -36,7 +40,11 @@ export function grantCredits(state: AccountState, command: CommandOf<'GrantCredi
 }
 
 /** Expires every free credit whose grant lapsed at or before `asOf`; nothing to expire appends nothing. */
-export function expireCredits(state: AccountState, command: CommandOf<'ExpireCredits'>, context: DecisionContext): Decision {
+export function expireCredits(
+  state: AccountState,
+  command: CommandOf<'ExpireCredits'>,
+  context: DecisionContext,
+): Decision {
   const failure = checkAccount(state, command.accountId, context, 'open');
   if (failure) return failure;
   if (command.asOf > context.now) {

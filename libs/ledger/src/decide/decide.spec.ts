@@ -205,7 +205,9 @@ describe('ChangePlan', () => {
     ).toBe(true);
     // this period keeps its 500 included credits; the next one gets 2000
     expect(bucketsOf(state).included).toBe(credits('500'));
-    const renewal = expectAccepted(apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), NEXT_PERIOD.start));
+    const renewal = expectAccepted(
+      apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), NEXT_PERIOD.start),
+    );
     expect(eventsOfType(renewal, 'CreditsGranted')).toEqual([
       expect.objectContaining({ grantId: NEXT_INCLUDED_ID, amount: credits('2000') }),
     ]);
@@ -222,7 +224,9 @@ describe('ChangePlan', () => {
 describe('RenewSubscriptionPeriod', () => {
   it('grants the new included credits and expires the old ones, even those a run still reserved', () => {
     const { state } = runCommands([...openedAccountCommands(), acceptRunCommand('r1', credits('24'))]);
-    const events = expectAccepted(apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), NEXT_PERIOD.start));
+    const events = expectAccepted(
+      apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), NEXT_PERIOD.start),
+    );
     expect(events).toEqual([
       { type: 'SubscriptionPeriodRenewed', data: { accountId: ACCOUNT, period: NEXT_PERIOD } },
       {
@@ -240,7 +244,12 @@ describe('RenewSubscriptionPeriod', () => {
       },
     ]);
     expect(bucketsOf(state)).toEqual(
-      buckets({ included: credits('1000'), reserved: credits('24'), expired: credits('476'), available: credits('500') }),
+      buckets({
+        included: credits('1000'),
+        reserved: credits('24'),
+        expired: credits('476'),
+        available: credits('500'),
+      }),
     );
     expectSound(state);
 
@@ -283,7 +292,9 @@ describe('AttachProject', () => {
     expect(expectAccepted(apply(state, cmd('AttachProject', { projectId: 'p1' })))).toEqual([
       { type: 'ProjectAttached', data: { accountId: ACCOUNT, projectId: 'p1', name: null } },
     ]);
-    expect(rejectionOf(state, cmd('AttachProject', { projectId: 'p1', name: 'again' }))).toBe('project_already_attached');
+    expect(rejectionOf(state, cmd('AttachProject', { projectId: 'p1', name: 'again' }))).toBe(
+      'project_already_attached',
+    );
   });
 });
 
@@ -348,14 +359,17 @@ describe('GrantCredits', () => {
     expect(rejectionOf(state, cmd('GrantCredits', { grantId: 'g1', source: 'manual', amount: credits('1') }))).toBe(
       'grant_already_exists',
     );
-    expect(rejectionOf(state, cmd('GrantCredits', { grantId: INCLUDED_ID, source: 'manual', amount: credits('1') }))).toBe(
-      'grant_already_exists',
-    );
+    expect(
+      rejectionOf(state, cmd('GrantCredits', { grantId: INCLUDED_ID, source: 'manual', amount: credits('1') })),
+    ).toBe('grant_already_exists');
   });
 
   it('rejects a grant to an unattached project', () => {
     expect(
-      rejectionOf(openedAccount(), cmd('GrantCredits', { grantId: 'g', source: 'manual', amount: 1n, projectId: 'nope' })),
+      rejectionOf(
+        openedAccount(),
+        cmd('GrantCredits', { grantId: 'g', source: 'manual', amount: 1n, projectId: 'nope' }),
+      ),
     ).toBe('project_not_attached');
   });
 
@@ -363,11 +377,12 @@ describe('GrantCredits', () => {
     ['now', T0],
     ['in the past', at(T0, -1)],
   ])('rejects an expiry %s', (_name, expiresAt) => {
-    expect(rejectionOf(openedAccount(), cmd('GrantCredits', { grantId: 'g', source: 'manual', amount: 1n, expiresAt }))).toBe(
-      'grant_expiry_not_in_future',
-    );
     expect(
-      judge(openedAccount(), cmd('GrantCredits', { grantId: 'g', source: 'manual', amount: 1n, expiresAt: at(T0, 1) })).ok,
+      rejectionOf(openedAccount(), cmd('GrantCredits', { grantId: 'g', source: 'manual', amount: 1n, expiresAt })),
+    ).toBe('grant_expiry_not_in_future');
+    expect(
+      judge(openedAccount(), cmd('GrantCredits', { grantId: 'g', source: 'manual', amount: 1n, expiresAt: at(T0, 1) }))
+        .ok,
     ).toBe(true);
   });
 
@@ -409,7 +424,10 @@ describe('ExpireCredits', () => {
     const now = at(T0, 5 * DAY);
     const events = expectAccepted(apply(state, cmd('ExpireCredits', { asOf: at(T0, 2 * DAY) }), now));
     expect(events).toEqual([
-      { type: 'CreditsExpired', data: { accountId: ACCOUNT, grantId: 'day-1', projectId: null, amount: credits('10') } },
+      {
+        type: 'CreditsExpired',
+        data: { accountId: ACCOUNT, grantId: 'day-1', projectId: null, amount: credits('10') },
+      },
     ]);
     const next = expectAccepted(apply(state, cmd('ExpireCredits', { asOf: now }), now));
     expect(eventsOfType(next, 'CreditsExpired').map((e) => [e.grantId, e.amount])).toEqual([['day-3', credits('20')]]);
@@ -432,7 +450,9 @@ describe('ExpireCredits', () => {
     const state = withShortGrants();
     expectAccepted(apply(state, acceptRunCommand('r1', credits('4'))));
     const events = expectAccepted(apply(state, cmd('ExpireCredits', { asOf: at(T0, DAY) }), at(T0, DAY)));
-    expect(eventsOfType(events, 'CreditsExpired')).toEqual([expect.objectContaining({ grantId: 'day-1', amount: credits('6') })]);
+    expect(eventsOfType(events, 'CreditsExpired')).toEqual([
+      expect.objectContaining({ grantId: 'day-1', amount: credits('6') }),
+    ]);
     expect(bucketsOf(state).reserved).toBe(credits('4'));
     expectSound(state);
   });
@@ -482,9 +502,24 @@ describe('AcceptRun', () => {
       runCommands([
         ...openedAccountCommands(),
         cmd('GrantCredits', { grantId: 'never-1', source: 'manual', amount: credits('10') }),
-        cmd('GrantCredits', { grantId: 'nov-20', source: 'top_up', amount: credits('10'), expiresAt: '2026-11-20T00:00:00.000Z' }),
-        cmd('GrantCredits', { grantId: 'nov-10-a', source: 'manual', amount: credits('10'), expiresAt: '2026-11-10T00:00:00.000Z' }),
-        cmd('GrantCredits', { grantId: 'nov-10-b', source: 'manual', amount: credits('10'), expiresAt: '2026-11-10T00:00:00.000Z' }),
+        cmd('GrantCredits', {
+          grantId: 'nov-20',
+          source: 'top_up',
+          amount: credits('10'),
+          expiresAt: '2026-11-20T00:00:00.000Z',
+        }),
+        cmd('GrantCredits', {
+          grantId: 'nov-10-a',
+          source: 'manual',
+          amount: credits('10'),
+          expiresAt: '2026-11-10T00:00:00.000Z',
+        }),
+        cmd('GrantCredits', {
+          grantId: 'nov-10-b',
+          source: 'manual',
+          amount: credits('10'),
+          expiresAt: '2026-11-10T00:00:00.000Z',
+        }),
         cmd('GrantCredits', { grantId: 'never-2', source: 'manual', amount: credits('10') }),
       ]).state;
 
@@ -523,7 +558,11 @@ describe('AcceptRun', () => {
         ['nov-20', credits('10')],
         [INCLUDED_ID, credits('5')],
       ]);
-      expect(bucketsOf(state)).toMatchObject({ expired: credits('20'), reserved: credits('15'), available: credits('515') });
+      expect(bucketsOf(state)).toMatchObject({
+        expired: credits('20'),
+        reserved: credits('15'),
+        available: credits('515'),
+      });
     });
   });
 });
@@ -533,7 +572,12 @@ describe('CompleteRun', () => {
   const reserved25 = () =>
     runCommands([
       ...openedAccountCommands(),
-      cmd('GrantCredits', { grantId: 'nov-10', source: 'top_up', amount: credits('10'), expiresAt: '2026-11-10T00:00:00.000Z' }),
+      cmd('GrantCredits', {
+        grantId: 'nov-10',
+        source: 'top_up',
+        amount: credits('10'),
+        expiresAt: '2026-11-10T00:00:00.000Z',
+      }),
       acceptRunCommand('r1', credits('25')),
     ]).state;
 
@@ -541,7 +585,10 @@ describe('CompleteRun', () => {
     const state = reserved25();
     const events = expectAccepted(apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('12.5') })));
     expect(events).toEqual([
-      { type: 'RunCompleted', data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, actualCost: credits('12.5') } },
+      {
+        type: 'RunCompleted',
+        data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, actualCost: credits('12.5') },
+      },
       {
         type: 'CreditsConsumed',
         data: {
@@ -571,7 +618,12 @@ describe('CompleteRun', () => {
       },
     ]);
     expect(bucketsOf(state)).toEqual(
-      buckets({ included: credits('500'), bonus: credits('10'), consumed: credits('12.5'), available: credits('497.5') }),
+      buckets({
+        included: credits('500'),
+        bonus: credits('10'),
+        consumed: credits('12.5'),
+        available: credits('497.5'),
+      }),
     );
     expectSound(state);
   });
@@ -592,7 +644,10 @@ describe('CompleteRun', () => {
     const state = reserved25();
     const events = expectAccepted(apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: 0n })));
     expect(typesOf(events)).toEqual(['RunCompleted', 'ReservationReleased']);
-    expect(eventsOfType(events, 'ReservationReleased')[0]).toMatchObject({ amount: credits('25'), reason: 'completed' });
+    expect(eventsOfType(events, 'ReservationReleased')[0]).toMatchObject({
+      amount: credits('25'),
+      reason: 'completed',
+    });
     expect(bucketsOf(state)).toMatchObject({ consumed: 0n, reserved: 0n, available: credits('510') });
   });
 
@@ -639,14 +694,24 @@ describe('CompleteRun', () => {
     const { state } = runCommands([
       ...openedAccountCommands(),
       acceptRunCommand('r1', credits('490')),
-      cmd('GrantCredits', { grantId: 'nov-10', source: 'top_up', amount: credits('5'), expiresAt: '2026-11-10T00:00:00.000Z' }),
+      cmd('GrantCredits', {
+        grantId: 'nov-10',
+        source: 'top_up',
+        amount: credits('5'),
+        expiresAt: '2026-11-10T00:00:00.000Z',
+      }),
       acceptRunCommand('r2', credits('2')),
     ]);
     // r2 drew its 2 from nov-10 (earliest expiry); nov-10 keeps 3 free, included keeps 10
     const events = expectAccepted(
       apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('505') }), '2026-11-15T00:00:00.000Z'),
     );
-    expect(typesOf(events)).toEqual(['CreditsExpired', 'RunCompleted', 'CreditsConsumed', 'CommercialExceptionRecorded']);
+    expect(typesOf(events)).toEqual([
+      'CreditsExpired',
+      'RunCompleted',
+      'CreditsConsumed',
+      'CommercialExceptionRecorded',
+    ]);
     expect(eventsOfType(events, 'CreditsExpired')[0]).toMatchObject({ grantId: 'nov-10', amount: credits('3') });
     expect(eventsOfType(events, 'CreditsConsumed')[0]).toMatchObject({ overrun: credits('10') });
     expect(eventsOfType(events, 'CommercialExceptionRecorded')[0]).toMatchObject({ amount: credits('5') });
@@ -661,7 +726,9 @@ describe('CompleteRun', () => {
     );
     // consumption draws the reservation in draw order (nov-10 first); the other 6 of nov-10 expire
     expect(typesOf(events)).toEqual(['RunCompleted', 'CreditsConsumed', 'ReservationReleased', 'CreditsExpired']);
-    expect(eventsOfType(events, 'CreditsConsumed')[0].reservationDraws).toEqual([{ grantId: 'nov-10', amount: credits('4') }]);
+    expect(eventsOfType(events, 'CreditsConsumed')[0].reservationDraws).toEqual([
+      { grantId: 'nov-10', amount: credits('4') },
+    ]);
     expect(eventsOfType(events, 'ReservationReleased')[0].draws).toEqual([
       { grantId: 'nov-10', amount: credits('6') },
       { grantId: INCLUDED_ID, amount: credits('15') },
@@ -682,7 +749,11 @@ describe('CompleteRun', () => {
   });
 
   it('is allowed while the account is suspended', () => {
-    const { state } = runCommands([...openedAccountCommands(), acceptRunCommand('r1', credits('3')), cmd('SuspendAccount', {})]);
+    const { state } = runCommands([
+      ...openedAccountCommands(),
+      acceptRunCommand('r1', credits('3')),
+      cmd('SuspendAccount', {}),
+    ]);
     expect(judge(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('3') })).ok).toBe(true);
   });
 
@@ -759,7 +830,14 @@ describe('settlement holds', () => {
     expect(expectAccepted(apply(state, hold('h1', credits('30'))))).toEqual([
       {
         type: 'SettlementHoldPlaced',
-        data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, holdId: 'h1', provider: 'openai', amount: credits('30') },
+        data: {
+          accountId: ACCOUNT,
+          runId: 'r1',
+          projectId: PROJECT,
+          holdId: 'h1',
+          provider: 'openai',
+          amount: credits('30'),
+        },
       },
     ]);
     expect(expectRejected(judge(state, hold('h2', credits('14.0001'))))).toMatchObject({
@@ -782,27 +860,38 @@ describe('settlement holds', () => {
     expect(rejectionOf(state, hold('h1', 1n))).toBe('hold_already_exists');
   });
 
-  it.each(['paid_out', 'reversed'] as const)('release (%s) lowers the hold and keeps the credits consumed', (outcome) => {
-    const state = completed();
-    expectAccepted(apply(state, hold('h1', credits('8'))));
-    const before = bucketsOf(state);
-    const events = expectAccepted(apply(state, cmd('ReleaseSettlementHold', { holdId: 'h1', outcome })));
-    expect(events).toEqual([
-      {
-        type: 'SettlementHoldReleased',
-        data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, holdId: 'h1', provider: 'openai', amount: credits('8'), outcome },
-      },
-    ]);
-    expect(bucketsOf(state)).toEqual({ ...before, hold: 0n });
-    expect(state.holds.get('h1')?.status).toBe(outcome);
-    expect(rejectionOf(state, cmd('ReleaseSettlementHold', { holdId: 'h1', outcome: 'paid_out' }))).toBe(
-      'hold_already_released',
-    );
-    expect(rejectionOf(state, cmd('ReleaseSettlementHold', { holdId: 'h9', outcome }))).toBe('hold_not_found');
-    // credits once held are not held again
-    expectAccepted(apply(state, hold('h2', credits('36'))));
-    expect(rejectionOf(state, hold('h3', 1n))).toBe('hold_exceeds_consumed');
-  });
+  it.each(['paid_out', 'reversed'] as const)(
+    'release (%s) lowers the hold and keeps the credits consumed',
+    (outcome) => {
+      const state = completed();
+      expectAccepted(apply(state, hold('h1', credits('8'))));
+      const before = bucketsOf(state);
+      const events = expectAccepted(apply(state, cmd('ReleaseSettlementHold', { holdId: 'h1', outcome })));
+      expect(events).toEqual([
+        {
+          type: 'SettlementHoldReleased',
+          data: {
+            accountId: ACCOUNT,
+            runId: 'r1',
+            projectId: PROJECT,
+            holdId: 'h1',
+            provider: 'openai',
+            amount: credits('8'),
+            outcome,
+          },
+        },
+      ]);
+      expect(bucketsOf(state)).toEqual({ ...before, hold: 0n });
+      expect(state.holds.get('h1')?.status).toBe(outcome);
+      expect(rejectionOf(state, cmd('ReleaseSettlementHold', { holdId: 'h1', outcome: 'paid_out' }))).toBe(
+        'hold_already_released',
+      );
+      expect(rejectionOf(state, cmd('ReleaseSettlementHold', { holdId: 'h9', outcome }))).toBe('hold_not_found');
+      // credits once held are not held again
+      expectAccepted(apply(state, hold('h2', credits('36'))));
+      expect(rejectionOf(state, hold('h3', 1n))).toBe('hold_exceeds_consumed');
+    },
+  );
 
   it('a run consumed with a shortfall can hold only what it consumed', () => {
     const { state } = runCommands([
@@ -895,9 +984,15 @@ describe('the seed billing overview', () => {
     // 100 credits × 100 fen = 10000 fen; hold 8 + 91.9999 = 99.9999 first
     apply(state, acceptRunCommand('run-c', credits('100')));
     apply(state, cmd('CompleteRun', { runId: 'run-c', actualCost: credits('100') }));
-    apply(state, cmd('PlaceSettlementHold', { holdId: 'hold-2', runId: 'run-c', provider: 'openai', amount: credits('91.9999') }));
+    apply(
+      state,
+      cmd('PlaceSettlementHold', { holdId: 'hold-2', runId: 'run-c', provider: 'openai', amount: credits('91.9999') }),
+    );
     expect(settlementPosition(state)).toEqual({ thresholdFen: 10000n, heldValueFen: '9999.99', reached: false });
-    apply(state, cmd('PlaceSettlementHold', { holdId: 'hold-3', runId: 'run-c', provider: 'openai', amount: credits('0.0001') }));
+    apply(
+      state,
+      cmd('PlaceSettlementHold', { holdId: 'hold-3', runId: 'run-c', provider: 'openai', amount: credits('0.0001') }),
+    );
     expect(settlementPosition(state)).toEqual({ thresholdFen: 10000n, heldValueFen: '10000', reached: true });
   });
 

@@ -57,7 +57,11 @@ function release(
   ];
 }
 
-export function completeRun(state: AccountState, command: CommandOf<'CompleteRun'>, context: DecisionContext): Decision {
+export function completeRun(
+  state: AccountState,
+  command: CommandOf<'CompleteRun'>,
+  context: DecisionContext,
+): Decision {
   const found = openRun(state, command, context);
   if (!found.ok) return found;
   const { run } = found;
@@ -75,9 +79,10 @@ export function completeRun(state: AccountState, command: CommandOf<'CompleteRun
     .map(([grantId, reserved]) => ({ grantId, amount: reserved - (consumedFrom.get(grantId) ?? 0n) }))
     .filter((draw) => draw.amount > 0n);
 
+  // The money moves before the run is marked completed, so that no event leaves a finished run
+  // still holding a reservation (see invariants.ts): every event, not just every decision, is sound.
   return accepted(
     ...expireLapsed(state, accountId, context.now),
-    event('RunCompleted', { ...ids, actualCost }),
     ...(actualCost > 0n
       ? [
           event('CreditsConsumed', {
@@ -91,6 +96,7 @@ export function completeRun(state: AccountState, command: CommandOf<'CompleteRun
         ]
       : []),
     ...release(state, run, accountId, releaseDraws, 'completed', context),
+    event('RunCompleted', { ...ids, actualCost }),
     ...(shortfall > 0n
       ? [event('CommercialExceptionRecorded', { ...ids, kind: 'overrun_shortfall' as const, amount: shortfall })]
       : []),
@@ -112,8 +118,8 @@ function endRun(
   const draws = [...run.reservation].map(([grantId, amount]) => ({ grantId, amount }));
   return accepted(
     ...expireLapsed(state, command.accountId, context.now),
-    ended,
     ...release(state, run, command.accountId, draws, command.type === 'FailRun' ? 'failed' : 'cancelled', context),
+    ended,
   );
 }
 

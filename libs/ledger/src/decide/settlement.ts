@@ -15,7 +15,8 @@ export function placeSettlementHold(
   const run = state.runs.get(command.runId);
   if (!run) return rejected('run_not_found', `there is no run "${command.runId}"`);
   if (run.status !== 'completed') return rejected('run_not_completed', `run "${run.runId}" is ${run.status}`);
-  if (state.holds.has(command.holdId)) return rejected('hold_already_exists', `hold "${command.holdId}" exists already`);
+  if (state.holds.has(command.holdId))
+    return rejected('hold_already_exists', `hold "${command.holdId}" exists already`);
   const holdable = run.consumed - run.held;
   if (command.amount > holdable) {
     return rejected(
