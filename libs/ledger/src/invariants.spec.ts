@@ -215,8 +215,7 @@ function commandFor(step: Step, world: World): LedgerCommand {
   switch (step.kind) {
     case 'GrantCredits': {
       const duplicate = step.variant === 0 ? choose(world.grantIds, step.pick) : undefined;
-      const expiresAt =
-        step.variant < 4 ? undefined : step.variant === 9 ? now : at(now, (step.pick % 240) * HOUR + 1);
+      const expiresAt = step.variant < 4 ? undefined : step.variant === 9 ? now : at(now, (step.pick % 240) * HOUR + 1);
       return cmd('GrantCredits', {
         grantId: duplicate ?? id('g'),
         source: step.variant % 2 === 0 ? 'manual' : 'top_up',
@@ -266,7 +265,11 @@ function commandFor(step: Step, world: World): LedgerCommand {
       const run = step.variant === 0 ? state.runs.get(choose(world.runIds, step.pick) ?? '') : choose(done, step.pick);
       const holdable = run ? run.consumed - run.held : 0n;
       const amount =
-        step.variant <= 6 && holdable > 0n ? 1n + (step.amount % holdable) : step.variant === 7 ? holdable + 1n : step.amount;
+        step.variant <= 6 && holdable > 0n
+          ? 1n + (step.amount % holdable)
+          : step.variant === 7
+            ? holdable + 1n
+            : step.amount;
       const holdId = step.variant === 8 ? (choose(world.holdIds, step.pick) ?? id('h')) : id('h');
       return cmd('PlaceSettlementHold', { holdId, runId: run?.runId ?? 'r-none', provider: 'openai', amount });
     }
@@ -290,7 +293,10 @@ function commandFor(step: Step, world: World): LedgerCommand {
       return cmd('ReactivateAccount', {});
     case 'ChangePlan':
       return cmd('ChangePlan', {
-        plan: defaultPlan({ includedCredits: step.variant === 0 ? 0n : step.amount, creditPriceFen: BigInt(step.pick) }),
+        plan: defaultPlan({
+          includedCredits: step.variant === 0 ? 0n : step.amount,
+          creditPriceFen: BigInt(step.pick),
+        }),
       });
   }
 }

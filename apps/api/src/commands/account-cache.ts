@@ -23,6 +23,12 @@ export interface LoadedAccount {
   readonly answered: Map<string, AnsweredCommand>;
 }
 
+/**
+ * How many answered requests an account remembers in memory. The Postgres answer table keeps every
+ * key for days; this record only has to cover a process stopping between append and answer.
+ */
+const ANSWERED_MEMORY = 10_000;
+
 /** Applies a recorded event to a loaded account: the domain fold plus the idempotency record. */
 export function applyRecorded(account: LoadedAccount, recorded: RecordedEvent): void {
   evolve(account.state, toLedgerEvent(recorded));
@@ -30,6 +36,9 @@ export function applyRecorded(account: LoadedAccount, recorded: RecordedEvent): 
   const { principal, idempotencyKey, requestHash, commandType } = recorded.metadata;
   const scope = idempotencyScope(principal, idempotencyKey);
   const seen = account.answered.get(scope);
+  if (!seen && account.answered.size >= ANSWERED_MEMORY) {
+    account.answered.delete(account.answered.keys().next().value!);
+  }
   account.answered.set(scope, {
     requestHash,
     commandType,

@@ -200,8 +200,9 @@ export class PostgresEventStore implements EventStore {
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
     const maxCount = options.maxCount ?? DEFAULT_PAGE_SIZE;
-    if (!Number.isInteger(maxCount) || maxCount < 0)
+    if (!Number.isInteger(maxCount) || maxCount < 0) {
       throw new RangeError(`maxCount must be a whole number, not ${maxCount}`);
+    }
     if (maxCount === 0) return [];
     // Positions start above (0, 0): xid 0 is never assigned and identities count from 1.
     const after = options.after ?? { commit: 0n, prepare: 0n };
@@ -236,7 +237,8 @@ export class PostgresEventStore implements EventStore {
     let after = options.after;
     try {
       while (!listener.stopped) {
-        // Forget earlier wake-ups, so that only a commit after this read's snapshot skips the wait.
+        // Forget earlier wake-ups: only one arriving from here on, possibly for a commit this read
+        // does not see, skips the wait below.
         listener.arm();
         const page = await this.readAll({ after, streamPrefix, maxCount: this.pageSize });
         for (const event of page) {

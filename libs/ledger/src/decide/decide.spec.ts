@@ -255,7 +255,7 @@ describe('RenewSubscriptionPeriod', () => {
 
     // the run's 24 go back to the lapsed old grant and expire at once
     const failed = expectAccepted(apply(state, cmd('FailRun', { runId: 'r1' }), at(NEXT_PERIOD.start, 1)));
-    expect(typesOf(failed)).toEqual(['RunFailed', 'ReservationReleased', 'CreditsExpired']);
+    expect(typesOf(failed)).toEqual(['ReservationReleased', 'CreditsExpired', 'RunFailed']);
     expect(eventsOfType(failed, 'CreditsExpired')).toEqual([
       { accountId: ACCOUNT, grantId: INCLUDED_ID, projectId: null, amount: credits('24') },
     ]);
@@ -586,10 +586,6 @@ describe('CompleteRun', () => {
     const events = expectAccepted(apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('12.5') })));
     expect(events).toEqual([
       {
-        type: 'RunCompleted',
-        data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, actualCost: credits('12.5') },
-      },
-      {
         type: 'CreditsConsumed',
         data: {
           accountId: ACCOUNT,
@@ -616,6 +612,10 @@ describe('CompleteRun', () => {
           draws: [{ grantId: INCLUDED_ID, amount: credits('12.5') }],
         },
       },
+      {
+        type: 'RunCompleted',
+        data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, actualCost: credits('12.5') },
+      },
     ]);
     expect(bucketsOf(state)).toEqual(
       buckets({
@@ -631,7 +631,7 @@ describe('CompleteRun', () => {
   it('exactly the reservation: consumes it all and releases nothing', () => {
     const state = reserved25();
     const events = expectAccepted(apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('25') })));
-    expect(typesOf(events)).toEqual(['RunCompleted', 'CreditsConsumed']);
+    expect(typesOf(events)).toEqual(['CreditsConsumed', 'RunCompleted']);
     expect(eventsOfType(events, 'CreditsConsumed')[0]).toMatchObject({
       amount: credits('25'),
       fromReservation: credits('25'),
@@ -643,7 +643,7 @@ describe('CompleteRun', () => {
   it('at zero cost: consumes nothing and releases the whole reservation', () => {
     const state = reserved25();
     const events = expectAccepted(apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: 0n })));
-    expect(typesOf(events)).toEqual(['RunCompleted', 'ReservationReleased']);
+    expect(typesOf(events)).toEqual(['ReservationReleased', 'RunCompleted']);
     expect(eventsOfType(events, 'ReservationReleased')[0]).toMatchObject({
       amount: credits('25'),
       reason: 'completed',
@@ -654,7 +654,7 @@ describe('CompleteRun', () => {
   it('over the reservation: takes the difference from available', () => {
     const state = reserved25();
     const events = expectAccepted(apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('31') })));
-    expect(typesOf(events)).toEqual(['RunCompleted', 'CreditsConsumed']);
+    expect(typesOf(events)).toEqual(['CreditsConsumed', 'RunCompleted']);
     expect(eventsOfType(events, 'CreditsConsumed')[0]).toMatchObject({
       amount: credits('31'),
       fromReservation: credits('25'),
@@ -674,7 +674,7 @@ describe('CompleteRun', () => {
     ]);
     expect(bucketsOf(state).available).toBe(credits('6'));
     const events = expectAccepted(apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('40') })));
-    expect(typesOf(events)).toEqual(['RunCompleted', 'CreditsConsumed', 'CommercialExceptionRecorded']);
+    expect(typesOf(events)).toEqual(['CreditsConsumed', 'RunCompleted', 'CommercialExceptionRecorded']);
     expect(eventsOfType(events, 'CreditsConsumed')[0]).toMatchObject({
       amount: credits('30'),
       fromReservation: credits('24'),
@@ -708,8 +708,8 @@ describe('CompleteRun', () => {
     );
     expect(typesOf(events)).toEqual([
       'CreditsExpired',
-      'RunCompleted',
       'CreditsConsumed',
+      'RunCompleted',
       'CommercialExceptionRecorded',
     ]);
     expect(eventsOfType(events, 'CreditsExpired')[0]).toMatchObject({ grantId: 'nov-10', amount: credits('3') });
@@ -725,7 +725,7 @@ describe('CompleteRun', () => {
       apply(state, cmd('CompleteRun', { runId: 'r1', actualCost: credits('4') }), '2026-11-12T00:00:00.000Z'),
     );
     // consumption draws the reservation in draw order (nov-10 first); the other 6 of nov-10 expire
-    expect(typesOf(events)).toEqual(['RunCompleted', 'CreditsConsumed', 'ReservationReleased', 'CreditsExpired']);
+    expect(typesOf(events)).toEqual(['CreditsConsumed', 'ReservationReleased', 'CreditsExpired', 'RunCompleted']);
     expect(eventsOfType(events, 'CreditsConsumed')[0].reservationDraws).toEqual([
       { grantId: 'nov-10', amount: credits('4') },
     ]);
@@ -776,7 +776,6 @@ describe('FailRun and CancelRun', () => {
     const { state } = runCommands([...openedAccountCommands(), acceptRunCommand('r1', credits('24'))]);
     const events = expectAccepted(apply(state, cmd(type, { runId: 'r1', reason: 'provider timeout' })));
     expect(events).toEqual([
-      { type: eventType, data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, reason: 'provider timeout' } },
       {
         type: 'ReservationReleased',
         data: {
@@ -788,6 +787,7 @@ describe('FailRun and CancelRun', () => {
           draws: [{ grantId: INCLUDED_ID, amount: credits('24') }],
         },
       },
+      { type: eventType, data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, reason: 'provider timeout' } },
     ]);
     expect(bucketsOf(state)).toEqual(buckets({ included: credits('500'), available: credits('500') }));
     expect(rejectionOf(state, cmd(type, { runId: 'r1' }))).toBe('run_already_finished');
@@ -802,7 +802,7 @@ describe('FailRun and CancelRun', () => {
       acceptRunCommand('r1', credits('14')), // 10 from day-1, 4 from included
     ]);
     const events = expectAccepted(apply(state, cmd('CancelRun', { runId: 'r1' }), at(T0, 2 * DAY)));
-    expect(typesOf(events)).toEqual(['RunCancelled', 'ReservationReleased', 'CreditsExpired']);
+    expect(typesOf(events)).toEqual(['ReservationReleased', 'CreditsExpired', 'RunCancelled']);
     expect(eventsOfType(events, 'CreditsExpired')).toEqual([
       { accountId: ACCOUNT, grantId: 'day-1', projectId: null, amount: credits('10') },
     ]);

@@ -1,0 +1,170 @@
+/**
+ * What outlives a request: answers that survive a restart, keys claimed while in flight, and the
+ * account postures and plan terms that refuse commands.
+ */
+import { LedgerClient } from '../../cli/src/ledger-client';
+import { GROWTH_PLAN, monthAround } from '../../cli/src/seed-scenario';
+import { startLedgerApi } from '../src/bootstrap';
+import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
+
+let ledger: TestLedger;
+let keySeq = 0;
+const key = () => `life-${++keySeq}`;
+const period = monthAround(new Date());
+
+beforeAll(async () => {
+  ledger = await startTestLedger();
+});
+afterAll(async () => {
+  await ledger?.close();
+});
+
+async function send(path: string, body: unknown, idempotencyKey = key()) {
+  return ledger.client().command(path, body, idempotencyKey);
+}
+
+async function ok(path: string, body: unknown) {
+  const response = await send(path, body);
+  expect([response.status, response.body]).toEqual([200, expect.anything()]);
+  return response;
+}
+
+const run = (runId: string, extra: Record<string, unknown> = {}) => ({
+  runId,
+  projectId: 'p1',
+  action: 'workflow.run',
+  capabilityBand: 'standard',
+  estimatedCost: '2',
+  ...extra,
+});
+
+it('gives the first answer after a restart of the API', async () => {
+  await ok('/v1/accounts', { accountId: 'restart', name: 'Restart' });
+  const first = await send('/v1/accounts/restart/grants', { grantId: 'g', source: 'manual', amount: '3' }, 'grant-g');
+  const second = await startLedgerApi({
+    config: ledger.api.infrastructure.config,
+    databaseUrl: ledger.database.url,
+    port: 0,
+    logLevels: ['error'],
+  });
+  try {
+    const retried = await new LedgerClient(second.url, 'service-key-all').command(
+      '/v1/accounts/restart/grants',
+      { grantId: 'g', source: 'manual', amount: '3' },
+      'grant-g',
+    );
+    expect([retried.status, retried.body]).toEqual([first.status, first.body]);
+  } finally {
+    await second.close();
+  }
+});
+
+it('lets only one of two simultaneous requests with one key run', async () => {
+  await ok('/v1/accounts', { accountId: 'twins', name: 'Twins' });
+  const body = { grantId: 'twin', source: 'manual', amount: '1' };
+  const answers = await Promise.all([
+    send('/v1/accounts/twins/grants', body, 'twin-key'),
+    send('/v1/accounts/twins/grants', body, 'twin-key'),
+  ]);
+  const statuses = answers.map((a) => a.status).sort();
+  // Either the second waited for nothing and saw the stored answer, or it found the key in flight.
+  expect([
+    [200, 200],
+    [200, 409],
+  ]).toContainEqual(statuses);
+  const inFlight = answers.find((a) => a.status === 409);
+  if (inFlight) expect(inFlight.body.code).toBe('idempotency_key_in_flight');
+  const { rows } = await ledger.api.infrastructure.pool.query(
+    `SELECT count(*)::int AS n FROM events WHERE type = 'CreditsGranted' AND stream_id = 'billing-account-twins'`,
+  );
+  expect(rows[0].n).toBe(1);
+});
+
+describe('postures and terms that refuse commands', () => {
+  beforeAll(async () => {
+    await ok('/v1/accounts', { accountId: 'bare', name: 'No subscription' });
+    await ok('/v1/accounts/bare/projects', { projectId: 'p1' });
+    await ok('/v1/accounts', { accountId: 'paused', name: 'Suspended' });
+    await ok('/v1/accounts/paused/subscription', { plan: GROWTH_PLAN, period });
+    await ok('/v1/accounts/paused/projects', { projectId: 'p1' });
+    await ok('/v1/accounts/paused/suspend', { reason: 'unpaid invoice' });
+    await ok('/v1/accounts', { accountId: 'gone', name: 'Closed' });
+    await ok('/v1/accounts/gone/close', {});
+    await ok('/v1/accounts', { accountId: 'lapsed', name: 'Lapsed' });
+    await ok('/v1/accounts/lapsed/subscription', {
+      plan: GROWTH_PLAN,
+      period: { start: '2020-01-01T00:00:00Z', end: '2020-02-01T00:00:00Z' },
+    });
+    await ok('/v1/accounts/lapsed/projects', { projectId: 'p1' });
+  });
+
+  it.each([
+    ['/v1/accounts/bare/runs', run('x'), 409, 'subscription_missing', 'plan'],
+    ['/v1/accounts/paused/runs', run('x'), 409, 'account_not_active', 'account_state'],
+    ['/v1/accounts/gone/runs', run('x'), 409, 'account_closed', 'account_state'],
+    ['/v1/accounts/lapsed/runs', run('x'), 409, 'subscription_period_ended', 'plan'],
+  ])('POST %s %j → %d %s at the %s check', async (path, body, status, code, check) => {
+    const response = await send(path, body);
+    expect([response.status, response.body.code, response.body.details.check]).toEqual([status, code, check]);
+  });
+
+  it.each([
+    ['/v1/accounts/gone/grants', { grantId: 'g', source: 'manual', amount: '1' }, 409, 'account_closed'],
+    ['/v1/accounts/bare/subscription/plan', { plan: GROWTH_PLAN }, 409, 'subscription_missing'],
+    ['/v1/accounts/paused/suspend', {}, 409, 'account_not_active'],
+    [
+      '/v1/accounts/bare/subscription',
+      { plan: { ...GROWTH_PLAN, capabilityBands: ['standard'] }, period },
+      400,
+      'plan_invalid',
+    ],
+    [
+      '/v1/accounts/bare/subscription',
+      { plan: GROWTH_PLAN, period: { start: period.end, end: period.start } },
+      400,
+      'period_invalid',
+    ],
+    [
+      '/v1/accounts/paused/subscription/renewals',
+      { period: { start: period.start, end: period.end } },
+      409,
+      'period_not_after_current',
+    ],
+    [
+      '/v1/accounts/paused/grants',
+      { grantId: 'old', source: 'manual', amount: '1', expiresAt: '2001-01-01T00:00:00Z' },
+      422,
+      'grant_expiry_not_in_future',
+    ],
+    ['/v1/accounts/paused/grants', { grantId: 'huge', source: 'manual', amount: '1000000000000' }, 200, undefined],
+  ])('POST %s %j → %d %s', async (path, body, status, code) => {
+    const response = await send(path, body);
+    expect([response.status, response.body.code]).toEqual([status, code]);
+  });
+
+  it('refuses a grant that would pass the account credit limit', async () => {
+    let response = await send('/v1/accounts/bare/grants', {
+      grantId: 'big-0',
+      source: 'manual',
+      amount: '1000000000000',
+    });
+    for (let i = 1; response.status === 200 && i <= 101; i++) {
+      response = await send('/v1/accounts/bare/grants', {
+        grantId: `big-${i}`,
+        source: 'manual',
+        amount: '1000000000000',
+      });
+    }
+    expect([response.status, response.body.code]).toEqual([422, 'account_credit_limit']);
+  });
+
+  it('plans decide bands, actions and minimums', async () => {
+    await ok('/v1/accounts/paused/reactivate', {});
+    await ok('/v1/accounts/paused/grants', { grantId: 'more', source: 'top_up', amount: '50' });
+    const band = await send('/v1/accounts/paused/runs', run('b', { action: 'agent.run' }));
+    expect([band.status, band.body.code, band.body.details.check]).toEqual([422, 'action_band_mismatch', 'action']);
+    const minimum = await send('/v1/accounts/paused/runs', run('m', { estimatedCost: '0.5' }));
+    expect([minimum.status, minimum.body.code]).toEqual([422, 'action_cost_below_minimum']);
+    expect(minimum.body.details.minimumCost).toBe('1');
+  });
+});
