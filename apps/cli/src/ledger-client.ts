@@ -1,6 +1,10 @@
 /** A small HTTP client for the ledger API, for the CLI, the demo and the end-to-end tests. */
 
-export interface LedgerResponse<T = Record<string, unknown>> {
+/** A decoded JSON body whose shape the caller asserts on. */
+// eslint-disable-next-line @typescript-eslint/no-explicit-any -- bodies are checked by the callers' expectations
+export type JsonBody = Record<string, any>;
+
+export interface LedgerResponse<T = JsonBody> {
   readonly status: number;
   readonly body: T;
   readonly headers: Headers;
@@ -13,7 +17,7 @@ export class LedgerClient {
   ) {}
 
   /** POSTs a command; `idempotencyKey: null` sends none (to see the API refuse it). */
-  command<T = Record<string, unknown>>(
+  command<T = JsonBody>(
     path: string,
     body: unknown,
     idempotencyKey: string | null,
@@ -25,7 +29,7 @@ export class LedgerClient {
     });
   }
 
-  get<T = Record<string, unknown>>(path: string): Promise<LedgerResponse<T>> {
+  get<T = JsonBody>(path: string): Promise<LedgerResponse<T>> {
     return this.request<T>('GET', path, {});
   }
 

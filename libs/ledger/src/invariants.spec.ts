@@ -331,6 +331,9 @@ function setup(): World {
   return world;
 }
 
+/** How often each event type and rejection code came up over all sequences. */
+const seen = new Map<string, number>();
+
 /** Decides one command, checks the decision, and applies its events one by one with every check. */
 function perform(world: World, command: LedgerCommand): void {
   const { state, model } = world;
@@ -340,6 +343,7 @@ function perform(world: World, command: LedgerCommand): void {
 
   if (!decision.ok) {
     world.rejected++;
+    seen.set(decision.rejection.code, (seen.get(decision.rejection.code) ?? 0) + 1);
     expect(decision).not.toHaveProperty('events');
     expect(decision.rejection.code).toEqual(expect.any(String));
     return;
@@ -347,6 +351,7 @@ function perform(world: World, command: LedgerCommand): void {
   world.accepted++;
   const horizon = expiryHorizon(command, world.now);
   for (const event of decision.events) {
+    seen.set(event.type, (seen.get(event.type) ?? 0) + 1);
     if (event.type === 'CreditsExpired') {
       const grant = model.grants.get(event.data.grantId);
       expect(grant?.expiresAt).not.toBeNull();
@@ -419,5 +424,30 @@ describe('ledger invariants under random command sequences', () => {
     // A guard against a generator that only ever produces rejections (or only acceptances).
     expect(accepted).toBeGreaterThan(5_000);
     expect(rejected).toBeGreaterThan(1_000);
+    // and the sequences reached the interesting corners, not only the easy paths
+    const rare = [
+      'CreditsGranted',
+      'CreditsReserved',
+      'CreditsConsumed',
+      'ReservationReleased',
+      'CreditsExpired',
+      'CommercialExceptionRecorded',
+      'SettlementHoldPlaced',
+      'SettlementHoldReleased',
+      'SubscriptionPeriodRenewed',
+      'PlanChanged',
+      'AccountSuspended',
+      'AccountReactivated',
+      'RunFailed',
+      'RunCancelled',
+      'insufficient_credits',
+      'run_already_finished',
+      'hold_exceeds_consumed',
+      'account_not_active',
+      'subscription_period_ended',
+      'as_of_in_future',
+    ].filter((what) => (seen.get(what) ?? 0) < 20);
+    expect(rare).toEqual([]);
+    if (process.env.LEDGER_PROPERTY_STATS) console.log(accepted, rejected, Object.fromEntries(seen));
   });
 });
