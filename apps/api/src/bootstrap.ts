@@ -39,8 +39,6 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {
     logger: options.logLevels ?? ['error', 'warn', 'log'],
     bodyParser: false,
-    // Idle keep-alive sockets would hold shutdown open; in-flight requests still finish.
-    forceCloseConnections: true,
   });
   app.useBodyParser('json', { limit: '256kb', strict: true });
   app.useGlobalFilters(new LedgerErrorFilter());
@@ -51,7 +49,11 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
     url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
     infrastructure,
     async close() {
+      // server.close() lets in-flight requests finish; idle keep-alive sockets must not hold it open.
+      const server = app.getHttpServer() as import('node:http').Server;
+      const closeIdle = setInterval(() => server.closeIdleConnections(), 50);
       await app.close();
+      clearInterval(closeIdle);
       await infrastructure.eventStore.close();
       await db.destroy(); // ends the pool too
     },

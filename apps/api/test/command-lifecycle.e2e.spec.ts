@@ -168,3 +168,31 @@ describe('postures and terms that refuse commands', () => {
     expect(minimum.body.details.minimumCost).toBe('1');
   });
 });
+
+it('finishes in-flight commands when it is closed', async () => {
+  await ok('/v1/accounts', { accountId: 'closing', name: 'Closing' });
+  await ok('/v1/accounts/closing/subscription', { plan: GROWTH_PLAN, period });
+  await ok('/v1/accounts/closing/projects', { projectId: 'p1' });
+  const api = await startLedgerApi({
+    config: ledger.api.infrastructure.config,
+    databaseUrl: ledger.database.url,
+    port: 0,
+    logLevels: ['error'],
+  });
+  const client = new LedgerClient(api.url, 'service-key-all');
+  const sent = Array.from({ length: 30 }, (_, i) =>
+    client.command('/v1/accounts/closing/runs', run(`c${i}`), `closing-${i}`).then(
+      (response) => response.status,
+      () => 'not connected',
+    ),
+  );
+  await new Promise((resolve) => setTimeout(resolve, 20));
+  await api.close();
+  const outcomes = await Promise.all(sent);
+  // Every request that reached the server got its full answer; none was cut off half-way.
+  expect(outcomes.every((o) => o === 200 || o === 'not connected')).toBe(true);
+  const { rows } = await ledger.api.infrastructure.pool.query(
+    `SELECT count(*)::int AS n FROM events WHERE type = 'RunAccepted' AND stream_id = 'billing-account-closing'`,
+  );
+  expect(rows[0].n).toBe(outcomes.filter((o) => o === 200).length);
+});
