@@ -26,13 +26,14 @@ export interface ApiOptions {
 }
 
 export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
-  const pool = createPool(options.databaseUrl, 20);
+  const pool = createPool(options.databaseUrl, { max: 20 });
   const db = createKysely<LedgerDatabase>(pool);
   await migrate(db, apiMigrations);
   const infrastructure: Infrastructure = {
     config: options.config,
     pool,
     db,
+    answersDb: createKysely<LedgerDatabase>(createPool(options.databaseUrl, { max: 10, asynchronousCommit: true })),
     eventStore: new PostgresEventStore(pool),
     apiKeys: ApiKeys.fromConfig(options.config),
   };
@@ -55,6 +56,7 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
       await app.close();
       clearInterval(closeIdle);
       await infrastructure.eventStore.close();
+      await infrastructure.answersDb.destroy();
       await db.destroy(); // ends the pool too
     },
   };

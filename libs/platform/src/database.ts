@@ -13,8 +13,22 @@ const types = {
   },
 };
 
-export function createPool(url: string, max = 10): pg.Pool {
-  const pool = new pg.Pool({ connectionString: url, max, types: types as pg.CustomTypesConfig });
+export interface PoolOptions {
+  readonly max?: number;
+  /**
+   * Commits on this pool return before their WAL reaches disk. Only for writes that something
+   * durable can stand in for after a crash (the idempotency answers: the stream keeps their keys).
+   */
+  readonly asynchronousCommit?: boolean;
+}
+
+export function createPool(url: string, { max = 10, asynchronousCommit = false }: PoolOptions = {}): pg.Pool {
+  const pool = new pg.Pool({
+    connectionString: url,
+    max,
+    types: types as pg.CustomTypesConfig,
+    ...(asynchronousCommit ? { options: '-c synchronous_commit=off' } : {}),
+  });
   // An idle client's connection error must not crash the process; the next checkout reconnects.
   pool.on('error', () => undefined);
   return pool;

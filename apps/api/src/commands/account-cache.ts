@@ -30,7 +30,10 @@ export interface LoadedAccount {
 const ANSWERED_MEMORY = 10_000;
 
 /** Applies a recorded event to a loaded account: the domain fold plus the idempotency record. */
-export function applyRecorded(account: LoadedAccount, recorded: RecordedEvent): void {
+export function applyRecorded(
+  account: LoadedAccount,
+  recorded: Pick<RecordedEvent, 'type' | 'data' | 'metadata' | 'revision'>,
+): void {
   evolve(account.state, toLedgerEvent(recorded));
   account.revision = recorded.revision;
   const { principal, idempotencyKey, requestHash, commandType } = recorded.metadata;

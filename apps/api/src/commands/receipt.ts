@@ -7,7 +7,7 @@ import {
   type AccountState,
   type Buckets,
 } from '@ledger/domain';
-import { formatPosition, type GlobalPosition, type RecordedEvent } from '@ledger/event-store';
+import type { RecordedEvent } from '@ledger/event-store';
 
 export type BucketsJson = { [K in keyof Buckets]: string };
 
@@ -30,7 +30,7 @@ export interface ReceiptJson {
   readonly commandType: string;
   readonly commandId: string;
   readonly accountId: string;
-  readonly events: Array<{ eventId: string; type: string; revision: string; data: Record<string, unknown> }>;
+  readonly events: Array<ReturnType<typeof eventJson>>;
   /** The stream's revision after the command (null: the stream does not exist yet). */
   readonly revision: string | null;
   /** Global position of the last event appended, for read-your-writes; null when nothing was appended. */
@@ -39,24 +39,7 @@ export interface ReceiptJson {
   readonly settlement: ReturnType<typeof settlementJson>;
 }
 
-export function receipt(
-  facts: { commandType: string; commandId: string; accountId: string },
-  appended: ReadonlyArray<Pick<RecordedEvent, 'type' | 'data' | 'revision' | 'metadata'>>,
-  revision: bigint | 'no_stream',
-  position: GlobalPosition | null,
-  state: AccountState,
-): ReceiptJson {
-  return {
-    ...facts,
-    events: appended.map((e) => ({
-      eventId: e.metadata.eventId,
-      type: e.type,
-      revision: e.revision.toString(),
-      data: e.data,
-    })),
-    revision: revision === 'no_stream' ? null : revision.toString(),
-    position: position && formatPosition(position),
-    buckets: bucketsJson(bucketsOf(state)),
-    settlement: settlementJson(state),
-  };
+/** One appended event as a receipt shows it. */
+export function eventJson(event: Pick<RecordedEvent, 'type' | 'data' | 'metadata' | 'revision'>) {
+  return { eventId: event.metadata.eventId, type: event.type, revision: event.revision.toString(), data: event.data };
 }

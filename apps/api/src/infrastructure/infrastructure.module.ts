@@ -5,13 +5,14 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { ApiKeys } from '../identity/api-keys';
 import type { LedgerDatabase } from './database';
-import { API_KEYS, CONFIG, DATABASE, EVENT_STORE, PG_POOL } from './tokens';
+import { ANSWERS_DATABASE, API_KEYS, CONFIG, DATABASE, EVENT_STORE, PG_POOL } from './tokens';
 
 /** Connections made before Nest starts (migrations run first), handed to every module. */
 export interface Infrastructure {
   readonly config: LedgerConfig;
   readonly pool: pg.Pool;
   readonly db: Kysely<LedgerDatabase>;
+  readonly answersDb: Kysely<LedgerDatabase>;
   readonly eventStore: EventStore;
   readonly apiKeys: ApiKeys;
 }
@@ -24,6 +25,7 @@ export class InfrastructureModule {
       { provide: CONFIG, useValue: infrastructure.config },
       { provide: PG_POOL, useValue: infrastructure.pool },
       { provide: DATABASE, useValue: infrastructure.db },
+      { provide: ANSWERS_DATABASE, useValue: infrastructure.answersDb },
       { provide: EVENT_STORE, useValue: infrastructure.eventStore },
       { provide: API_KEYS, useValue: infrastructure.apiKeys },
     ];

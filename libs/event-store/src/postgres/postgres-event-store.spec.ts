@@ -20,7 +20,7 @@ let store: PostgresEventStore;
 
 beforeAll(async () => {
   database = await createTestDatabase();
-  pool = createPool(database.url, 40);
+  pool = createPool(database.url, { max: 40 });
   await migrate(createKysely(pool), eventStoreMigrations);
   store = new PostgresEventStore(pool, { pollIntervalMs: 100 });
 });
