@@ -12,7 +12,7 @@ const NEVER = '\uffff';
 
 function drawOrder(a: Grant, b: Grant): number {
   const byExpiry = (a.expiresAt ?? NEVER).localeCompare(b.expiresAt ?? NEVER);
-  return byExpiry !== 0 ? byExpiry : b.sequence - a.sequence;
+  return byExpiry !== 0 ? byExpiry : a.sequence - b.sequence;
 }
 
 const hasLapsed = (grant: Grant, now: Instant): boolean => grant.expiresAt !== null && grant.expiresAt <= now;
