@@ -18,6 +18,7 @@ module.exports = {
     '^@ledger/domain$': '<rootDir>/libs/ledger/src/index.ts',
     '^@ledger/event-store$': '<rootDir>/libs/event-store/src/index.ts',
     '^@ledger/platform$': '<rootDir>/libs/platform/src/index.ts',
+    '^@ledger/projections$': '<rootDir>/projections/src/index.ts',
   },
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',

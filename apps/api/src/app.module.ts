@@ -5,10 +5,13 @@ import { CreditsModule } from './credits/credits.module';
 import { DocsModule } from './docs/docs.controller';
 import { HealthModule } from './health/health.controller';
 import { InfrastructureModule, type Infrastructure } from './infrastructure/infrastructure.module';
+import { OverviewModule } from './overview/overview.module';
+import { ProjectionsModule } from './projections/projections.module';
 import { ProjectsModule } from './projects/projects.module';
 import { RunsModule } from './runs/runs.module';
 import { SettlementHoldsModule } from './settlement-holds/settlement-holds.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
+import { UsageModule } from './usage/usage.module';
 
 @Module({})
 export class AppModule {
@@ -24,6 +27,9 @@ export class AppModule {
         CreditsModule,
         RunsModule,
         SettlementHoldsModule,
+        OverviewModule,
+        UsageModule,
+        ProjectionsModule,
         HealthModule,
         DocsModule,
       ],

@@ -7,7 +7,7 @@ import { createKysely, createPool, migrate, type LedgerConfig } from '@ledger/pl
 import { AppModule } from './app.module';
 import { LedgerErrorFilter } from './errors/error.filter';
 import { ApiKeys } from './identity/api-keys';
-import { apiMigrations, type LedgerDatabase } from './infrastructure/database';
+import { ledgerMigrations, type LedgerDatabase } from './infrastructure/database';
 import type { Infrastructure } from './infrastructure/infrastructure.module';
 
 export interface LedgerApi {
@@ -28,7 +28,7 @@ export interface ApiOptions {
 export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
   const pool = createPool(options.databaseUrl, { max: 20 });
   const db = createKysely<LedgerDatabase>(pool);
-  await migrate(db, apiMigrations);
+  await migrate(db, ledgerMigrations);
   const infrastructure: Infrastructure = {
     config: options.config,
     pool,

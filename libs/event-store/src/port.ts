@@ -78,6 +78,8 @@ export interface EventStore {
   subscribeToAll(options?: SubscribeOptions): AsyncIterable<RecordedEvent>;
   /** The position of the newest committed event, or null for an empty store. */
   headPosition(): Promise<GlobalPosition | null>;
+  /** How many committed events lie after a position (all of them without one): a projection's lag. */
+  countAfter(options?: Pick<ReadAllOptions, 'after' | 'streamPrefix'>): Promise<number>;
   close(): Promise<void>;
 }
 

@@ -15,12 +15,18 @@ export const identifier = z
 
 export const label = z.string().trim().min(1).max(200);
 
+const isoOrEmpty = (text: string): string => {
+  const time = Date.parse(text);
+  return Number.isNaN(time) ? '' : new Date(time).toISOString();
+};
+
 /**
  * A codec rather than a transform, so that events and commands holding instants can be encoded
  * back to JSON (zod refuses to encode through a one-way `.transform`).
  */
 export const instant = z.codec(
-  z.string().refine((text) => /^\d{4}-\d{2}-\d{2}T/.test(text) && !Number.isNaN(Date.parse(text)), {
+  // Four-digit years only: normalised instants then compare correctly as strings.
+  z.string().refine((text) => /^\d{4}-\d{2}-\d{2}T/.test(text) && /^\d{4}-/.test(isoOrEmpty(text)), {
     message: 'expected an ISO-8601 instant such as 2026-11-01T00:00:00Z',
   }),
   z.string(),

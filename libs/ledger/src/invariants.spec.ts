@@ -13,20 +13,10 @@ import { invariantViolations } from './invariants';
 import type { Credits } from './money';
 import type { Period } from './plan';
 import { bucketsOf, initialState, type AccountState, type Buckets } from './state';
-import { DAY, PERIOD, T0, cmd, context, credits, defaultPlan, principal, at } from './test-support';
+import { DAY, PERIOD, T0, at, cmd, context, credits, defaultPlan, picture, principal } from './test-support';
 
 const HOUR = 60 * 60 * 1000;
 const PROJECTS = ['p1', 'p2'];
-
-/** A state drawn as text, Maps and bigints included, to prove decide left it untouched. */
-function picture(state: AccountState): string {
-  return JSON.stringify(state, (_key, value: unknown) => {
-    if (typeof value === 'bigint') return `${value}n`;
-    if (value instanceof Map) return { map: [...value.entries()] };
-    if (value instanceof Set) return { set: [...value.values()] };
-    return value;
-  });
-}
 
 // ---------------------------------------------------------------------------------------------
 // The independent model: buckets and per-grant free credits, from the events alone.
@@ -340,7 +330,8 @@ function perform(world: World, command: LedgerCommand): void {
   const { state, model } = world;
   const before = picture(state);
   const decision = decide(command, state, context(world.now, principal()));
-  expect(picture(state)).toBe(before); // decide mutates nothing
+  const after = picture(state);
+  if (after !== before) expect(after).toBe(before); // decide mutates nothing
 
   if (!decision.ok) {
     world.rejected++;
@@ -360,11 +351,17 @@ function perform(world: World, command: LedgerCommand): void {
     }
     model.apply(event, world.now);
     evolve(state, event);
-    expect(invariantViolations(state)).toEqual([]);
+    // (plain checks first, and `expect` only for the message: this runs a hundred thousand times)
+    const violations = invariantViolations(state);
+    if (violations.length > 0) expect(violations).toEqual([]);
     const buckets = bucketsOf(state);
-    expect(buckets.available).toBeGreaterThanOrEqual(0n);
-    expect(buckets).toEqual(model.buckets());
-    expect(state.shortfall).toBe(model.shortfall);
+    if (buckets.available < 0n) expect(buckets.available).toBeGreaterThanOrEqual(0n);
+    const expected = model.buckets();
+    const keys = Object.keys(expected) as Array<keyof Buckets>;
+    if (keys.some((key) => buckets[key] !== expected[key]) || Object.keys(buckets).length !== keys.length) {
+      expect(buckets).toEqual(expected);
+    }
+    if (state.shortfall !== model.shortfall) expect(state.shortfall).toBe(model.shortfall);
   }
 
   // Per-command promises beyond the bucket arithmetic.
@@ -417,7 +414,9 @@ describe('ledger invariants under random command sequences', () => {
         accepted += world.accepted;
         rejected += world.rejected;
       }),
-      { numRuns: 20 },
+      // A failure here is reported at once with its seed, unshrunk: shrinking sequences of hundreds
+      // of commands takes many minutes, and the short property above shrinks the same failures well.
+      { numRuns: 20, endOnFailure: true },
     );
   });
 

@@ -46,6 +46,10 @@ export const rejectionCatalogue = {
   },
   route_not_found: { kind: 'not_found', summary: 'No such endpoint.' },
   payload_too_large: { kind: 'too_large', summary: 'The request body is larger than the API accepts.' },
+  read_model_behind: {
+    kind: 'unavailable',
+    summary: 'The read models have not caught up with the requested position in time; is the projector running?',
+  },
   store_unavailable: { kind: 'unavailable', summary: 'The event store or database cannot be reached; retry later.' },
   internal_error: {
     kind: 'internal',
@@ -107,6 +111,10 @@ export const rejectionCatalogue = {
 
   // Grants
   grant_already_exists: { kind: 'conflict', summary: 'A grant with this id exists already.' },
+  grant_id_reserved: {
+    kind: 'invalid',
+    summary: 'Grant ids starting with "included:" name a plan’s included credits.',
+  },
   grant_expiry_not_in_future: { kind: 'unprocessable', summary: 'A grant must expire after it is granted.' },
   as_of_in_future: { kind: 'unprocessable', summary: 'Credits cannot be expired as of a time still to come.' },
 

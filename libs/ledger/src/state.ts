@@ -128,6 +128,15 @@ export function spendableAt(state: AccountState, now: Instant): Credits {
   return total;
 }
 
+/**
+ * Held credits become eligible for a provider payout once their value at the plan's credit price
+ * reaches the settlement threshold. Compared in exact units: hold (10^-4 credits) × price (fen per
+ * credit) against threshold (fen) × 10^4.
+ */
+export function settlementReached(hold: Credits, creditPriceFen: bigint, thresholdFen: bigint): boolean {
+  return hold > 0n && hold * creditPriceFen >= thresholdFen * CREDIT_SCALE;
+}
+
 /** Where held credits stand against the plan's settlement threshold, valued at the plan's price. */
 export function settlementPosition(state: AccountState): {
   thresholdFen: bigint;
@@ -140,7 +149,6 @@ export function settlementPosition(state: AccountState): {
   return {
     thresholdFen: plan.settlementThresholdFen,
     heldValueFen: creditValueInFen(hold, plan.creditPriceFen),
-    // Compared in exact units: hold (10^-4 credits) × price (fen per credit) vs threshold × 10^4.
-    reached: hold * plan.creditPriceFen >= plan.settlementThresholdFen * CREDIT_SCALE,
+    reached: settlementReached(hold, plan.creditPriceFen, plan.settlementThresholdFen),
   };
 }

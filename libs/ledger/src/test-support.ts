@@ -4,7 +4,7 @@
  */
 import type { CommandOf, CommandType, LedgerCommand } from './commands';
 import { decide, type Decision, type DecisionContext, type Principal, type Role } from './decide';
-import type { LedgerEvent } from './events';
+import type { EventOf, EventType, LedgerEvent } from './events';
 import { evolve, fold } from './evolve';
 import type { Instant } from './fields';
 import { parseCredits, type Credits } from './money';
@@ -153,11 +153,16 @@ export function expectRejected(decision: Decision): Rejection {
 export const typesOf = (events: readonly LedgerEvent[]): string[] => events.map((event) => event.type);
 
 /** The events of one type, with their data narrowed. */
-export function eventsOfType<T extends LedgerEvent['type']>(
-  events: readonly LedgerEvent[],
-  type: T,
-): Array<Extract<LedgerEvent, { type: T }>['data']> {
-  return events.filter((event) => event.type === type).map((event) => event.data) as Array<
-    Extract<LedgerEvent, { type: T }>['data']
-  >;
+export function eventsOfType<T extends EventType>(events: readonly LedgerEvent[], type: T): Array<EventOf<T>['data']> {
+  return events.filter((event): event is EventOf<T> & LedgerEvent => event.type === type).map((event) => event.data);
+}
+
+/** A state drawn as text, Maps, Sets and bigints included: equal text, equal state (to prove nothing mutated it). */
+export function picture(state: AccountState): string {
+  return JSON.stringify(state, (_key, value: unknown) => {
+    if (typeof value === 'bigint') return `${value}n`;
+    if (value instanceof Map) return { map: [...value.entries()] };
+    if (value instanceof Set) return { set: [...value.values()] };
+    return value;
+  });
 }

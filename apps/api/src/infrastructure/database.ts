@@ -1,6 +1,7 @@
-/** The Postgres shape the API writes, declared once: its tables' types and the migrations that make them. */
+/** The ledger database's shape, declared once: its tables' types and the migrations that make them. */
 import type { EventStoreTables } from '@ledger/event-store';
 import { eventStoreMigrations } from '@ledger/event-store';
+import { readModelMigrations, type ReadModelTables } from '@ledger/projections';
 import { sql, type Migration } from 'kysely';
 import type { Generated } from 'kysely';
 
@@ -20,7 +21,7 @@ export interface CommandTables {
   idempotency_keys: IdempotencyKeysTable;
 }
 
-export type LedgerDatabase = EventStoreTables & CommandTables;
+export type LedgerDatabase = EventStoreTables & CommandTables & ReadModelTables;
 
 const commandMigrations: Record<string, Migration> = {
   '2026-11-28T01-idempotency-keys': {
@@ -42,4 +43,12 @@ const commandMigrations: Record<string, Migration> = {
   },
 };
 
-export const apiMigrations: Record<string, Migration> = { ...eventStoreMigrations, ...commandMigrations };
+/** Every migration of the ledger's database, whichever process (API, projector, CLI) runs them first. */
+export const ledgerMigrations: Record<string, Migration> = {
+  ...eventStoreMigrations,
+  ...commandMigrations,
+  ...readModelMigrations,
+};
+
+/** @deprecated the one list is `ledgerMigrations`; kept for callers written before the read models. */
+export const apiMigrations = ledgerMigrations;

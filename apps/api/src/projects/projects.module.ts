@@ -1,11 +1,14 @@
 import { Module } from '@nestjs/common';
 import { commandHandlers } from '../commands/command-messages';
 import { CommandsModule } from '../commands/commands.module';
+import { ReadModelsModule } from '../read-models/read-models.module';
+import { ProjectBucketsHandler } from './project-buckets.query';
+import { ProjectsQueryController } from './projects-query.controller';
 import { ProjectsController } from './projects.controller';
 
 @Module({
-  imports: [CommandsModule],
-  controllers: [ProjectsController],
-  providers: commandHandlers('AttachProject'),
+  imports: [CommandsModule, ReadModelsModule],
+  controllers: [ProjectsController, ProjectsQueryController],
+  providers: [...commandHandlers('AttachProject'), ProjectBucketsHandler],
 })
 export class ProjectsModule {}

@@ -1,11 +1,16 @@
-import { Controller, HttpCode, Post, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, HttpCode, Param, Post, Query, Req, UseGuards } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { previewRunSchema } from '@ledger/domain';
 import { CommandGateway } from '../commands/command-gateway';
 import { commandInput, decodeInput } from '../commands/command-input';
 import { commandRoutes as route, PREVIEW_RUN_PATH } from '../commands/command-routes';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../identity/auth.guard';
+import { z } from 'zod';
+import { freshness } from '../read-models/read-query';
 import { PreviewRun, type QuoteJson } from './preview-run.query';
+import { RunDetails } from './run-details.query';
+
+const runQuery = z.object({ ...freshness });
 
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
@@ -21,6 +26,18 @@ export class RunsController {
   preview(@Req() request: AuthenticatedRequest): Promise<QuoteJson> {
     const query = decodeInput(previewRunSchema, commandInput(request.params as Record<string, string>, request.body));
     return this.queries.execute(new PreviewRun(query, request.principal, new Date().toISOString()));
+  }
+
+  /** The run from the read models, with its ledger rows. */
+  @Get('accounts/:accountId/runs/:runId')
+  details(
+    @Req() request: AuthenticatedRequest,
+    @Param('accountId') accountId: string,
+    @Param('runId') runId: string,
+    @Query() query: unknown,
+  ) {
+    const { atLeastPosition } = decodeInput(runQuery, query);
+    return this.queries.execute(new RunDetails(request.principal, accountId, runId, atLeastPosition));
   }
 
   @Post(route.AcceptRun.path)

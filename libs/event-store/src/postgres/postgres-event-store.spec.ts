@@ -544,3 +544,33 @@ describe('PostgresEventStore', () => {
     });
   });
 });
+
+describe('countAfter', () => {
+  it('counts the committed events after a position, optionally in streams with a prefix', async () => {
+    const store = new PostgresEventStore(pool);
+    const before = await store.headPosition();
+    const counted = await store.countAfter({ after: before ?? undefined });
+    expect(counted).toBe(0);
+    const meta = (eventId: string) => ({
+      eventId,
+      schemaVersion: 1,
+      commandId: 'c',
+      commandType: 'T',
+      idempotencyKey: 'k',
+      requestHash: 'h',
+      correlationId: 'c',
+      causationId: 'c',
+      principal: 'p',
+      occurredAt: '2026-01-01T00:00:00.000Z',
+    });
+    await store.append('count-a-1', [{ type: 'T', data: {}, metadata: meta(randomUUID()) }], 'no_stream');
+    await store.append('count-b-1', [{ type: 'T', data: {}, metadata: meta(randomUUID()) }], 'no_stream');
+    await store.append(
+      'count-a-2',
+      [1, 2].map(() => ({ type: 'T', data: {}, metadata: meta(randomUUID()) })),
+      'no_stream',
+    );
+    expect(await store.countAfter({ after: before ?? undefined })).toBe(4);
+    expect(await store.countAfter({ after: before ?? undefined, streamPrefix: 'count-a-' })).toBe(3);
+  });
+});

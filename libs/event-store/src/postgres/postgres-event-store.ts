@@ -267,6 +267,20 @@ export class PostgresEventStore implements EventStore {
     return rows[0] ? toPosition(rows[0]) : null;
   }
 
+  async countAfter(options: Pick<ReadAllOptions, 'after' | 'streamPrefix'> = {}): Promise<number> {
+    const after = options.after ?? { commit: 0n, prepare: 0n };
+    const values: unknown[] = [after.commit, after.prepare];
+    if (options.streamPrefix) values.push(escapeLike(options.streamPrefix));
+    const { rows } = await this.pool.query<{ n: bigint }>(
+      `SELECT count(*) AS n FROM events
+       WHERE transaction_id < ${FINISHED}
+         AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
+         ${options.streamPrefix ? `AND stream_id LIKE $3 || '%'` : ''}`,
+      values,
+    );
+    return Number(rows[0].n);
+  }
+
   /** Ends this store's subscriptions and gives back their connections, even if nobody is iterating them. */
   async close(): Promise<void> {
     this.closed = true;

@@ -17,19 +17,10 @@ import {
   defaultPlan,
   openedAccount,
   openedAccountCommands,
+  picture,
   principal,
   runCommands,
 } from '../test-support';
-
-/** A JSON-like picture of a state, to prove a call left it untouched. */
-function picture(state: AccountState): string {
-  return JSON.stringify(state, (_key, value: unknown) => {
-    if (typeof value === 'bigint') return `${value}n`;
-    if (value instanceof Map) return { map: [...value.entries()] };
-    if (value instanceof Set) return { set: [...value.values()] };
-    return value;
-  });
-}
 
 interface Case {
   readonly name: string;

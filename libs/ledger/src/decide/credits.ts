@@ -4,6 +4,7 @@ import { formatCredits, MAX_ACCOUNT_CREDITS } from '../money';
 import { granted, type AccountState } from '../state';
 import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
 import { expireLapsed } from './draws';
+import { INCLUDED_GRANT_PREFIX } from './subscription';
 
 export function grantCredits(
   state: AccountState,
@@ -14,6 +15,13 @@ export function grantCredits(
   if (failure) return failure;
   const { accountId, grantId, source, amount } = command;
   if (state.grantIds.has(grantId)) return rejected('grant_already_exists', `grant "${grantId}" exists already`);
+  // A later StartSubscription or renewal would grant this very id and could not be recorded.
+  if (grantId.startsWith(INCLUDED_GRANT_PREFIX)) {
+    return rejected(
+      'grant_id_reserved',
+      `grant ids starting with "${INCLUDED_GRANT_PREFIX}" are reserved for a plan's included credits`,
+    );
+  }
   if (command.projectId !== undefined && !state.projects.has(command.projectId)) {
     return rejected('project_not_attached', `project "${command.projectId}" is not attached to this account`);
   }

@@ -265,6 +265,36 @@ describe('RenewSubscriptionPeriod', () => {
     expectSound(state);
   });
 
+  it('renewed ahead of time, retires the old allowance at once and leaves other grants to their own expiry', () => {
+    const { state } = runCommands([
+      ...openedAccountCommands(),
+      cmd('GrantCredits', {
+        grantId: 'nov-28',
+        source: 'top_up',
+        amount: credits('7'),
+        expiresAt: '2026-11-28T00:00:00.000Z',
+      }),
+      cmd('GrantCredits', {
+        grantId: 'dec-15',
+        source: 'top_up',
+        amount: credits('3'),
+        expiresAt: '2026-12-15T00:00:00.000Z',
+      }),
+    ]);
+    const early = '2026-11-25T00:00:00.000Z';
+    const events = expectAccepted(apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), early));
+    // the old allowance goes at once, so the two never overlap; a top-up keeps its own days
+    expect(eventsOfType(events, 'CreditsExpired').map((e) => [e.grantId, e.amount])).toEqual([
+      [INCLUDED_ID, credits('500')],
+    ]);
+    expect(bucketsOf(state)).toMatchObject({
+      included: credits('1000'),
+      expired: credits('500'),
+      available: credits('510'),
+    });
+    expectSound(state);
+  });
+
   it('lets runs be accepted again after a lapsed period is renewed', () => {
     const state = openedAccount();
     const later = at(PERIOD.end, DAY);
@@ -362,6 +392,21 @@ describe('GrantCredits', () => {
     expect(
       rejectionOf(state, cmd('GrantCredits', { grantId: INCLUDED_ID, source: 'manual', amount: credits('1') })),
     ).toBe('grant_already_exists');
+  });
+
+  it('keeps the ids of future included credits free, so a renewal can always record its grant', () => {
+    const state = openedAccount();
+    const grant = (grantId: string) => cmd('GrantCredits', { grantId, source: 'plan_included', amount: credits('1') });
+    expect(rejectionOf(state, grant(NEXT_INCLUDED_ID))).toBe('grant_id_reserved');
+    expect(rejectionOf(state, grant('included:anything'))).toBe('grant_id_reserved');
+    expect(judge(state, grant('includedish')).ok).toBe(true);
+    const renewal = runCommands(
+      [{ command: cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), now: NEXT_PERIOD.start }],
+      {
+        state,
+      },
+    );
+    expect(renewal.state.grantIds.has(NEXT_INCLUDED_ID)).toBe(true);
   });
 
   it('rejects a grant to an unattached project', () => {

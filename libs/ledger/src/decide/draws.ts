@@ -48,13 +48,21 @@ export function drawReservation(state: AccountState, run: Run, amount: Credits):
   );
 }
 
-/** Expiry of every free credit whose grant has lapsed at `asOf`. */
-export function expireLapsed(state: AccountState, accountId: string, asOf: Instant): LedgerEvent[] {
+/** Expiry of the free credits of every grant the predicate picks. */
+function expireGrants(state: AccountState, accountId: string, picked: (grant: Grant) => boolean): LedgerEvent[] {
   return [...state.grants.values()]
-    .filter((g) => g.free > 0n && hasLapsed(g, asOf))
+    .filter((g) => g.free > 0n && picked(g))
     .sort(drawOrder)
     .map((g) => event('CreditsExpired', { accountId, grantId: g.grantId, projectId: g.projectId, amount: g.free }));
 }
+
+/** Expiry of every free credit whose grant has lapsed at `asOf`. */
+export const expireLapsed = (state: AccountState, accountId: string, asOf: Instant): LedgerEvent[] =>
+  expireGrants(state, accountId, (g) => hasLapsed(g, asOf));
+
+/** At a renewal: what has lapsed by now, and whatever is left of earlier periods' included credits. */
+export const expireAtRenewal = (state: AccountState, accountId: string, now: Instant): LedgerEvent[] =>
+  expireGrants(state, accountId, (g) => hasLapsed(g, now) || g.source === 'plan_included');
 
 /** Released credits that return to an already-lapsed grant expire at once. */
 export function expireReleased(

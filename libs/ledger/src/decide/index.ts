@@ -73,4 +73,4 @@ export function previewRun(
 }
 
 export { permissionOrder, type PermissionCheck } from './admission';
-export { roles, type Decision, type DecisionContext, type Principal, type Role } from './context';
+export { mayActFor, roles, type Decision, type DecisionContext, type Principal, type Role } from './context';

@@ -1,9 +1,10 @@
 import type { CommandOf } from '../commands';
 import { event, type LedgerEvent } from '../events';
 import { periodIsValid, planTermsProblem, type Period, type PlanTerms } from '../plan';
-import type { AccountState } from '../state';
+import { MAX_ACCOUNT_CREDITS } from '../money';
+import { granted, type AccountState } from '../state';
 import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
-import { expireLapsed } from './draws';
+import { expireAtRenewal } from './draws';
 
 function termsFailure(plan: PlanTerms | undefined, period: Period | undefined): Decision | undefined {
   const problem = plan && planTermsProblem(plan);
@@ -14,13 +15,16 @@ function termsFailure(plan: PlanTerms | undefined, period: Period | undefined): 
   return undefined;
 }
 
+/** Grant ids of a plan's included credits are `included:<period start>`; callers may not use them. */
+export const INCLUDED_GRANT_PREFIX = 'included:';
+
 /** The plan's included credits for one period, lapsing when the period ends. */
 function includedGrant(accountId: string, plan: PlanTerms, period: Period): LedgerEvent[] {
   if (plan.includedCredits === 0n) return [];
   return [
     event('CreditsGranted', {
       accountId,
-      grantId: `included:${period.start}`,
+      grantId: `${INCLUDED_GRANT_PREFIX}${period.start}`,
       source: 'plan_included',
       amount: plan.includedCredits,
       expiresAt: period.end,
@@ -68,12 +72,14 @@ export function renewSubscriptionPeriod(
     );
   }
   const { accountId, period } = command;
-  // The old period's included credits lapse at its end; expiring everything lapsed at the new
-  // period's start (or now, if later) retires them before the new allowance is granted.
-  const asOf = context.now > period.start ? context.now : period.start;
+  if (granted(state) + subscription.plan.includedCredits > MAX_ACCOUNT_CREDITS) {
+    return rejected('account_credit_limit', 'the new period’s included credits would pass the account’s credit limit');
+  }
+  // The old period's unused allowance ends with it, even when the renewal comes early; other grants
+  // expire only once they have lapsed.
   return accepted(
     event('SubscriptionPeriodRenewed', { accountId, period }),
-    ...expireLapsed(state, accountId, asOf),
+    ...expireAtRenewal(state, accountId, context.now),
     ...includedGrant(accountId, subscription.plan, period),
   );
 }

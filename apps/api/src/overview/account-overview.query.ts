@@ -1,0 +1,157 @@
+/**
+ * The billing overview of one account, or of one project's share of it: everything the seed page
+ * shows, read from the read models alone.
+ */
+import { Inject } from '@nestjs/common';
+import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import { formatFen, reject, type Principal } from '@ledger/domain';
+import type { GlobalPosition } from '@ledger/event-store';
+import type { Kysely } from 'kysely';
+import { LedgerHttpError } from '../errors/ledger-http-error';
+import type { LedgerDatabase } from '../infrastructure/database';
+import { DATABASE } from '../infrastructure/tokens';
+import { assertMayRead } from '../read-models/account-access';
+import { bucketsView, EMPTY_BUCKETS, positionOf, settlementView } from '../read-models/formatting';
+import { ReadModelFreshness } from '../read-models/freshness';
+import { formatCredits } from '@ledger/domain';
+
+export const RECENT_EVENTS = 10;
+
+export class AccountOverview {
+  constructor(
+    readonly principal: Principal,
+    readonly accountId: string,
+    readonly projectId: string | undefined,
+    readonly atLeastPosition: GlobalPosition | undefined,
+  ) {}
+}
+
+@QueryHandler(AccountOverview)
+export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
+  constructor(
+    @Inject(DATABASE) private readonly db: Kysely<LedgerDatabase>,
+    private readonly freshness: ReadModelFreshness,
+  ) {}
+
+  async execute({ principal, accountId, projectId, atLeastPosition }: AccountOverview) {
+    assertMayRead(principal, accountId);
+    await this.freshness.waitFor(atLeastPosition);
+    const account = await this.db
+      .selectFrom('billing_accounts')
+      .selectAll()
+      .where('account_id', '=', accountId)
+      .executeTakeFirst();
+    if (!account) throw new LedgerHttpError(reject('account_not_found', `there is no billing account "${accountId}"`));
+
+    const projects = await this.db
+      .selectFrom('account_projects')
+      .select(['project_id', 'name', 'attached_at'])
+      .where('account_id', '=', accountId)
+      .orderBy('attached_at')
+      .orderBy('project_id')
+      .execute();
+    if (projectId !== undefined && !projects.some((p) => p.project_id === projectId)) {
+      throw new LedgerHttpError(
+        reject('project_not_attached', `project "${projectId}" is not attached to this account`),
+      );
+    }
+    const scope = projectId ?? '';
+    const [buckets, accountBuckets, runs, ledger, recent] = await Promise.all([
+      this.bucketsOf(accountId, scope),
+      this.bucketsOf(accountId, ''),
+      this.db
+        .selectFrom('runs')
+        .select((eb) => [
+          eb.fn.countAll<bigint>().as('accepted'),
+          eb.fn.count<bigint>('run_id').filterWhere('status', '=', 'accepted').as('open'),
+        ])
+        .where('account_id', '=', accountId)
+        .$if(projectId !== undefined, (q) => q.where('project_id', '=', projectId!))
+        .executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('usage_ledger')
+        .select((eb) => [eb.fn.countAll<bigint>().as('rows'), eb.fn.max('occurred_at').as('last')])
+        .where('account_id', '=', accountId)
+        .$if(projectId !== undefined, (q) => q.where('project_id', '=', projectId!))
+        .executeTakeFirstOrThrow(),
+      this.db
+        .selectFrom('billing_events')
+        .selectAll()
+        .where('account_id', '=', accountId)
+        .$if(projectId !== undefined, (q) => q.where('project_id', '=', projectId!))
+        .orderBy('position_commit', 'desc')
+        .orderBy('position_prepare', 'desc')
+        .limit(RECENT_EVENTS)
+        .execute(),
+    ]);
+    const reached = await this.freshness.reached();
+    return {
+      accountId,
+      name: account.name,
+      status: account.status,
+      project: projectId ?? null,
+      buckets: bucketsView(buckets),
+      /** The wallet is account-owned: a project view shows the account's available beside its share. */
+      accountAvailable: formatCredits(accountBuckets.available ?? 0n),
+      subscription: account.plan_id && {
+        planId: account.plan_id,
+        planName: account.plan_name,
+        capabilityBands: account.capability_bands,
+        rateCard: account.rate_card,
+        includedPerPeriod: account.included_per_period === null ? null : formatCredits(account.included_per_period),
+        creditPriceFen: account.credit_price_fen === null ? null : formatFen(account.credit_price_fen),
+        period: account.period_start && {
+          start: account.period_start.toISOString(),
+          end: account.period_end!.toISOString(),
+        },
+      },
+      settlement: settlementView(buckets.hold, account.credit_price_fen, account.settlement_threshold_fen),
+      relationship: {
+        subscriptionPosture: {
+          accountStatus: account.status,
+          planName: account.plan_name,
+          capabilityBands: account.capability_bands,
+          surface: '/workspace/billing',
+        },
+        creditWallet: {
+          available: formatCredits(accountBuckets.available ?? 0n),
+          included: formatCredits(buckets.included),
+          bonus: formatCredits(buckets.bonus),
+          surface: '/workspace/billing',
+        },
+        acceptedExecution: {
+          acceptedRuns: Number(runs.accepted),
+          openRuns: Number(runs.open),
+          reserved: formatCredits(buckets.reserved),
+          surface: '/workspace/usage',
+        },
+        usageLedger: {
+          rows: Number(ledger.rows),
+          lastMovementAt: ledger.last ? new Date(ledger.last).toISOString() : null,
+          surface: '/workspace/usage',
+        },
+      },
+      projects: projects.map((p) => ({ projectId: p.project_id, name: p.name })),
+      recentEvents: recent.map((event) => ({
+        eventId: event.event_id,
+        type: event.event_type,
+        summary: event.summary,
+        amount: event.amount === null ? null : formatCredits(event.amount),
+        projectId: event.project_id,
+        createdAt: event.occurred_at.toISOString(),
+        position: positionOf(event),
+      })),
+      readModelPosition: reached && positionOf({ position_commit: reached.commit, position_prepare: reached.prepare }),
+    };
+  }
+
+  private async bucketsOf(accountId: string, projectId: string) {
+    const row = await this.db
+      .selectFrom('balance_buckets')
+      .select(['included', 'bonus', 'reserved', 'consumed', 'hold', 'expired', 'available'])
+      .where('account_id', '=', accountId)
+      .where('project_id', '=', projectId)
+      .executeTakeFirst();
+    return row ?? { ...EMPTY_BUCKETS, available: projectId === '' ? 0n : null };
+  }
+}

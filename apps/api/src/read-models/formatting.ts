@@ -1,0 +1,71 @@
+/** Read-model rows as the API shows them: money as decimal strings, positions as "commit/prepare". */
+import { creditValueInFen, formatCredits, formatFen, formatYuan, settlementReached } from '@ledger/domain';
+import { formatPosition } from '@ledger/event-store';
+import type { BalanceBucketsTable, UsageLedgerTable } from '@ledger/projections';
+import type { Selectable } from 'kysely';
+
+const credits = (value: bigint | null) => (value === null ? null : formatCredits(value));
+
+export const positionOf = (row: { position_commit: bigint; position_prepare: bigint }) =>
+  formatPosition({ commit: row.position_commit, prepare: row.position_prepare });
+
+export type BucketsRow = Pick<
+  Selectable<BalanceBucketsTable>,
+  'included' | 'bonus' | 'reserved' | 'consumed' | 'hold' | 'expired' | 'available'
+>;
+
+export const EMPTY_BUCKETS: BucketsRow = {
+  included: 0n,
+  bonus: 0n,
+  reserved: 0n,
+  consumed: 0n,
+  hold: 0n,
+  expired: 0n,
+  available: 0n,
+};
+
+export function bucketsView(row: BucketsRow) {
+  return {
+    included: formatCredits(row.included),
+    bonus: formatCredits(row.bonus),
+    available: credits(row.available),
+    reserved: formatCredits(row.reserved),
+    consumed: formatCredits(row.consumed),
+    hold: formatCredits(row.hold),
+    expired: formatCredits(row.expired),
+  };
+}
+
+/** Held credits against the plan's threshold, valued exactly at the plan's price. */
+export function settlementView(hold: bigint, creditPriceFen: bigint | null, thresholdFen: bigint | null) {
+  if (creditPriceFen === null || thresholdFen === null) return null;
+  return {
+    thresholdFen: formatFen(thresholdFen),
+    thresholdCny: formatYuan(thresholdFen),
+    heldValueFen: creditValueInFen(hold, creditPriceFen),
+    reached: settlementReached(hold, creditPriceFen, thresholdFen),
+  };
+}
+
+export function usageRowView(row: Selectable<UsageLedgerTable>) {
+  return {
+    eventId: row.event_id,
+    entryIndex: row.entry_index,
+    kind: row.kind,
+    amount: formatCredits(row.amount),
+    projectId: row.project_id,
+    runId: row.run_id,
+    grantId: row.grant_id,
+    grantSource: row.grant_source,
+    holdId: row.hold_id,
+    reason: row.reason,
+    availableAfter: formatCredits(row.available_after),
+    eventType: row.event_type,
+    streamRevision: row.stream_revision.toString(),
+    position: positionOf(row),
+    occurredAt: row.occurred_at.toISOString(),
+    principal: row.principal,
+    commandId: row.command_id,
+    correlationId: row.correlation_id,
+  };
+}

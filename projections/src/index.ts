@@ -1,0 +1,25 @@
+import { balancesProjection } from './balances';
+import type { Projection } from './projection';
+import { runsProjection } from './runs';
+import { usageProjection } from './usage';
+
+export * from './read-models';
+export type { ProjectedEvent, Projection } from './projection';
+export { readModelMigrations, readModelTableNames } from './migrations';
+export { toProjectedEvent } from './projected-event';
+export { balancesProjection, runsProjection, usageProjection };
+export { balanceHandlers, type BalanceWrite } from './balances';
+export { runHandlers, type RunWrite } from './runs';
+export { usageHandlers, type UsageEntry, type UsageWrite } from './usage';
+
+/** Every projection the projector runs. */
+export const projections: readonly Projection[] = [balancesProjection, usageProjection, runsProjection];
+
+export const projectionNames: readonly string[] = projections.map((projection) => projection.name);
+
+/** The projection of that name; throws, naming the known ones, for any other. */
+export function projectionNamed(name: string): Projection {
+  const found = projections.find((projection) => projection.name === name);
+  if (!found) throw new Error(`there is no projection "${name}"; the projections are ${projectionNames.join(', ')}`);
+  return found;
+}

@@ -1,0 +1,203 @@
+/**
+ * The read models' schema (the shapes are declared in read-models.ts). Everything a table needs —
+ * keys, defaults, checks, indexes — sits on the table itself and no table refers to another, so a
+ * rebuild can make a shadow copy with `CREATE TABLE shadow.x (LIKE public.x INCLUDING ALL)` and swap.
+ */
+import { sql, type Kysely, type Migration } from 'kysely';
+import { usageKinds } from './read-models';
+
+/** Every read-model table, in creation order. */
+export const readModelTableNames = [
+  'balance_buckets',
+  'billing_accounts',
+  'account_projects',
+  'usage_ledger',
+  'runs',
+  'settlement_holds',
+  'billing_events',
+  'projection_checkpoints',
+] as const;
+
+const kinds = sql.join(usageKinds.map((kind) => sql.lit(kind)));
+
+const readModels: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      CREATE TABLE balance_buckets (
+        account_id text NOT NULL,
+        project_id text NOT NULL DEFAULT '',
+        included bigint NOT NULL DEFAULT 0,
+        bonus bigint NOT NULL DEFAULT 0,
+        reserved bigint NOT NULL DEFAULT 0,
+        consumed bigint NOT NULL DEFAULT 0,
+        hold bigint NOT NULL DEFAULT 0,
+        expired bigint NOT NULL DEFAULT 0,
+        available bigint,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        PRIMARY KEY (account_id, project_id),
+        -- No non-negative checks here: a batch's deltas are upserted, and Postgres checks the row
+        -- proposed for insertion (a negative delta) before it finds the conflict.
+        CONSTRAINT balance_buckets_available_on_account_rows CHECK ((project_id = '') = (available IS NOT NULL))
+      )
+    `.execute(db);
+
+    await sql`
+      CREATE TABLE billing_accounts (
+        account_id text PRIMARY KEY,
+        name text NOT NULL,
+        status text NOT NULL CHECK (status IN ('active', 'suspended', 'closed')),
+        plan_id text,
+        plan_name text,
+        capability_bands text[] NOT NULL DEFAULT '{}',
+        rate_card jsonb NOT NULL DEFAULT '[]',
+        included_per_period bigint,
+        credit_price_fen bigint,
+        settlement_threshold_fen bigint,
+        period_start timestamptz,
+        period_end timestamptz,
+        opened_at timestamptz NOT NULL,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL
+      )
+    `.execute(db);
+
+    await sql`
+      CREATE TABLE account_projects (
+        account_id text NOT NULL,
+        project_id text NOT NULL,
+        name text,
+        attached_at timestamptz NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, project_id)
+      )
+    `.execute(db);
+
+    await sql`
+      CREATE TABLE usage_ledger (
+        event_id uuid NOT NULL,
+        entry_index integer NOT NULL CHECK (entry_index >= 0),
+        account_id text NOT NULL,
+        project_id text,
+        kind text NOT NULL CHECK (kind IN (${kinds})),
+        amount bigint NOT NULL CHECK (amount > 0),
+        run_id text,
+        grant_id text,
+        grant_source text,
+        hold_id text,
+        reason text,
+        available_after bigint NOT NULL CHECK (available_after >= 0),
+        event_type text NOT NULL,
+        stream_revision bigint NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        principal text NOT NULL,
+        command_id text NOT NULL,
+        correlation_id text NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (event_id, entry_index)
+      )
+    `.execute(db);
+    await sql`
+      CREATE INDEX usage_ledger_account_time
+        ON usage_ledger (account_id, occurred_at, position_commit, position_prepare, entry_index)
+    `.execute(db);
+    await sql`
+      CREATE INDEX usage_ledger_account_project_time
+        ON usage_ledger (account_id, project_id, occurred_at, position_commit, position_prepare, entry_index)
+    `.execute(db);
+    await sql`
+      CREATE INDEX usage_ledger_account_position
+        ON usage_ledger (account_id, position_commit, position_prepare, entry_index)
+    `.execute(db);
+
+    await sql`
+      CREATE TABLE runs (
+        account_id text NOT NULL,
+        run_id text NOT NULL,
+        project_id text NOT NULL,
+        action text NOT NULL,
+        capability_band text NOT NULL,
+        status text NOT NULL CHECK (status IN ('accepted', 'completed', 'failed', 'cancelled')),
+        estimated_cost bigint NOT NULL DEFAULT 0,
+        reserved bigint NOT NULL DEFAULT 0 CHECK (reserved >= 0),
+        actual_cost bigint,
+        consumed bigint NOT NULL DEFAULT 0 CHECK (consumed >= 0),
+        held bigint NOT NULL DEFAULT 0 CHECK (held >= 0),
+        shortfall bigint NOT NULL DEFAULT 0 CHECK (shortfall >= 0),
+        accepted_at timestamptz NOT NULL,
+        finished_at timestamptz,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, run_id)
+      )
+    `.execute(db);
+    await sql`CREATE INDEX runs_account_project ON runs (account_id, project_id)`.execute(db);
+
+    await sql`
+      CREATE TABLE settlement_holds (
+        account_id text NOT NULL,
+        hold_id text NOT NULL,
+        run_id text NOT NULL,
+        project_id text NOT NULL,
+        provider text NOT NULL,
+        amount bigint NOT NULL DEFAULT 0 CHECK (amount >= 0),
+        status text NOT NULL CHECK (status IN ('held', 'paid_out', 'reversed')),
+        placed_at timestamptz NOT NULL,
+        released_at timestamptz,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, hold_id)
+      )
+    `.execute(db);
+
+    await sql`
+      CREATE TABLE billing_events (
+        event_id uuid PRIMARY KEY,
+        account_id text NOT NULL,
+        project_id text,
+        event_type text NOT NULL,
+        summary text NOT NULL,
+        amount bigint,
+        occurred_at timestamptz NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL
+      )
+    `.execute(db);
+    await sql`
+      CREATE INDEX billing_events_account_recent
+        ON billing_events (account_id, position_commit DESC, position_prepare DESC)
+    `.execute(db);
+    // The overview filtered by project reads the same "most recent" order within one project.
+    await sql`
+      CREATE INDEX billing_events_account_project_recent
+        ON billing_events (account_id, project_id, position_commit DESC, position_prepare DESC)
+    `.execute(db);
+
+    await sql`
+      CREATE TABLE projection_checkpoints (
+        projection text PRIMARY KEY,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        events_applied bigint NOT NULL DEFAULT 0,
+        updated_at timestamptz NOT NULL DEFAULT now(),
+        failed_position text,
+        failure text,
+        failed_at timestamptz
+      )
+    `.execute(db);
+  },
+
+  async down(db: Kysely<unknown>) {
+    for (const table of [...readModelTableNames].reverse()) {
+      await sql`DROP TABLE ${sql.table(table)}`.execute(db);
+    }
+  },
+};
+
+export const readModelMigrations: Record<string, Migration> = {
+  '2026-11-28T02-read-models': readModels,
+};

@@ -1,0 +1,30 @@
+/**
+ * A projection: plain functions from recorded ledger events to read-model writes. The projector
+ * feeds it batches in global order and commits each batch's writes with its checkpoint in one
+ * transaction; a rebuild feeds it every event from position zero into a shadow schema.
+ */
+import type { LedgerEvent } from '@ledger/domain';
+import type { EventMetadata, GlobalPosition } from '@ledger/event-store';
+import type { Kysely } from 'kysely';
+import type { ReadModelTables } from './read-models';
+
+/** A ledger event as recorded: the domain fact, where it sits, and who caused it. */
+export interface ProjectedEvent {
+  readonly event: LedgerEvent;
+  readonly streamId: string;
+  readonly revision: bigint;
+  readonly position: GlobalPosition;
+  readonly metadata: EventMetadata;
+}
+
+export interface Projection {
+  /** Also the key of its row in projection_checkpoints. */
+  readonly name: string;
+  /** The tables it owns and alone writes (checkpoints excluded); a rebuild replaces exactly these. */
+  readonly tables: ReadonlyArray<Exclude<keyof ReadModelTables, 'projection_checkpoints'>>;
+  /**
+   * Applies events in order. `db` is a transaction, possibly bound to a shadow schema with
+   * `withSchema`: use unqualified table names. Throwing rolls the whole batch back.
+   */
+  applyBatch(events: readonly ProjectedEvent[], db: Kysely<ReadModelTables>): Promise<void>;
+}

@@ -1,0 +1,163 @@
+/**
+ * The read models' shape, declared once: what the projector writes and the query API reads.
+ * Money columns are Postgres bigint (credits in 10^-4 units, CNY in fen), read back as bigint.
+ * Every row names the global position of the event that last wrote it (commit/prepare).
+ */
+import type { ColumnType, Generated } from 'kysely';
+
+/** Positions are (commit, prepare) pairs, ordered lexicographically; see libs/event-store/src/port.ts. */
+interface WrittenAt {
+  position_commit: bigint;
+  position_prepare: bigint;
+}
+
+/** The buckets of one account ('' as project_id) or of one project of it. */
+export interface BalanceBucketsTable extends WrittenAt {
+  account_id: string;
+  /** '' for the whole account; a project id for that project's share. */
+  project_id: string;
+  included: bigint;
+  bonus: bigint;
+  reserved: bigint;
+  consumed: bigint;
+  hold: bigint;
+  expired: bigint;
+  /** Only the account row has one: the wallet is account-owned, projects do not own spendable credits. */
+  available: bigint | null;
+  updated_at: Date;
+}
+
+/** Subscription posture and plan terms of an account: the overview's "subscription posture" card. */
+export interface BillingAccountsTable extends WrittenAt {
+  account_id: string;
+  name: string;
+  status: 'active' | 'suspended' | 'closed';
+  plan_id: string | null;
+  plan_name: string | null;
+  capability_bands: string[];
+  /** The plan's rate card as stored in the event (JSON, money as decimal strings). */
+  rate_card: ColumnType<unknown, string, string>;
+  included_per_period: bigint | null;
+  credit_price_fen: bigint | null;
+  settlement_threshold_fen: bigint | null;
+  period_start: Date | null;
+  period_end: Date | null;
+  opened_at: Date;
+  updated_at: Date;
+}
+
+export interface AccountProjectsTable extends WrittenAt {
+  account_id: string;
+  project_id: string;
+  name: string | null;
+  attached_at: Date;
+}
+
+export const usageKinds = [
+  'grant',
+  'reservation',
+  'release',
+  'consumption',
+  'overrun',
+  'commercial_exception',
+  'hold_placed',
+  'hold_released',
+  'expiry',
+] as const;
+export type UsageKind = (typeof usageKinds)[number];
+
+/**
+ * One row per money movement, each from exactly one event (an event may move money more than once:
+ * a completion consumes the reservation and may overrun it). Summing the rows reproduces every bucket.
+ */
+export interface UsageLedgerTable extends WrittenAt {
+  event_id: string;
+  /** Which movement of the event this is, from 0. */
+  entry_index: number;
+  account_id: string;
+  project_id: string | null;
+  kind: UsageKind;
+  /** Always positive; the kind says which buckets it moved. */
+  amount: bigint;
+  run_id: string | null;
+  grant_id: string | null;
+  /** For grants: plan_included, manual or top_up. */
+  grant_source: string | null;
+  hold_id: string | null;
+  /** For releases: completed/failed/cancelled; for released holds: paid_out/reversed. */
+  reason: string | null;
+  /** The account's available credits after this movement. */
+  available_after: bigint;
+  event_type: string;
+  stream_revision: bigint;
+  occurred_at: Date;
+  principal: string;
+  command_id: string;
+  correlation_id: string;
+}
+
+export interface RunsTable extends WrittenAt {
+  account_id: string;
+  run_id: string;
+  project_id: string;
+  action: string;
+  capability_band: string;
+  status: 'accepted' | 'completed' | 'failed' | 'cancelled';
+  estimated_cost: bigint;
+  reserved: bigint;
+  actual_cost: bigint | null;
+  consumed: bigint;
+  held: bigint;
+  /** Credits the run cost beyond every balance (a commercial exception). */
+  shortfall: bigint;
+  accepted_at: Date;
+  finished_at: Date | null;
+}
+
+export interface SettlementHoldsTable extends WrittenAt {
+  account_id: string;
+  hold_id: string;
+  run_id: string;
+  project_id: string;
+  provider: string;
+  amount: bigint;
+  status: 'held' | 'paid_out' | 'reversed';
+  placed_at: Date;
+  released_at: Date | null;
+}
+
+/** The overview's "Recent billing events": one row per event that moved money or changed posture. */
+export interface BillingEventsTable extends WrittenAt {
+  event_id: string;
+  account_id: string;
+  project_id: string | null;
+  event_type: string;
+  /** A short human label, e.g. "Run run-002 completed". */
+  summary: string;
+  /** The money it moved, if any. */
+  amount: bigint | null;
+  occurred_at: Date;
+}
+
+export interface ProjectionCheckpointsTable {
+  projection: string;
+  position_commit: bigint;
+  position_prepare: bigint;
+  events_applied: bigint;
+  updated_at: Generated<Date>;
+  /** Set when a handler threw: the projection stopped before this event. */
+  failed_position: string | null;
+  failure: string | null;
+  failed_at: Date | null;
+}
+
+export interface ReadModelTables {
+  balance_buckets: BalanceBucketsTable;
+  billing_accounts: BillingAccountsTable;
+  account_projects: AccountProjectsTable;
+  usage_ledger: UsageLedgerTable;
+  runs: RunsTable;
+  settlement_holds: SettlementHoldsTable;
+  billing_events: BillingEventsTable;
+  projection_checkpoints: ProjectionCheckpointsTable;
+}

@@ -1,0 +1,230 @@
+/**
+ * The `usage` projection: the usage ledger (one row per money movement, each traced to its event)
+ * and the overview's recent billing events (one row per event that moved money or posture).
+ *
+ * A movement's effect on the account's available credits: a grant and a release add to it; a
+ * reservation, an overrun and an expiry take from it; consuming reserved credits, a commercial
+ * exception and settlement holds leave it as it is. Each row records the available credits after
+ * its movement, from a running total per account.
+ */
+import { formatCredits, type GrantSource } from '@ledger/domain';
+import { sql, type Kysely, type Selectable } from 'kysely';
+import type { Projection, ProjectedEvent } from './projection';
+import type { BillingEventsTable, ReadModelTables, UsageKind, UsageLedgerTable } from './read-models';
+import { inSlices, occurredAt, writesOf, writtenBy, type Handlers } from './shared';
+
+/** One money movement, before the batch numbers it and runs the account's available through it. */
+export interface UsageEntry {
+  readonly kind: UsageKind;
+  readonly accountId: string;
+  readonly projectId: string | null;
+  readonly amount: bigint;
+  readonly runId?: string;
+  readonly grantId?: string;
+  readonly grantSource?: GrantSource;
+  readonly holdId?: string;
+  readonly reason?: string;
+  /** What the movement does to the account's available credits. */
+  readonly availableChange: bigint;
+}
+
+type UsageRow = Selectable<UsageLedgerTable>;
+type BillingEventRow = Selectable<BillingEventsTable>;
+
+export type UsageWrite =
+  | { readonly table: 'usage_ledger'; readonly entry: UsageEntry }
+  | { readonly table: 'billing_events'; readonly row: BillingEventRow };
+
+const entry = (movement: UsageEntry): UsageWrite => ({ table: 'usage_ledger', entry: movement });
+
+/** A movement only when it moves something: zero parts of an event are not rows. */
+const entryIfAny = (movement: UsageEntry): UsageWrite[] => (movement.amount > 0n ? [entry(movement)] : []);
+
+function billingEvent(
+  at: ProjectedEvent,
+  accountId: string,
+  projectId: string | null,
+  summary: string,
+  amount: bigint | null,
+): UsageWrite {
+  return {
+    table: 'billing_events',
+    row: {
+      event_id: at.metadata.eventId,
+      account_id: accountId,
+      project_id: projectId,
+      event_type: at.event.type,
+      summary,
+      amount,
+      occurred_at: occurredAt(at),
+      ...writtenBy(at),
+    },
+  };
+}
+
+const grantSummaries: Record<GrantSource, string> = {
+  plan_included: 'Included credits granted',
+  top_up: 'Top-up granted',
+  manual: 'Credits granted manually',
+};
+
+export const usageHandlers: Handlers<UsageWrite> = {
+  CreditsGranted: ({ accountId, projectId, grantId, source, amount }, at) => [
+    entry({
+      kind: 'grant',
+      accountId,
+      projectId,
+      amount,
+      grantId,
+      grantSource: source,
+      availableChange: amount,
+    }),
+    billingEvent(at, accountId, projectId, grantSummaries[source], amount),
+  ],
+  CreditsExpired: ({ accountId, projectId, grantId, amount }, at) => [
+    entry({ kind: 'expiry', accountId, projectId, amount, grantId, availableChange: -amount }),
+    billingEvent(at, accountId, projectId, `Credits of grant ${grantId} expired`, amount),
+  ],
+  RunAccepted: ({ accountId, projectId, runId, estimatedCost }, at) => [
+    billingEvent(at, accountId, projectId, `Run ${runId} accepted`, estimatedCost),
+  ],
+  CreditsReserved: ({ accountId, projectId, runId, amount }) => [
+    entry({ kind: 'reservation', accountId, projectId, amount, runId, availableChange: -amount }),
+  ],
+  CreditsConsumed: ({ accountId, projectId, runId, fromReservation, overrun }) => [
+    ...entryIfAny({ kind: 'consumption', accountId, projectId, amount: fromReservation, runId, availableChange: 0n }),
+    ...entryIfAny({ kind: 'overrun', accountId, projectId, amount: overrun, runId, availableChange: -overrun }),
+  ],
+  ReservationReleased: ({ accountId, projectId, runId, amount, reason }) => [
+    entry({ kind: 'release', accountId, projectId, amount, runId, reason, availableChange: amount }),
+  ],
+  CommercialExceptionRecorded: ({ accountId, projectId, runId, amount, kind }, at) => [
+    entry({ kind: 'commercial_exception', accountId, projectId, amount, runId, reason: kind, availableChange: 0n }),
+    billingEvent(at, accountId, projectId, `Run ${runId} cost more than the balance covered`, amount),
+  ],
+  RunCompleted: ({ accountId, projectId, runId, actualCost }, at) => [
+    billingEvent(at, accountId, projectId, `Run ${runId} completed`, actualCost),
+  ],
+  RunFailed: ({ accountId, projectId, runId }, at) => [
+    billingEvent(at, accountId, projectId, `Run ${runId} failed`, null),
+  ],
+  RunCancelled: ({ accountId, projectId, runId }, at) => [
+    billingEvent(at, accountId, projectId, `Run ${runId} cancelled`, null),
+  ],
+  SettlementHoldPlaced: ({ accountId, projectId, runId, holdId, provider, amount }, at) => [
+    entry({ kind: 'hold_placed', accountId, projectId, amount, runId, holdId, availableChange: 0n }),
+    billingEvent(at, accountId, projectId, `Settlement hold for ${provider}`, amount),
+  ],
+  SettlementHoldReleased: ({ accountId, projectId, runId, holdId, provider, amount, outcome }, at) => [
+    entry({ kind: 'hold_released', accountId, projectId, amount, runId, holdId, reason: outcome, availableChange: 0n }),
+    billingEvent(
+      at,
+      accountId,
+      projectId,
+      outcome === 'paid_out' ? `Settlement hold paid out to ${provider}` : `Settlement hold for ${provider} reversed`,
+      amount,
+    ),
+  ],
+  SubscriptionStarted: ({ accountId, plan }, at) => [
+    billingEvent(at, accountId, null, `Subscribed to ${plan.name}`, null),
+  ],
+  PlanChanged: ({ accountId, plan }, at) => [billingEvent(at, accountId, null, `Plan changed to ${plan.name}`, null)],
+  SubscriptionPeriodRenewed: ({ accountId, period }, at) => [
+    billingEvent(at, accountId, null, `Subscription renewed until ${period.end.slice(0, 10)}`, null),
+  ],
+  AccountSuspended: ({ accountId }, at) => [billingEvent(at, accountId, null, 'Account suspended', null)],
+  AccountReactivated: ({ accountId }, at) => [billingEvent(at, accountId, null, 'Account reactivated', null)],
+  BillingAccountClosed: ({ accountId }, at) => [billingEvent(at, accountId, null, 'Account closed', null)],
+};
+
+/**
+ * Each account's available credits after its latest ledger row, or 0 for an account without
+ * one: one index probe per account (usage_ledger_account_position), however long its history.
+ */
+async function availableNow(db: Kysely<ReadModelTables>, accountIds: string[]): Promise<Map<string, bigint>> {
+  const available = new Map<string, bigint>(accountIds.map((id) => [id, 0n]));
+  if (accountIds.length === 0) return available;
+  const rows = await db
+    .selectFrom(sql<{ account_id: string }>`unnest(${accountIds}::text[])`.as<'a'>(sql`a(account_id)`))
+    .innerJoinLateral(
+      (eb) =>
+        eb
+          .selectFrom('usage_ledger')
+          .select('available_after')
+          .whereRef('usage_ledger.account_id', '=', 'a.account_id')
+          .orderBy('position_commit', 'desc')
+          .orderBy('position_prepare', 'desc')
+          .orderBy('entry_index', 'desc')
+          .limit(1)
+          .as('latest'),
+      (join) => join.onTrue(),
+    )
+    .select(['a.account_id', 'latest.available_after'])
+    .execute();
+  for (const row of rows) available.set(row.account_id, row.available_after);
+  return available;
+}
+
+function describeAt(at: ProjectedEvent): string {
+  return `${at.event.type} ${at.metadata.eventId} at ${at.position.commit}/${at.position.prepare}`;
+}
+
+export const usageProjection: Projection = {
+  name: 'usage',
+  tables: ['usage_ledger', 'billing_events'],
+  async applyBatch(events, db) {
+    const movements: Array<{ at: ProjectedEvent; entries: UsageEntry[] }> = [];
+    const billingEvents: BillingEventRow[] = [];
+    const accounts = new Set<string>();
+    for (const recorded of events) {
+      const entries: UsageEntry[] = [];
+      for (const write of writesOf(usageHandlers, recorded)) {
+        if (write.table === 'usage_ledger') {
+          entries.push(write.entry);
+          accounts.add(write.entry.accountId);
+        } else {
+          billingEvents.push(write.row);
+        }
+      }
+      if (entries.length > 0) movements.push({ at: recorded, entries });
+    }
+
+    const available = await availableNow(db, [...accounts]);
+    const rows: UsageRow[] = [];
+    for (const { at, entries } of movements) {
+      entries.forEach((movement, index) => {
+        const after = available.get(movement.accountId)! + movement.availableChange;
+        if (after < 0n) {
+          throw new Error(
+            `${describeAt(at)} leaves account ${movement.accountId} with ${formatCredits(after)} available credits`,
+          );
+        }
+        available.set(movement.accountId, after);
+        rows.push({
+          event_id: at.metadata.eventId,
+          entry_index: index,
+          account_id: movement.accountId,
+          project_id: movement.projectId,
+          kind: movement.kind,
+          amount: movement.amount,
+          run_id: movement.runId ?? null,
+          grant_id: movement.grantId ?? null,
+          grant_source: movement.grantSource ?? null,
+          hold_id: movement.holdId ?? null,
+          reason: movement.reason ?? null,
+          available_after: after,
+          event_type: at.event.type,
+          stream_revision: at.revision,
+          occurred_at: occurredAt(at),
+          principal: at.metadata.principal,
+          command_id: at.metadata.commandId,
+          correlation_id: at.metadata.correlationId,
+          ...writtenBy(at),
+        });
+      });
+    }
+
+    for (const slice of inSlices(rows, 20)) await db.insertInto('usage_ledger').values(slice).execute();
+    for (const slice of inSlices(billingEvents, 9)) await db.insertInto('billing_events').values(slice).execute();
+  },
+};
