@@ -48,6 +48,8 @@ export class LedgerClient {
       },
     });
     const text = await response.text();
-    return { status: response.status, body: (text ? JSON.parse(text) : {}) as T, headers: response.headers };
+    const json = response.headers.get('content-type')?.includes('json');
+    const body = json ? JSON.parse(text) : text || {};
+    return { status: response.status, body: body as T, headers: response.headers };
   }
 }

@@ -1,11 +1,5 @@
 /** The JSON a caller gets back for an accepted command: what was appended, where, and the balance after. */
-import {
-  formatCredits,
-  formatFen,
-  settlementPosition,
-  type AccountState,
-  type Buckets,
-} from '@ledger/domain';
+import { formatCredits, formatFen, settlementPosition, type AccountState, type Buckets } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 
 export type BucketsJson = { [K in keyof Buckets]: string };
