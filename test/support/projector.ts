@@ -1,5 +1,6 @@
 /** The real projector, running in-process over a test ledger's database until stopped. */
-import { projections, toProjectedEvent } from '@ledger/projections';
+import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
+import type { Kysely } from 'kysely';
 import { Projector } from '../../apps/projector/src/projector';
 import type { TestLedger } from './ledger-api';
 
@@ -11,7 +12,8 @@ export interface RunningProjector {
 export function startProjector(ledger: TestLedger): RunningProjector {
   const { db, eventStore } = ledger.api.infrastructure;
   const projector = new Projector({
-    db,
+    // The ledger database holds the read models among its tables.
+    db: db as unknown as Kysely<ReadModelTables>,
     store: eventStore,
     projections,
     toProjectedEvent,

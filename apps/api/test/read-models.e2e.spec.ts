@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { formatCredits } from '@ledger/domain';
 import { accountStreamId } from '@ledger/event-store';
+import type { LedgerResponse } from '../../cli/src/ledger-client';
 import { runSeedScenario, SEED_PROJECTS } from '../../cli/src/seed-scenario';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
@@ -148,8 +149,9 @@ describe('the usage ledger', () => {
     const positions: string[] = [];
     let cursor: string | null = null;
     do {
-      const page: { status: number; body: { rows: Array<Record<string, string>>; nextCursor: string | null } } =
-        await fresh(`/v1/accounts/acct-seed/usage?limit=4${cursor ? `&cursor=${cursor}` : ''}`);
+      const page: LedgerResponse = await fresh(
+        `/v1/accounts/acct-seed/usage?limit=4${cursor ? `&cursor=${cursor}` : ''}`,
+      );
       expect(page.status).toBe(200);
       expect(page.body.rows.length).toBeLessThanOrEqual(4);
       for (const row of page.body.rows) {
