@@ -49,6 +49,3 @@ export const ledgerMigrations: Record<string, Migration> = {
   ...commandMigrations,
   ...readModelMigrations,
 };
-
-/** @deprecated the one list is `ledgerMigrations`; kept for callers written before the read models. */
-export const apiMigrations = ledgerMigrations;
