@@ -4,7 +4,10 @@ import tseslint from 'typescript-eslint';
 export default tseslint.config(
   { ignores: ['dist/**', 'node_modules/**', '.data/**', 'coverage/**'] },
   js.configs.recommended,
-  { files: ['*.js'], languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } } },
+  {
+    files: ['*.js'],
+    languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
+  },
   ...tseslint.configs.recommended,
   {
     rules: {
@@ -23,7 +26,10 @@ export default tseslint.config(
         'error',
         {
           patterns: [
-            { group: ['@nestjs/*', 'pg', 'kysely', 'node:*', 'fs', 'crypto', '@ledger/*'], message: 'The domain is pure.' },
+            {
+              group: ['@nestjs/*', 'pg', 'kysely', 'node:*', 'fs', 'crypto', '@ledger/*'],
+              message: 'The domain is pure.',
+            },
           ],
         },
       ],

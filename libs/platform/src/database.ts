@@ -31,6 +31,9 @@ export function createPool(url: string, { max = 10, asynchronousCommit = false }
   });
   // An idle client's connection error must not crash the process; the next checkout reconnects.
   pool.on('error', () => undefined);
+  // Nor may a checked-out client's (a server restart, a terminated backend between two statements):
+  // its caller's next query fails instead, and the pool discards the broken client on release.
+  pool.on('connect', (client) => client.on('error', () => undefined));
   return pool;
 }
 

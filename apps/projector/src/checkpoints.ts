@@ -1,0 +1,84 @@
+/**
+ * A projection's row in projection_checkpoints, and the lock that orders everyone who moves it.
+ *
+ * Whoever commits rows of a projection together with its checkpoint — the live loop, a rebuild's
+ * swap — first takes the projection's transaction-scoped advisory lock, then checks the checkpoint
+ * is where it believes it is. Two writers therefore never interleave, and a writer that lost the
+ * race (the checkpoint moved under it) rolls back instead of applying events twice.
+ */
+import type { GlobalPosition } from '@ledger/event-store';
+import type { ReadModelTables } from '@ledger/projections';
+import { sql, type Kysely } from 'kysely';
+
+export const ZERO: GlobalPosition = { commit: 0n, prepare: 0n };
+
+export interface Checkpoint {
+  readonly position: GlobalPosition;
+  readonly eventsApplied: bigint;
+  readonly failedPosition: string | null;
+  readonly failure: string | null;
+}
+
+/** Blocks until this transaction holds the projection's lock; released at commit or rollback. */
+export async function lockProjection(tx: Kysely<ReadModelTables>, projection: string): Promise<void> {
+  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`ledger-projection:${projection}`}, 0))`.execute(tx);
+}
+
+/** Creates the row at position zero if it is missing; `clearFailure` also forgets a recorded failure. */
+export async function ensureCheckpoint(
+  db: Kysely<ReadModelTables>,
+  projection: string,
+  { clearFailure }: { clearFailure: boolean },
+): Promise<void> {
+  const insert = db.insertInto('projection_checkpoints').values({
+    projection,
+    position_commit: 0n,
+    position_prepare: 0n,
+    events_applied: 0n,
+    failed_position: null,
+    failure: null,
+    failed_at: null,
+  });
+  await (
+    clearFailure
+      ? insert.onConflict((oc) =>
+          oc.column('projection').doUpdateSet({ failed_position: null, failure: null, failed_at: null }),
+        )
+      : insert.onConflict((oc) => oc.column('projection').doNothing())
+  ).execute();
+}
+
+export async function readCheckpoint(db: Kysely<ReadModelTables>, projection: string): Promise<Checkpoint | undefined> {
+  const row = await db
+    .selectFrom('projection_checkpoints')
+    .select(['position_commit', 'position_prepare', 'events_applied', 'failed_position', 'failure'])
+    .where('projection', '=', projection)
+    .executeTakeFirst();
+  return row
+    ? {
+        position: { commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) },
+        eventsApplied: BigInt(row.events_applied),
+        failedPosition: row.failed_position,
+        failure: row.failure,
+      }
+    : undefined;
+}
+
+/** Moves the checkpoint forward over `count` events that this transaction applied. */
+export async function advanceCheckpoint(
+  tx: Kysely<ReadModelTables>,
+  projection: string,
+  to: GlobalPosition,
+  count: number,
+): Promise<void> {
+  await tx
+    .updateTable('projection_checkpoints')
+    .set({
+      position_commit: to.commit,
+      position_prepare: to.prepare,
+      events_applied: sql<bigint>`events_applied + ${BigInt(count)}`,
+      updated_at: sql<Date>`now()`,
+    })
+    .where('projection', '=', projection)
+    .execute();
+}

@@ -1,0 +1,76 @@
+/**
+ * `npm run projector`: the projector worker. Keeps every read model up to date with the event
+ * store, on DATABASE_URL or — without one — the embedded Postgres under .data/. SIGINT/SIGTERM let
+ * each projection commit the batch it holds, then stop; a second signal stops at once.
+ * PROJECTOR_BATCH_SIZE (500) and PROJECTOR_FLUSH_INTERVAL_MS (50) tune the batches.
+ */
+import { PostgresEventStore } from '@ledger/event-store';
+import { createKysely, createPool, loadConfig, migrate } from '@ledger/platform';
+import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
+import { once } from 'node:events';
+import { openWorkerDatabase } from './database';
+import { createLog } from './log';
+import { allMigrations } from './migrations';
+import { DEFAULT_BATCH_SIZE, Projector } from './projector';
+
+async function main(): Promise<void> {
+  const log = createLog('projector');
+  const controller = new AbortController();
+  const onSignal = (signal: NodeJS.Signals): void => {
+    if (controller.signal.aborted) {
+      log.warn(`${signal} again: stopping at once`);
+      process.exit(130);
+    }
+    log.info(`${signal}: committing the current batches and stopping`);
+    controller.abort();
+  };
+  process.on('SIGINT', onSignal);
+  process.on('SIGTERM', onSignal);
+
+  const config = loadConfig();
+  const database = await openWorkerDatabase(config, log);
+  // Each projection holds one connection to listen for new events and one for its transactions.
+  const pool = createPool(database.url, { max: projections.length * 2 + 4 });
+  const db = createKysely<ReadModelTables>(pool);
+  const batchSize = positiveInteger('PROJECTOR_BATCH_SIZE') ?? DEFAULT_BATCH_SIZE;
+  // A subscription reads ahead one page while the last batch commits.
+  const store = new PostgresEventStore(pool, { pageSize: batchSize * 2 });
+  try {
+    await migrate(db, allMigrations);
+    const projector = new Projector({
+      db,
+      store,
+      projections,
+      toProjectedEvent,
+      log,
+      batchSize,
+      flushIntervalMs: positiveInteger('PROJECTOR_FLUSH_INTERVAL_MS'),
+    });
+    log.info('projector started', { projections: projections.map((projection) => projection.name) });
+    await projector.run(controller.signal);
+    if (!controller.signal.aborted) {
+      // Every projection failed; restarting the process retries them. Until then there is nothing to do.
+      log.error('every projection has stopped on a failure; waiting to be restarted');
+      await once(controller.signal, 'abort');
+    }
+  } finally {
+    await store.close();
+    await db.destroy();
+    await database.close();
+  }
+  log.info('projector stopped');
+}
+
+/** An optional tuning knob from the environment. */
+function positiveInteger(name: string): number | undefined {
+  const raw = process.env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 1) throw new Error(`${name} must be a whole number of at least 1`);
+  return value;
+}
+
+main().catch((error: unknown) => {
+  createLog('projector').error('projector crashed', { error: error instanceof Error ? error.stack : String(error) });
+  process.exit(1);
+});

@@ -1,0 +1,120 @@
+/**
+ * Crash safety, with the real worker process: over 20,000 events of realistic ledger history, the
+ * projector is SIGKILLed at random instants while it catches up, at least twenty times, restarted
+ * each time, and finally let run to the head. Every read-model table must then equal, row for row,
+ * a single replay of the whole log, and every checkpoint must count each event exactly once.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import { PostgresEventStore } from '@ledger/event-store';
+import { createKysely, createPool, migrate } from '@ledger/platform';
+import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
+import { sql, type Kysely } from 'kysely';
+import type pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { allMigrations } from '../src/migrations';
+import { appendHistories } from './support/ledger-history';
+import { checkpoints, dumpTables, lastAccountEvent, replayInto, waitForCheckpoints } from './support/read-models';
+import { buildWorkers, startWorker, type Build } from './support/workers';
+
+let database: TestDatabase;
+let pool: pg.Pool;
+let db: Kysely<ReadModelTables>;
+let store: PostgresEventStore;
+let build: Build;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  pool = createPool(database.url, { max: 40 });
+  db = createKysely<ReadModelTables>(pool);
+  await migrate(db, allMigrations);
+  store = new PostgresEventStore(pool);
+  build = await buildWorkers();
+}, 240_000);
+
+afterAll(async () => {
+  await build?.remove();
+  await store?.close();
+  await db?.destroy();
+  await database?.drop();
+});
+
+const names = projections.map((projection) => projection.name);
+
+async function caughtUp(): Promise<boolean> {
+  const head = await lastAccountEvent(db);
+  const rows = await checkpoints(db);
+  return names.every((name) => rows.get(name)?.position === head);
+}
+
+test('killed at random instants while catching up, restarted, it ends with exactly the rows of a full replay', async () => {
+  const appended = await appendHistories(store, { accounts: 64, eventsPerAccount: 320, prefix: 'crash' });
+  expect(appended).toBeGreaterThanOrEqual(20_000);
+  const { rows: types } = await sql<{ type: string }>`SELECT DISTINCT type FROM events`.execute(db);
+  expect(types.map((row) => row.type)).toEqual(
+    expect.arrayContaining([
+      'CreditsGranted',
+      'RunAccepted',
+      'CreditsReserved',
+      'RunCompleted',
+      'CreditsConsumed',
+      'ReservationReleased',
+      'RunFailed',
+      'RunCancelled',
+      'SettlementHoldPlaced',
+      'SettlementHoldReleased',
+      'CreditsExpired',
+      'CommercialExceptionRecorded',
+      'SubscriptionPeriodRenewed',
+      'AccountSuspended',
+      'AccountReactivated',
+    ]),
+  );
+
+  // Small batches: more commits, so more of the kills land inside a transaction.
+  const env = { DATABASE_URL: database.url, PROJECTOR_BATCH_SIZE: '100' };
+  const delays: number[] = [];
+  const progress = new Set<string>();
+  let killsDuringCatchUp = 0;
+  let refills = 0;
+  for (let run = 0; killsDuringCatchUp < 20; run++) {
+    if (run >= 60) throw new Error(`only ${killsDuringCatchUp} kills landed during catch-up in ${run} runs`);
+    // Keep a backlog: a kill must interrupt catching up, not idling at the head.
+    if (await caughtUp()) {
+      await appendHistories(store, { accounts: 8, eventsPerAccount: 300, prefix: `crash-refill-${refills++}` });
+    }
+    const worker = startWorker(build.script('main'), [], env);
+    await worker.waitFor('projector started');
+    const delay = Math.floor(Math.random() * 1500);
+    delays.push(delay);
+    await sleep(delay);
+    worker.process.kill('SIGKILL');
+    expect((await worker.exited).signal).toBe('SIGKILL');
+    if (!(await caughtUp())) killsDuringCatchUp += 1;
+    const rows = await checkpoints(db);
+    progress.add(names.map((name) => rows.get(name)?.position).join(' '));
+  }
+  // The runs did work between kills: the checkpoints stood at many different places.
+  expect(progress.size).toBeGreaterThan(10);
+
+  const last = startWorker(build.script('main'), [], env);
+  await waitForCheckpoints(db, names, 180_000);
+  last.process.kill('SIGTERM');
+  expect(await last.exited).toEqual({ code: 0, signal: null });
+  expect(last.output()).toContain('projector stopped');
+
+  const { rows: counted } = await sql<{ n: bigint }>`
+    SELECT count(*) AS n FROM events WHERE stream_id LIKE 'billing-account-%'`.execute(db);
+  const rows = await checkpoints(db);
+  for (const name of names) {
+    expect(rows.get(name)).toMatchObject({ events_applied: BigInt(counted[0].n), failure: null });
+  }
+
+  await replayInto(db, store, 'reference', projections, toProjectedEvent, 1000);
+  const tables = projections.flatMap((projection) => projection.tables);
+  const live = await dumpTables(db, 'public', tables);
+  const reference = await dumpTables(db, 'reference', tables);
+  for (const table of tables) {
+    expect(live[table].length).toBeGreaterThan(0);
+    expect({ table, rows: live[table] }).toEqual({ table, rows: reference[table] });
+  }
+}, 900_000);

@@ -1,0 +1,315 @@
+/**
+ * The projector's engine on a real Postgres: catch-up, live events, batches committed with their
+ * checkpoint, a failing projection stopped at exactly its event while the others go on, clean
+ * stops and recovery from lost connections.
+ */
+import { setTimeout as sleep } from 'node:timers/promises';
+import {
+  ACCOUNT_STREAM_PREFIX,
+  formatPosition,
+  PostgresEventStore,
+  type GlobalPosition,
+  type RecordedEvent,
+} from '@ledger/event-store';
+import { createKysely, createPool, migrate } from '@ledger/platform';
+import {
+  projections as realProjections,
+  toProjectedEvent,
+  type ProjectedEvent,
+  type Projection,
+  type ReadModelTables,
+} from '@ledger/projections';
+import { sql, type Kysely } from 'kysely';
+import type pg from 'pg';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { allMigrations } from '../src/migrations';
+import { Projector, type ProjectorOptions, type ProjectionStatus } from '../src/projector';
+import { appendHistories } from './support/ledger-history';
+import { checkpoints, dumpTables, lastAccountEvent, replayInto, waitForCheckpoints } from './support/read-models';
+
+let database: TestDatabase;
+let pool: pg.Pool;
+let db: Kysely<ReadModelTables>;
+let store: PostgresEventStore;
+let accountSeed = 0;
+
+beforeAll(async () => {
+  database = await createTestDatabase();
+  pool = createPool(database.url, { max: 30 });
+  db = createKysely<ReadModelTables>(pool);
+  await migrate(db, allMigrations);
+  store = new PostgresEventStore(pool, { pollIntervalMs: 100 });
+  await sql`
+    CREATE TABLE seen (
+      projection text NOT NULL,
+      event_id uuid NOT NULL,
+      position_commit bigint NOT NULL,
+      position_prepare bigint NOT NULL,
+      PRIMARY KEY (projection, event_id)
+    )`.execute(db);
+});
+
+afterAll(async () => {
+  await store?.close();
+  await db?.destroy();
+  await database?.drop();
+});
+
+/** Appends fresh accounts' histories; returns how many events. */
+const appendAccounts = (accounts: number, eventsPerAccount: number): Promise<number> =>
+  appendHistories(store, { accounts, eventsPerAccount, prefix: `acct${accountSeed++}` });
+
+/** Every account event in the store, in global order. */
+async function allEvents(): Promise<RecordedEvent[]> {
+  const events: RecordedEvent[] = [];
+  let after: GlobalPosition | undefined;
+  for (;;) {
+    const page = await store.readAll({ after, maxCount: 5000, streamPrefix: ACCOUNT_STREAM_PREFIX });
+    if (page.length === 0) return events;
+    events.push(...page);
+    after = page[page.length - 1].position;
+  }
+}
+
+interface Recorder extends Projection {
+  /** Sizes of the batches it was given, committed or not. */
+  readonly batches: number[];
+}
+
+/**
+ * A projection that writes one `seen` row per event, one statement each, and throws on a poisoned
+ * event after writing the rows before it: whatever it wrote in a failed batch must vanish.
+ */
+function recorder(name: string, poisoned?: (event: ProjectedEvent) => boolean): Recorder {
+  const batches: number[] = [];
+  return {
+    name,
+    tables: [],
+    batches,
+    async applyBatch(events, tx) {
+      batches.push(events.length);
+      for (const event of events) {
+        if (poisoned?.(event)) throw new Error(`refusing ${event.event.type} ${event.metadata.eventId}`);
+        await sql`
+          INSERT INTO seen (projection, event_id, position_commit, position_prepare)
+          VALUES (${name}, ${event.metadata.eventId}, ${event.position.commit}, ${event.position.prepare})`.execute(tx);
+      }
+    },
+  };
+}
+
+async function seenBy(name: string): Promise<string[]> {
+  const { rows } = await sql<{ event_id: string }>`
+    SELECT event_id FROM seen WHERE projection = ${name} ORDER BY position_commit, position_prepare`.execute(db);
+  return rows.map((row) => row.event_id);
+}
+
+function start(options: Partial<ProjectorOptions> & Pick<ProjectorOptions, 'projections'>) {
+  const projector = new Projector({ db, store, toProjectedEvent, retryDelayMs: [20, 200], ...options });
+  const controller = new AbortController();
+  const running = projector.run(controller.signal);
+  return {
+    projector,
+    running,
+    status: (name: string): ProjectionStatus => projector.status().find((s) => s.name === name)!,
+    async stop() {
+      controller.abort();
+      await running;
+    },
+  };
+}
+
+async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!(await condition())) {
+    if (Date.now() > deadline) throw new Error('timed out waiting');
+    await sleep(20);
+  }
+}
+
+test('catches up from zero, then follows live events: each exactly once, in order, with the real projections', async () => {
+  await appendAccounts(8, 250);
+  const rec = recorder('rec-catch-up');
+  const run = start({ projections: [rec, ...realProjections] });
+  const names = [rec.name, ...realProjections.map((projection) => projection.name)];
+  try {
+    await waitForCheckpoints(db, names);
+    let events = await allEvents();
+    expect(await seenBy(rec.name)).toEqual(events.map((event) => event.metadata.eventId));
+    await until(() => names.every((name) => run.status(name).state === 'live'));
+
+    // Live: events appended while it runs.
+    await appendAccounts(3, 120);
+    await waitForCheckpoints(db, names);
+    events = await allEvents();
+    expect(await seenBy(rec.name)).toEqual(events.map((event) => event.metadata.eventId));
+    const rows = await checkpoints(db);
+    for (const name of names) {
+      expect(rows.get(name)).toMatchObject({
+        events_applied: BigInt(events.length),
+        position: formatPosition(events[events.length - 1].position),
+        failed_position: null,
+        failure: null,
+      });
+    }
+
+    // The incremental read models equal one replay of the whole log.
+    await replayInto(db, store, 'reference', realProjections, toProjectedEvent, 700);
+    const tables = realProjections.flatMap((projection) => projection.tables);
+    expect(await dumpTables(db, 'public', tables)).toEqual(await dumpTables(db, 'reference', tables));
+  } finally {
+    await run.stop();
+  }
+  expect(run.projector.status().every((s) => s.state === 'stopped')).toBe(true);
+});
+
+test('batches hold at most batchSize events, and a lone live event is committed within the flush interval', async () => {
+  const rec = recorder('rec-batches');
+  const run = start({ projections: [rec], batchSize: 100, flushIntervalMs: 50 });
+  try {
+    await waitForCheckpoints(db, [rec.name]);
+    expect(Math.max(...rec.batches)).toBe(100);
+    const committed = run.status(rec.name).batches;
+    const total = (await allEvents()).length;
+    expect(committed).toBeLessThanOrEqual(Math.ceil(total / 100) + 5);
+
+    // One append of 50 events while live: one or two transactions, not fifty.
+    const before = run.status(rec.name).batches;
+    await appendAccounts(1, 45);
+    const appendedAt = Date.now();
+    await waitForCheckpoints(db, [rec.name]);
+    expect(Date.now() - appendedAt).toBeLessThan(2000);
+    expect(run.status(rec.name).batches - before).toBeLessThanOrEqual(3);
+    expect(await seenBy(rec.name)).toEqual((await allEvents()).map((event) => event.metadata.eventId));
+  } finally {
+    await run.stop();
+  }
+});
+
+test('a projection that throws on one event stops exactly before it, records why, and the others go on', async () => {
+  const events = await allEvents();
+  const culprit = events[777];
+  const fragile = recorder('rec-fragile', (event) => event.metadata.eventId === culprit.metadata.eventId);
+  const sturdy = recorder('rec-sturdy');
+  const run = start({ projections: [fragile, sturdy], batchSize: 100 });
+  try {
+    await until(() => run.status(fragile.name).state === 'failed');
+    const expectedFailure = {
+      failed_position: formatPosition(culprit.position),
+      failure: `refusing ${culprit.type} ${culprit.metadata.eventId}`,
+      position: formatPosition(events[776].position),
+      events_applied: 777n,
+    };
+    expect((await checkpoints(db)).get(fragile.name)).toMatchObject(expectedFailure);
+    const { rows } = await sql<{ failed_at: Date | null }>`
+      SELECT failed_at FROM projection_checkpoints WHERE projection = ${fragile.name}`.execute(db);
+    expect(rows[0].failed_at).toBeInstanceOf(Date);
+    // The rows the failed batch wrote before throwing were rolled back with it.
+    expect(await seenBy(fragile.name)).toEqual(events.slice(0, 777).map((event) => event.metadata.eventId));
+    expect(run.status(fragile.name)).toMatchObject({
+      state: 'failed',
+      failure: { position: expectedFailure.failed_position, message: expectedFailure.failure },
+    });
+
+    // The other projection reaches the head and keeps following live events.
+    await appendAccounts(2, 60);
+    await waitForCheckpoints(db, [sturdy.name]);
+    expect(await seenBy(sturdy.name)).toEqual((await allEvents()).map((event) => event.metadata.eventId));
+    expect((await checkpoints(db)).get(fragile.name)).toMatchObject(expectedFailure);
+    expect(run.status(sturdy.name).state).toBe('live');
+  } finally {
+    await run.stop();
+  }
+
+  // A clean restart with the projection fixed clears the failure and goes on from the culprit.
+  const fixed = recorder('rec-fragile');
+  const restarted = start({ projections: [fixed], batchSize: 100 });
+  try {
+    await waitForCheckpoints(db, [fixed.name]);
+    const all = await allEvents();
+    expect(await seenBy(fixed.name)).toEqual(all.map((event) => event.metadata.eventId));
+    expect((await checkpoints(db)).get(fixed.name)).toMatchObject({
+      failed_position: null,
+      failure: null,
+      events_applied: BigInt(all.length),
+    });
+  } finally {
+    await restarted.stop();
+  }
+});
+
+test('a restart with the projection still broken fails again at the same event', async () => {
+  const events = await allEvents();
+  const culprit = events[10];
+  const broken = (): Recorder => recorder('rec-broken', (event) => event.metadata.eventId === culprit.metadata.eventId);
+  for (let attempt = 0; attempt < 2; attempt++) {
+    const run = start({ projections: [broken()] });
+    await until(() => run.status('rec-broken').state === 'failed');
+    await run.stop();
+    expect((await checkpoints(db)).get('rec-broken')).toMatchObject({
+      failed_position: formatPosition(culprit.position),
+      position: formatPosition(events[9].position),
+      events_applied: 10n,
+    });
+  }
+});
+
+test('an abort mid catch-up stops promptly, with every committed batch matching its checkpoint', async () => {
+  const rec = recorder('rec-abort');
+  const run = start({ projections: [rec], batchSize: 10 });
+  await until(() => run.status(rec.name).batches >= 5);
+  const abortedAt = Date.now();
+  await run.stop();
+  expect(Date.now() - abortedAt).toBeLessThan(1000);
+  expect(run.status(rec.name).state).toBe('stopped');
+  const row = (await checkpoints(db)).get(rec.name)!;
+  const seen = await seenBy(rec.name);
+  const events = await allEvents();
+  expect(seen.length).toBeLessThan(events.length);
+  expect(BigInt(seen.length)).toBe(row.events_applied);
+  expect(row.position).toBe(formatPosition(events[seen.length - 1].position));
+  expect(seen).toEqual(events.slice(0, seen.length).map((event) => event.metadata.eventId));
+});
+
+test('lost connections are survived: the loop resumes from its checkpoint, nothing lost or doubled', async () => {
+  const url = new URL(database.url);
+  url.searchParams.set('application_name', 'projector-victim');
+  const victimPool = createPool(url.toString(), { max: 10 });
+  const victimDb = createKysely<ReadModelTables>(victimPool);
+  const victimStore = new PostgresEventStore(victimPool, { pollIntervalMs: 100 });
+  const rec = recorder('rec-victim');
+  const projector = new Projector({
+    db: victimDb,
+    store: victimStore,
+    projections: [rec],
+    toProjectedEvent,
+    batchSize: 20,
+    retryDelayMs: [10, 50],
+  });
+  const controller = new AbortController();
+  const running = projector.run(controller.signal);
+  let terminated = 0;
+  try {
+    for (let i = 0; i < 8; i++) {
+      await sleep(60);
+      // Two statements: a WHERE clause may evaluate pg_terminate_backend before the other conditions.
+      const { rows } = await sql<{ pid: number }>`
+        SELECT pid FROM pg_stat_activity
+        WHERE application_name = 'projector-victim' AND datname = current_database()`.execute(db);
+      for (const { pid } of rows) await sql`SELECT pg_terminate_backend(${pid}::int)`.execute(db);
+      terminated += rows.length;
+    }
+    expect(terminated).toBeGreaterThan(0);
+    await appendAccounts(1, 40);
+    await waitForCheckpoints(db, [rec.name]);
+    const events = await allEvents();
+    expect(await seenBy(rec.name)).toEqual(events.map((event) => event.metadata.eventId));
+    expect((await checkpoints(db)).get(rec.name)?.events_applied).toBe(BigInt(events.length));
+  } finally {
+    controller.abort();
+    await running;
+    await victimStore.close();
+    await victimDb.destroy();
+  }
+  expect(await lastAccountEvent(db)).not.toBeNull();
+});
