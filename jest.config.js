@@ -9,7 +9,7 @@ const swc = {
   sourceMaps: 'inline',
 };
 
-module.exports = {
+const project = {
   testEnvironment: 'node',
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/projections', '<rootDir>/test'],
   testMatch: ['**/*.spec.ts'],
@@ -20,6 +20,25 @@ module.exports = {
     '^@ledger/platform$': '<rootDir>/libs/platform/src/index.ts',
     '^@ledger/projections$': '<rootDir>/projections/src/index.ts',
   },
+};
+
+module.exports = {
+  projects: [
+    // Everything, on the Postgres event store (the default).
+    { ...project, displayName: 'postgres' },
+    // The end-to-end tests again with EVENT_STORE=eventstoredb: on the in-process EventStoreDB
+    // test double, or on a real server when EVENTSTORE_CONNECTION_STRING is set.
+    {
+      ...project,
+      displayName: 'eventstoredb',
+      testMatch: [
+        '<rootDir>/apps/api/test/commands.e2e.spec.ts',
+        '<rootDir>/apps/api/test/read-models.e2e.spec.ts',
+        '<rootDir>/apps/api/test/command-lifecycle.e2e.spec.ts',
+      ],
+      setupFiles: ['<rootDir>/test/support/use-eventstoredb.ts'],
+    },
+  ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
   testTimeout: 60_000,

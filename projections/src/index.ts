@@ -23,3 +23,14 @@ export function projectionNamed(name: string): Projection {
   if (!found) throw new Error(`there is no projection "${name}"; the projections are ${projectionNames.join(', ')}`);
   return found;
 }
+export { usageRowOf, type UsageRow } from './usage';
+export {
+  AccountReplay,
+  isWithin,
+  replayAccount,
+  zeroShare,
+  type AsOf,
+  type EventEffect,
+  type ShareBuckets,
+} from './replay';
+export { replayAccountStream, type StreamReplay } from './replay-stream';

@@ -28,7 +28,7 @@ export interface UsageEntry {
   readonly availableChange: bigint;
 }
 
-type UsageRow = Selectable<UsageLedgerTable>;
+export type UsageRow = Selectable<UsageLedgerTable>;
 type BillingEventRow = Selectable<BillingEventsTable>;
 
 export type UsageWrite =
@@ -165,6 +165,31 @@ async function availableNow(db: Kysely<ReadModelTables>, accountIds: string[]): 
   return available;
 }
 
+/** The usage_ledger row of one movement: the `entry`-th of its event, leaving `availableAfter`. */
+export function usageRowOf(at: ProjectedEvent, movement: UsageEntry, entry: number, availableAfter: bigint): UsageRow {
+  return {
+    event_id: at.metadata.eventId,
+    entry_index: entry,
+    account_id: movement.accountId,
+    project_id: movement.projectId,
+    kind: movement.kind,
+    amount: movement.amount,
+    run_id: movement.runId ?? null,
+    grant_id: movement.grantId ?? null,
+    grant_source: movement.grantSource ?? null,
+    hold_id: movement.holdId ?? null,
+    reason: movement.reason ?? null,
+    available_after: availableAfter,
+    event_type: at.event.type,
+    stream_revision: at.revision,
+    occurred_at: occurredAt(at),
+    principal: at.metadata.principal,
+    command_id: at.metadata.commandId,
+    correlation_id: at.metadata.correlationId,
+    ...writtenBy(at),
+  };
+}
+
 function describeAt(at: ProjectedEvent): string {
   return `${at.event.type} ${at.metadata.eventId} at ${at.position.commit}/${at.position.prepare}`;
 }
@@ -200,27 +225,7 @@ export const usageProjection: Projection = {
           );
         }
         available.set(movement.accountId, after);
-        rows.push({
-          event_id: at.metadata.eventId,
-          entry_index: index,
-          account_id: movement.accountId,
-          project_id: movement.projectId,
-          kind: movement.kind,
-          amount: movement.amount,
-          run_id: movement.runId ?? null,
-          grant_id: movement.grantId ?? null,
-          grant_source: movement.grantSource ?? null,
-          hold_id: movement.holdId ?? null,
-          reason: movement.reason ?? null,
-          available_after: after,
-          event_type: at.event.type,
-          stream_revision: at.revision,
-          occurred_at: occurredAt(at),
-          principal: at.metadata.principal,
-          command_id: at.metadata.commandId,
-          correlation_id: at.metadata.correlationId,
-          ...writtenBy(at),
-        });
+        rows.push(usageRowOf(at, movement, index, after));
       });
     }
 

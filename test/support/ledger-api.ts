@@ -1,9 +1,15 @@
-/** The real API, listening on a free port over a fresh test database: what end-to-end tests talk to. */
+/**
+ * The real API, listening on a free port over a fresh test database: what end-to-end tests talk to.
+ * Events go to the Postgres store, or — with EVENT_STORE=eventstoredb (the jest project
+ * "eventstoredb") — to an in-process EventStoreDB test double of this ledger's own, or to a real
+ * EventStoreDB when EVENTSTORE_CONNECTION_STRING is set too.
+ */
 import 'reflect-metadata';
-import { loadConfig } from '@ledger/platform';
+import { loadConfig, type LedgerConfig } from '@ledger/platform';
 import { startLedgerApi, type LedgerApi } from '../../apps/api/src/bootstrap';
 import { LedgerClient } from '../../apps/cli/src/ledger-client';
 import { createTestDatabase, type TestDatabase } from './database';
+import { startEventStoreDbDouble } from './eventstoredb-double/eventstoredb-double';
 
 export interface TestLedger {
   readonly api: LedgerApi;
@@ -19,9 +25,23 @@ export const TEST_KEYS = [
   { key: 'auditor-key-all', principal: 'audit', role: 'auditor', accounts: '*' },
 ];
 
-export async function startTestLedger(): Promise<TestLedger> {
+/** The store the tests run on: EVENT_STORE, postgres by default. */
+export const testEventStoreKind = (): 'postgres' | 'eventstoredb' =>
+  process.env.EVENT_STORE === 'eventstoredb' ? 'eventstoredb' : 'postgres';
+
+export async function startTestLedger(overrides: Partial<LedgerConfig> = {}): Promise<TestLedger> {
   const database = await createTestDatabase();
-  const config = { ...loadConfig({}), apiKeysJson: JSON.stringify(TEST_KEYS), apiKeysFile: undefined };
+  const kind = testEventStoreKind();
+  const double =
+    kind === 'eventstoredb' && !process.env.EVENTSTORE_CONNECTION_STRING ? await startEventStoreDbDouble() : undefined;
+  const config = {
+    ...loadConfig({}),
+    apiKeysJson: JSON.stringify(TEST_KEYS),
+    apiKeysFile: undefined,
+    eventStore: kind,
+    eventStoreConnectionString: double?.connectionString ?? process.env.EVENTSTORE_CONNECTION_STRING,
+    ...overrides,
+  };
   const api = await startLedgerApi({ config, databaseUrl: database.url, port: 0, logLevels: ['error'] });
   return {
     api,
@@ -29,6 +49,7 @@ export async function startTestLedger(): Promise<TestLedger> {
     client: (key = 'service-key-all') => new LedgerClient(api.url, key),
     async close() {
       await api.close();
+      await double?.stop();
       await database.drop();
     },
   };

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AccountsModule } from './accounts/accounts.module';
+import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
 import { DocsModule } from './docs/docs.controller';
 import { HealthModule } from './health/health.controller';
@@ -30,6 +31,7 @@ export class AppModule {
         OverviewModule,
         UsageModule,
         ProjectionsModule,
+        AuditModule,
         HealthModule,
         DocsModule,
       ],

@@ -1,8 +1,11 @@
-/** Builds the API around a Postgres URL: connections, migrations, the Nest app, and a clean close. */
+/**
+ * Builds the API around a Postgres URL and the configured event store (Postgres or EventStoreDB):
+ * connections, migrations, the Nest app, and a clean close.
+ */
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
 import type { LogLevel } from '@nestjs/common';
-import { PostgresEventStore } from '@ledger/event-store';
+import { createEventStore } from '@ledger/event-store';
 import { createKysely, createPool, migrate, type LedgerConfig } from '@ledger/platform';
 import { AppModule } from './app.module';
 import { LedgerErrorFilter } from './errors/error.filter';
@@ -34,7 +37,7 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
     pool,
     db,
     answersDb: createKysely<LedgerDatabase>(createPool(options.databaseUrl, { max: 10, asynchronousCommit: true })),
-    eventStore: new PostgresEventStore(pool),
+    eventStore: createEventStore(options.config, pool),
     apiKeys: ApiKeys.fromConfig(options.config),
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {

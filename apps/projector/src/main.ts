@@ -4,7 +4,7 @@
  * each projection commit the batch it holds, then stop; a second signal stops at once.
  * PROJECTOR_BATCH_SIZE (500) and PROJECTOR_FLUSH_INTERVAL_MS (50) tune the batches.
  */
-import { PostgresEventStore } from '@ledger/event-store';
+import { createEventStore } from '@ledger/event-store';
 import { createKysely, createPool, loadConfig, migrate } from '@ledger/platform';
 import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import { once } from 'node:events';
@@ -34,7 +34,17 @@ async function main(): Promise<void> {
   const db = createKysely<ReadModelTables>(pool);
   const batchSize = positiveInteger('PROJECTOR_BATCH_SIZE') ?? DEFAULT_BATCH_SIZE;
   // A subscription reads ahead one page while the last batch commits.
-  const store = new PostgresEventStore(pool, { pageSize: batchSize * 2 });
+  // Events come from the configured store; read models and checkpoints stay in Postgres either way.
+  const store = createEventStore(config, pool, {
+    pageSize: batchSize * 2,
+    eventStoreDb: {
+      onSubscriptionDropped: (error, retryInMs) =>
+        log.warn('event store subscription dropped; resubscribing from the last event', {
+          error: error.message,
+          retryInMs,
+        }),
+    },
+  });
   try {
     await migrate(db, allMigrations);
     const projector = new Projector({

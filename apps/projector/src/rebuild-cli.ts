@@ -3,7 +3,7 @@
  * zero aside and swaps it in, while the API and the live projector keep running. On a terminal it
  * shows one updating progress line; otherwise it logs a JSON line every few seconds.
  */
-import { formatPosition, PostgresEventStore } from '@ledger/event-store';
+import { createEventStore, formatPosition } from '@ledger/event-store';
 import { createKysely, createPool, loadConfig, migrate } from '@ledger/platform';
 import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import { openWorkerDatabase } from './database';
@@ -42,7 +42,7 @@ async function main(): Promise<number> {
   const database = await openWorkerDatabase(config, log, { reuseRunning: true });
   const pool = createPool(database.url, { max: 4 });
   const db = createKysely<ReadModelTables>(pool);
-  const store = new PostgresEventStore(pool);
+  const store = createEventStore(config, pool);
   try {
     await migrate(db, allMigrations);
     for (const projection of chosen) {

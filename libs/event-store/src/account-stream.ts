@@ -23,7 +23,16 @@ export function toEventToAppend(event: LedgerEvent, eventId: string, facts: Comm
   };
 }
 
-/** A stored event as the domain sees it, in its current shape. */
-export function toLedgerEvent(recorded: Pick<RecordedEvent, 'type' | 'data'>): LedgerEvent {
-  return decodeEvent(recorded.type, recorded.data);
+/**
+ * A stored event as the domain sees it, in its current shape: an event stored at an older schema
+ * version (metadata.schemaVersion) is upcast on the way. Metadata without a version is version 1;
+ * no metadata at all means the data is already current (events built in memory).
+ */
+export function toLedgerEvent(
+  recorded: Pick<RecordedEvent, 'type' | 'data'> & {
+    readonly metadata?: Partial<Pick<EventMetadata, 'schemaVersion'>>;
+  },
+): LedgerEvent {
+  const version = recorded.metadata ? (recorded.metadata.schemaVersion ?? 1) : undefined;
+  return decodeEvent(recorded.type, recorded.data, version);
 }

@@ -3,3 +3,5 @@ export * from './postgres/migrations';
 export * from './postgres/postgres-event-store';
 export type { EventStoreTables, EventStreamsTable, EventsTable } from './postgres/schema';
 export * from './account-stream';
+export * from './eventstoredb/eventstoredb-event-store';
+export * from './factory';

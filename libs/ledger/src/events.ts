@@ -7,6 +7,7 @@ import { z } from 'zod';
 import { grantSources } from './commands';
 import { credits, creditsOrZero, identifier, instant, label } from './fields';
 import { period, planTerms } from './plan';
+import { upcastEventData } from './upcasters';
 
 const account = { accountId: identifier };
 const run = { ...account, runId: identifier, projectId: identifier };
@@ -80,10 +81,14 @@ export type EventType = keyof typeof eventSchemas;
 export type EventOf<T extends EventType> = { type: T; data: z.output<(typeof eventSchemas)[T]> };
 export type LedgerEvent = { [T in EventType]: EventOf<T> }[EventType];
 
-/** The current schema version of each event type; a stored event older than this is upcast. */
-export const eventSchemaVersions: Record<EventType, number> = Object.fromEntries(
-  Object.keys(eventSchemas).map((type) => [type, 1]),
-) as Record<EventType, number>;
+/**
+ * The current schema version of each event type; a stored event older than this is upcast (see
+ * upcasters.ts). Version history: RunAccepted 2 added `capabilityBand`.
+ */
+export const eventSchemaVersions: Record<EventType, number> = {
+  ...(Object.fromEntries(Object.keys(eventSchemas).map((type) => [type, 1])) as Record<EventType, number>),
+  RunAccepted: 2,
+};
 
 export const isEventType = (type: string): type is EventType => Object.hasOwn(eventSchemas, type);
 
@@ -91,9 +96,15 @@ export function encodeEventData(event: LedgerEvent): Record<string, unknown> {
   return eventSchemas[event.type].encode(event.data as never) as Record<string, unknown>;
 }
 
-export function decodeEvent(type: string, data: unknown): LedgerEvent {
+/**
+ * A stored event in its current shape. `schemaVersion` is the version it was stored at (its
+ * metadata's); an older one is upcast first. Without one, the data is taken as current.
+ */
+export function decodeEvent(type: string, data: unknown, schemaVersion?: number): LedgerEvent {
   if (!isEventType(type)) throw new Error(`unknown event type "${type}"`);
-  const parsed = eventSchemas[type].safeDecode(data as never);
+  const current = eventSchemaVersions[type];
+  const upcast = schemaVersion === undefined ? data : upcastEventData(type, schemaVersion, current, data);
+  const parsed = eventSchemas[type].safeDecode(upcast as never);
   if (!parsed.success) throw new Error(`stored ${type} does not match its schema: ${parsed.error.message}`);
   return { type, data: parsed.data } as LedgerEvent;
 }

@@ -9,3 +9,4 @@ export * from './money';
 export * from './plan';
 export * from './rejections';
 export * from './state';
+export * from './upcasters';

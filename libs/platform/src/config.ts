@@ -10,6 +10,10 @@ export interface LedgerConfig {
   /** JSON file of API keys, or undefined to use `apiKeysJson` / the development keys. */
   readonly apiKeysFile: string | undefined;
   readonly apiKeysJson: string | undefined;
+  /** Where events live: `postgres` (the ledger database, the default) or `eventstoredb`. */
+  readonly eventStore: 'postgres' | 'eventstoredb';
+  /** EventStoreDB's connection string, e.g. `esdb://localhost:2113?tls=false`; needed for eventstoredb. */
+  readonly eventStoreConnectionString: string | undefined;
 }
 
 function integer(name: string, fallback: number): number {
@@ -20,6 +24,12 @@ function integer(name: string, fallback: number): number {
   return value;
 }
 
+function eventStoreKind(raw: string | undefined): LedgerConfig['eventStore'] {
+  if (raw === undefined || raw === '' || raw === 'postgres') return 'postgres';
+  if (raw === 'eventstoredb') return 'eventstoredb';
+  throw new Error(`EVENT_STORE must be postgres or eventstoredb, not "${raw}"`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
   return {
     port: integer('PORT', 3000),
@@ -28,5 +38,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     embeddedPostgresPort: integer('EMBEDDED_POSTGRES_PORT', 54329),
     apiKeysFile: env.API_KEYS_FILE || undefined,
     apiKeysJson: env.API_KEYS || undefined,
+    eventStore: eventStoreKind(env.EVENT_STORE),
+    eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING || undefined,
   };
 }

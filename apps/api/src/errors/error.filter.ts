@@ -40,9 +40,11 @@ function toLedgerError(error: unknown): LedgerHttpError | undefined {
 const isConnectionFailure = (error: unknown): boolean =>
   typeof error === 'object' &&
   error !== null &&
-  ['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001'].includes(
+  (['ECONNREFUSED', 'ECONNRESET', '57P01', '57P03', '08006', '08001'].includes(
     String((error as { code?: unknown }).code),
-  );
+  ) ||
+    // @eventstore/db-client's errors for an EventStoreDB it cannot reach.
+    ['unavailable', 'deadline-exceeded', 'not-leader'].includes(String((error as { type?: unknown }).type)));
 
 @Catch()
 export class LedgerErrorFilter implements ExceptionFilter {

@@ -18,10 +18,18 @@ export interface ProjectionStatusView {
   readonly name: string;
   readonly position: string;
   readonly eventsApplied: string;
-  readonly lagEvents: number;
+  /** null while the event store cannot be reached. */
+  readonly lagEvents: number | null;
   readonly lagMs: number;
   readonly updatedAt: string | null;
   readonly failure: { position: string; reason: string; at: string } | null;
+}
+
+export interface ProjectionStatusResult {
+  readonly head: string | null;
+  /** Whether the event store answered: a lasting EventStoreDB outage shows here. */
+  readonly eventStore: { readonly status: 'ok' | 'unavailable'; readonly error: string | null };
+  readonly projections: ProjectionStatusView[];
 }
 
 @QueryHandler(ProjectionStatus)
@@ -31,19 +39,29 @@ export class ProjectionStatusHandler implements IQueryHandler<ProjectionStatus> 
     @Inject(EVENT_STORE) private readonly store: EventStore,
   ) {}
 
-  async execute({ now }: ProjectionStatus): Promise<{ head: string | null; projections: ProjectionStatusView[] }> {
-    const [head, checkpoints] = await Promise.all([
-      this.store.headPosition(),
-      this.db.selectFrom('projection_checkpoints').selectAll().execute(),
-    ]);
+  async execute({ now }: ProjectionStatus): Promise<ProjectionStatusResult> {
+    const checkpoints = await this.db.selectFrom('projection_checkpoints').selectAll().execute();
+    // An event store that cannot be reached (EventStoreDB down) is reported, not thrown: the
+    // checkpoints still say where each projection stands.
+    let storeError: string | null = null;
+    const fromStore = async <T>(read: () => Promise<T>): Promise<T | null> => {
+      if (storeError) return null;
+      try {
+        return await read();
+      } catch (error) {
+        storeError = error instanceof Error ? error.message : String(error);
+        return null;
+      }
+    };
+    const head = await fromStore(() => this.store.headPosition());
     const views = await Promise.all(
       projections.map(async ({ name }): Promise<ProjectionStatusView> => {
         const checkpoint = checkpoints.find((row) => row.projection === name);
         const after = checkpoint && { commit: checkpoint.position_commit, prepare: checkpoint.position_prepare };
-        const [lagEvents, [oldestWaiting]] = await Promise.all([
-          this.store.countAfter({ after, streamPrefix: ACCOUNT_STREAM_PREFIX }),
-          this.store.readAll({ after, maxCount: 1, streamPrefix: ACCOUNT_STREAM_PREFIX }),
-        ]);
+        const [lagEvents, [oldestWaiting] = []] = await Promise.all([
+          fromStore(() => this.store.countAfter({ after, streamPrefix: ACCOUNT_STREAM_PREFIX })),
+          fromStore(() => this.store.readAll({ after, maxCount: 1, streamPrefix: ACCOUNT_STREAM_PREFIX })),
+        ]).then(([lag, oldest]) => [lag, oldest ?? []] as const);
         return {
           name,
           position: formatPosition(after ?? { commit: 0n, prepare: 0n }),
@@ -62,6 +80,10 @@ export class ProjectionStatusHandler implements IQueryHandler<ProjectionStatus> 
         };
       }),
     );
-    return { head: head && formatPosition(head), projections: views };
+    return {
+      head: head && formatPosition(head),
+      eventStore: storeError ? { status: 'unavailable', error: storeError } : { status: 'ok', error: null },
+      projections: views,
+    };
   }
 }

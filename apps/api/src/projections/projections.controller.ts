@@ -1,9 +1,9 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiKeyGuard } from '../identity/auth.guard';
-import { ProjectionStatus, type ProjectionStatusView } from './projection-status.query';
+import { ProjectionStatus, type ProjectionStatusResult } from './projection-status.query';
 
-type Status = { head: string | null; projections: ProjectionStatusView[] };
+type Status = ProjectionStatusResult;
 
 @Controller()
 export class ProjectionsController {
@@ -19,11 +19,18 @@ export class ProjectionsController {
   @Get('metrics')
   @Header('content-type', 'text/plain; version=0.0.4')
   async metrics(): Promise<string> {
-    const { projections } = await this.queries.execute<ProjectionStatus, Status>(new ProjectionStatus(new Date()));
+    const { projections, eventStore } = await this.queries.execute<ProjectionStatus, Status>(
+      new ProjectionStatus(new Date()),
+    );
     const lines = [
+      '# HELP ledger_event_store_up 1 when the event store answered this scrape.',
+      '# TYPE ledger_event_store_up gauge',
+      `ledger_event_store_up ${eventStore.status === 'ok' ? 1 : 0}`,
       '# HELP ledger_projection_lag_events Events in the store a projection has not applied yet.',
       '# TYPE ledger_projection_lag_events gauge',
-      ...projections.map((p) => `ledger_projection_lag_events{projection="${p.name}"} ${p.lagEvents}`),
+      ...projections.flatMap((p) =>
+        p.lagEvents === null ? [] : [`ledger_projection_lag_events{projection="${p.name}"} ${p.lagEvents}`],
+      ),
       '# HELP ledger_projection_lag_seconds How long the oldest unapplied event has waited.',
       '# TYPE ledger_projection_lag_seconds gauge',
       ...projections.map((p) => `ledger_projection_lag_seconds{projection="${p.name}"} ${p.lagMs / 1000}`),

@@ -5,7 +5,6 @@ import { createKysely, createPool, migrate } from '../../../platform/src/databas
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
 import {
   comparePositions,
-  WrongExpectedRevision,
   type EventToAppend,
   type ExpectedRevision,
   type GlobalPosition,
@@ -60,15 +59,6 @@ async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
   return items;
 }
 
-async function refusal(promise: Promise<unknown>): Promise<WrongExpectedRevision> {
-  const error = await promise.then(
-    () => undefined,
-    (caught: unknown) => caught,
-  );
-  expect(error).toBeInstanceOf(WrongExpectedRevision);
-  return error as WrongExpectedRevision;
-}
-
 function expectStrictlyIncreasing(positions: readonly GlobalPosition[]): void {
   for (let i = 1; i < positions.length; i++) {
     if (comparePositions(positions[i - 1], positions[i]) >= 0) {
@@ -79,9 +69,16 @@ function expectStrictlyIncreasing(positions: readonly GlobalPosition[]): void {
   }
 }
 
-async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 20_000,
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  for (;;) {
+    await refresh?.();
+    if (condition()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }
@@ -113,25 +110,9 @@ async function appendHeldOpen(
   }
 }
 
+/** What only the Postgres adapter does; the port's contract is in ../conformance. */
 describe('PostgresEventStore', () => {
   describe('streams', () => {
-    it('appends events and reads them back in order, revisions counting from 0', async () => {
-      const streamId = newStream();
-      const first = await store.append(streamId, newEvents(2), 'no_stream');
-      const second = await store.append(streamId, newEvents(3), 1n);
-
-      expect(first.revision).toBe(1n);
-      expect(second.revision).toBe(4n);
-      expect(comparePositions(first.position, second.position)).toBeLessThan(0);
-
-      const read = await collect(store.readStream(streamId));
-      expect(read.map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n, 4n]);
-      expect(read.map((event) => event.data)).toEqual([{ i: 0 }, { i: 1 }, { i: 0 }, { i: 1 }, { i: 2 }]);
-      expect(read.every((event) => event.streamId === streamId)).toBe(true);
-      expect(read[4].position).toEqual(second.position);
-      expectStrictlyIncreasing(read.map((event) => event.position));
-    });
-
     it('reads a stream from a revision, across pages', async () => {
       const paged = new PostgresEventStore(pool, { pageSize: 3 });
       const streamId = newStream();
@@ -147,100 +128,9 @@ describe('PostgresEventStore', () => {
       ]);
       expect(await collect(paged.readStream(streamId, { fromRevision: 10n }))).toEqual([]);
     });
-
-    it('reads nothing from a stream that does not exist', async () => {
-      expect(await collect(store.readStream(newStream()))).toEqual([]);
-    });
-
-    it('round-trips data and metadata exactly', async () => {
-      const streamId = newStream();
-      const event = newEvent('CreditsGranted', {
-        amount: '24.0000',
-        nested: { list: [1, 'two', null, { deep: true }], empty: {} },
-        text: 'quotes " and \\ backslashes, unicode 信用 ✓',
-        nothing: null,
-      });
-      await store.append(streamId, [event], 'no_stream');
-
-      const [read] = await collect(store.readStream(streamId));
-      expect(read.type).toBe('CreditsGranted');
-      expect(read.data).toEqual(event.data);
-      expect(read.metadata).toEqual(event.metadata);
-    });
   });
 
   describe('expected revision', () => {
-    it('no_stream: only for a stream that does not exist', async () => {
-      const streamId = newStream();
-      await store.append(streamId, newEvents(2), 'no_stream');
-
-      const refused = await refusal(store.append(streamId, newEvents(1), 'no_stream'));
-      expect(refused).toMatchObject({ streamId, expected: 'no_stream', actual: 1n });
-    });
-
-    it('exact: only when it is the last revision', async () => {
-      const streamId = newStream();
-      await store.append(streamId, newEvents(2), 'no_stream');
-
-      expect(await refusal(store.append(streamId, newEvents(1), 0n))).toMatchObject({ expected: 0n, actual: 1n });
-      expect(await refusal(store.append(streamId, newEvents(1), 2n))).toMatchObject({ expected: 2n, actual: 1n });
-      expect((await store.append(streamId, newEvents(1), 1n)).revision).toBe(2n);
-    });
-
-    it('exact: refused for a stream that does not exist', async () => {
-      const streamId = newStream();
-      expect(await refusal(store.append(streamId, newEvents(1), 0n))).toMatchObject({ actual: 'no_stream' });
-      expect(await collect(store.readStream(streamId))).toEqual([]);
-    });
-
-    it('any: starts or extends the stream', async () => {
-      const streamId = newStream();
-      expect((await store.append(streamId, newEvents(2), 'any')).revision).toBe(1n);
-      expect((await store.append(streamId, newEvents(2), 'any')).revision).toBe(3n);
-      expect((await collect(store.readStream(streamId))).map((event) => event.revision)).toEqual([0n, 1n, 2n, 3n]);
-    });
-
-    it('appending no events writes nothing, checks the revision, and needs the stream to exist', async () => {
-      const streamId = newStream();
-      await expect(store.append(streamId, [], 'any')).rejects.toThrow(/does not exist/);
-      const appended = await store.append(streamId, newEvents(2), 'no_stream');
-
-      expect(await store.append(streamId, [], 1n)).toEqual(appended);
-      expect(await store.append(streamId, [], 'any')).toEqual(appended);
-      expect(await refusal(store.append(streamId, [], 0n))).toMatchObject({ actual: 1n });
-      expect(await refusal(store.append(streamId, [], 'no_stream'))).toMatchObject({ actual: 1n });
-      expect(await collect(store.readStream(streamId))).toHaveLength(2);
-    });
-
-    it('of 20 concurrent appends expecting the same revision, exactly one wins', async () => {
-      const streamId = newStream();
-      await store.append(streamId, newEvents(1), 'no_stream');
-
-      const outcomes = await Promise.allSettled(
-        Array.from({ length: 20 }, () => store.append(streamId, newEvents(2), 0n)),
-      );
-
-      const won = outcomes.filter((outcome) => outcome.status === 'fulfilled');
-      const lost = outcomes.flatMap((outcome) => (outcome.status === 'rejected' ? [outcome.reason as unknown] : []));
-      expect(won).toHaveLength(1);
-      expect(lost).toHaveLength(19);
-      for (const error of lost) expect(error).toMatchObject({ name: 'WrongExpectedRevision', actual: 2n });
-      expect((await collect(store.readStream(streamId))).map((event) => event.revision)).toEqual([0n, 1n, 2n]);
-    });
-
-    it('of 20 concurrent appends creating the same stream, exactly one wins', async () => {
-      const streamId = newStream();
-      const outcomes = await Promise.allSettled(
-        Array.from({ length: 20 }, () => store.append(streamId, newEvents(1), 'no_stream')),
-      );
-
-      expect(outcomes.filter((outcome) => outcome.status === 'fulfilled')).toHaveLength(1);
-      for (const outcome of outcomes) {
-        if (outcome.status === 'rejected') expect(outcome.reason).toMatchObject({ actual: 0n });
-      }
-      expect(await collect(store.readStream(streamId))).toHaveLength(1);
-    });
-
     it('appends all of a batch or none of it', async () => {
       const streamId = newStream();
       const taken = newEvent();
@@ -254,30 +144,6 @@ describe('PostgresEventStore', () => {
   });
 
   describe('the global log', () => {
-    it('pages through readAll with after, in position order', async () => {
-      const prefix = newStream('page-');
-      const appended: EventToAppend[] = [];
-      for (let i = 0; i < 4; i++) {
-        const events = newEvents(3);
-        await store.append(`${prefix}-${i}`, events, 'no_stream');
-        appended.push(...events);
-      }
-
-      const read: RecordedEvent[] = [];
-      let after: GlobalPosition | undefined;
-      for (;;) {
-        const page = await store.readAll({ after, maxCount: 5, streamPrefix: prefix });
-        expect(page.length).toBeLessThanOrEqual(5);
-        if (page.length === 0) break;
-        read.push(...page);
-        after = page[page.length - 1].position;
-      }
-
-      expect(read.map((event) => event.metadata.eventId)).toEqual(appended.map((event) => event.metadata.eventId));
-      expectStrictlyIncreasing(read.map((event) => event.position));
-      expect(await store.headPosition()).toEqual(read[read.length - 1].position);
-    });
-
     it('reads the whole log from the start, and nothing after the head', async () => {
       const streamId = newStream();
       await store.append(streamId, newEvents(2), 'no_stream');
@@ -425,7 +291,17 @@ describe('PostgresEventStore', () => {
         expect(await store.readAll({ after: { commit: held.position.commit, prepare: 0n } })).toEqual([]);
         await client.query('COMMIT');
 
-        const read = await store.readAll({ after: { commit: held.position.commit, prepare: 0n } });
+        // Another database's transaction in the cluster (a test running alongside) can hold the
+        // horizon back for a moment: wait for it rather than read once.
+        let read: RecordedEvent[] = [];
+        await waitFor(
+          () => read.length >= 2,
+          'both events',
+          5_000,
+          async () => {
+            read = await store.readAll({ after: { commit: held.position.commit, prepare: 0n } });
+          },
+        );
         expect(read.map((event) => event.position)).toEqual([held.position, later.position]);
       } finally {
         await client.query('ROLLBACK').catch(() => undefined);
@@ -502,22 +378,6 @@ describe('PostgresEventStore', () => {
       }
     });
 
-    it('filters a subscription by stream prefix', async () => {
-      const prefix = newStream('only-');
-      const after = (await store.headPosition()) ?? undefined;
-      await store.append(`${prefix}-a`, newEvents(2), 'no_stream');
-      await store.append(newStream(), newEvents(2), 'no_stream');
-      await store.append(`${prefix}-b`, newEvents(1), 'no_stream');
-
-      const abort = new AbortController();
-      const received: RecordedEvent[] = [];
-      for await (const event of store.subscribeToAll({ after, streamPrefix: prefix, signal: abort.signal })) {
-        received.push(event);
-        if (received.length === 3) abort.abort();
-      }
-      expect(received.map((event) => event.streamId)).toEqual([`${prefix}-a`, `${prefix}-a`, `${prefix}-b`]);
-    });
-
     it('ends when aborted while waiting, and gives its connection back', async () => {
       const abort = new AbortController();
       const after = (await store.headPosition()) ?? undefined;
@@ -526,10 +386,6 @@ describe('PostgresEventStore', () => {
       abort.abort();
       expect(await subscriber).toEqual([]);
       expect(pool.idleCount).toBe(pool.totalCount);
-    });
-
-    it('does not start when already aborted', async () => {
-      expect(await collect(store.subscribeToAll({ signal: AbortSignal.abort() }))).toEqual([]);
     });
 
     it('ends on close(), even a subscription nobody is iterating', async () => {
@@ -542,35 +398,5 @@ describe('PostgresEventStore', () => {
       expect(pool.idleCount).toBe(pool.totalCount);
       expect((await iterator.next()).done).toBe(true);
     });
-  });
-});
-
-describe('countAfter', () => {
-  it('counts the committed events after a position, optionally in streams with a prefix', async () => {
-    const store = new PostgresEventStore(pool);
-    const before = await store.headPosition();
-    const counted = await store.countAfter({ after: before ?? undefined });
-    expect(counted).toBe(0);
-    const meta = (eventId: string) => ({
-      eventId,
-      schemaVersion: 1,
-      commandId: 'c',
-      commandType: 'T',
-      idempotencyKey: 'k',
-      requestHash: 'h',
-      correlationId: 'c',
-      causationId: 'c',
-      principal: 'p',
-      occurredAt: '2026-01-01T00:00:00.000Z',
-    });
-    await store.append('count-a-1', [{ type: 'T', data: {}, metadata: meta(randomUUID()) }], 'no_stream');
-    await store.append('count-b-1', [{ type: 'T', data: {}, metadata: meta(randomUUID()) }], 'no_stream');
-    await store.append(
-      'count-a-2',
-      [1, 2].map(() => ({ type: 'T', data: {}, metadata: meta(randomUUID()) })),
-      'no_stream',
-    );
-    expect(await store.countAfter({ after: before ?? undefined })).toBe(4);
-    expect(await store.countAfter({ after: before ?? undefined, streamPrefix: 'count-a-' })).toBe(3);
   });
 });

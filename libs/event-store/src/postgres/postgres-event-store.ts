@@ -2,14 +2,14 @@
  * The event store on Postgres: `events` holds every event, `event_streams` each stream's revision.
  *
  * The global order is (transaction_id, position), and readers only ever return events whose
- * transaction id is below the xmin of their snapshot. Why: `position` is taken when a row is
- * inserted, but the row becomes visible when its transaction commits, and concurrent transactions
- * commit in any order. A reader that advanced by position alone could return position 12 while 11
- * is still in flight, move its cursor past 11 and never see it. Every transaction whose id is below
- * xmin has finished (committed or rolled back), and any transaction still to write gets a larger id,
- * so nothing can ever appear below what a reader returned. The price is latency, never a lost event:
- * a long transaction holding an id (any write, in any database of the cluster) holds readers back
- * until it ends.
+ * transaction id is below the oldest transaction of this database still running when they read
+ * (FINISHED). Why: `position` is taken when a row is inserted, but the row becomes visible when its
+ * transaction commits, and concurrent transactions commit in any order. A reader that advanced by
+ * position alone could return position 12 while 11 is still in flight, move its cursor past 11 and
+ * never see it. Every transaction below that bound has finished (committed or rolled back), and
+ * any transaction still to write gets a larger id, so nothing can ever appear below what a reader
+ * returned. The price is latency, never a lost event: a long transaction holding an id (any write
+ * in this database) holds readers back until it ends.
  */
 import type pg from 'pg';
 import {
@@ -51,8 +51,20 @@ type EventColumns = Pick<
 >;
 const EVENT_COLUMNS = 'stream_id, revision, transaction_id, position, type, data, metadata';
 
-/** Only transactions that have ended; computed once per statement, in that statement's snapshot. */
-const FINISHED = '(SELECT pg_snapshot_xmin(pg_current_snapshot()))';
+/**
+ * The oldest transaction that may still add events: below it, every transaction has ended. It is
+ * the snapshot's oldest running transaction, except that transactions seen running in another
+ * database of the cluster are passed over — they cannot write this database's events, and a long
+ * one must not hold this log back. A transaction the activity view does not show (it ended since,
+ * or is prepared) still counts: that only delays, never skips. Computed once per statement, in that
+ * statement's snapshot.
+ */
+const FINISHED = `(SELECT coalesce(min(running.xid), pg_snapshot_xmax(pg_current_snapshot()))
+   FROM pg_snapshot_xip(pg_current_snapshot()) AS running(xid)
+   WHERE NOT EXISTS (
+     SELECT 1 FROM pg_stat_activity elsewhere
+     WHERE elsewhere.backend_xid = running.xid::xid AND elsewhere.datname IS DISTINCT FROM current_database()
+   ))`;
 
 /**
  * The first step of an append: claim `$2` revisions on the stream row, returning its new revision,
