@@ -4,7 +4,7 @@
  */
 import { NestFactory } from '@nestjs/core';
 import type { NestExpressApplication } from '@nestjs/platform-express';
-import type { LogLevel } from '@nestjs/common';
+import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { createEventStore } from '@ledger/event-store';
 import { createKysely, createPool, migrate, type LedgerConfig } from '@ledger/platform';
 import { AppModule } from './app.module';
@@ -26,6 +26,8 @@ export interface ApiOptions {
   readonly port: number;
   readonly host?: string;
   readonly logLevels?: LogLevel[] | false;
+  /** One JSON object per line instead of coloured text (for log collectors, when not on a terminal). */
+  readonly jsonLogs?: boolean;
 }
 
 export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
@@ -41,7 +43,14 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
     apiKeys: ApiKeys.fromConfig(options.config),
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {
-    logger: options.logLevels ?? ['error', 'warn', 'log'],
+    logger:
+      options.logLevels === false
+        ? false
+        : new ConsoleLogger({
+            logLevels: options.logLevels ?? ['error', 'warn', 'log'],
+            json: options.jsonLogs ?? false,
+            colors: !options.jsonLogs,
+          }),
     bodyParser: false,
   });
   app.useBodyParser('json', { limit: '256kb', strict: true });

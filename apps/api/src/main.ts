@@ -3,11 +3,13 @@
  * Postgres under .data/. SIGINT/SIGTERM let in-flight commands finish, then stop Postgres.
  */
 import 'reflect-metadata';
-import { Logger } from '@nestjs/common';
+import { ConsoleLogger, Logger } from '@nestjs/common';
 import { loadConfig, startEmbeddedPostgres, type RunningPostgres } from '@ledger/platform';
 import { startLedgerApi } from './bootstrap';
 
 async function main(): Promise<void> {
+  const jsonLogs = !process.stdout.isTTY;
+  if (jsonLogs) Logger.overrideLogger(new ConsoleLogger({ json: true, colors: false }));
   const logger = new Logger('ledger');
   const config = loadConfig();
   let postgres: RunningPostgres | undefined;
@@ -20,6 +22,7 @@ async function main(): Promise<void> {
     databaseUrl: config.databaseUrl ?? postgres!.url,
     port: config.port,
     host: process.env.HOST || '127.0.0.1',
+    jsonLogs,
   });
   if (api.infrastructure.apiKeys.usingDevelopmentKeys) {
     logger.warn('no API_KEYS or API_KEYS_FILE set: using the development keys from README.md');
