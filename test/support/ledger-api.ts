@@ -15,6 +15,8 @@ export interface TestLedger {
   readonly api: LedgerApi;
   readonly database: TestDatabase;
   client(key?: string): LedgerClient;
+  /** Another API process on the same database and store (as a second instance, or after a restart). */
+  startAnotherApi(): Promise<LedgerApi>;
   close(): Promise<void>;
 }
 
@@ -42,11 +44,13 @@ export async function startTestLedger(overrides: Partial<LedgerConfig> = {}): Pr
     eventStoreConnectionString: double?.connectionString ?? process.env.EVENTSTORE_CONNECTION_STRING,
     ...overrides,
   };
-  const api = await startLedgerApi({ config, databaseUrl: database.url, port: 0, logLevels: ['error'] });
+  const startApi = () => startLedgerApi({ config, databaseUrl: database.url, port: 0, logLevels: ['error'] });
+  const api = await startApi();
   return {
     api,
     database,
     client: (key = 'service-key-all') => new LedgerClient(api.url, key),
+    startAnotherApi: startApi,
     async close() {
       await api.close();
       await double?.stop();

@@ -4,7 +4,6 @@
  */
 import { LedgerClient } from '../../cli/src/ledger-client';
 import { GROWTH_PLAN, monthAround } from '../../cli/src/seed-scenario';
-import { startLedgerApi } from '../src/bootstrap';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 
 let ledger: TestLedger;
@@ -48,12 +47,7 @@ const run = (runId: string, extra: Record<string, unknown> = {}) => ({
 it('gives the first answer after a restart of the API', async () => {
   await ok('/v1/accounts', { accountId: 'restart', name: 'Restart' });
   const first = await send('/v1/accounts/restart/grants', { grantId: 'g', source: 'manual', amount: '3' }, 'grant-g');
-  const second = await startLedgerApi({
-    config: ledger.api.infrastructure.config,
-    databaseUrl: ledger.database.url,
-    port: 0,
-    logLevels: ['error'],
-  });
+  const second = await ledger.startAnotherApi();
   try {
     const retried = await new LedgerClient(second.url, 'service-key-all').command(
       '/v1/accounts/restart/grants',
@@ -177,12 +171,7 @@ it('finishes in-flight commands when it is closed', async () => {
   await ok('/v1/accounts', { accountId: 'closing', name: 'Closing' });
   await ok('/v1/accounts/closing/subscription', { plan: GROWTH_PLAN, period });
   await ok('/v1/accounts/closing/projects', { projectId: 'p1' });
-  const api = await startLedgerApi({
-    config: ledger.api.infrastructure.config,
-    databaseUrl: ledger.database.url,
-    port: 0,
-    logLevels: ['error'],
-  });
+  const api = await ledger.startAnotherApi();
   const client = new LedgerClient(api.url, 'service-key-all');
   const sent = Array.from({ length: 30 }, (_, i) =>
     client.command('/v1/accounts/closing/runs', run(`c${i}`), `closing-${i}`).then(

@@ -5,7 +5,6 @@ import { fold, invariantViolations } from '@ledger/domain';
 import { accountStreamId, toLedgerEvent } from '@ledger/event-store';
 import { LedgerClient } from '../../cli/src/ledger-client';
 import { runSeedScenario, GROWTH_PLAN, monthAround } from '../../cli/src/seed-scenario';
-import { startLedgerApi } from '../src/bootstrap';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 
 let ledger: TestLedger;
@@ -294,12 +293,7 @@ describe('concurrency', () => {
 
   it('never overspends across two API processes on one database', async () => {
     await preparedAccount('shared', '100');
-    const second = await startLedgerApi({
-      config: ledger.api.infrastructure.config,
-      databaseUrl: ledger.database.url,
-      port: 0,
-      logLevels: ['error'],
-    });
+    const second = await ledger.startAnotherApi();
     try {
       const clients = [ledger.client(), new LedgerClient(second.url, 'service-key-all')];
       const responses = await Promise.all(
