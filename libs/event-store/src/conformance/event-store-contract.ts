@@ -72,9 +72,17 @@ export function expectStrictlyIncreasing(positions: readonly GlobalPosition[]): 
   }
 }
 
-export async function waitFor(condition: () => boolean, what: string, timeoutMs = 20_000): Promise<void> {
+/** Waits until the condition holds, running `refresh` (e.g. a read) before each look. */
+export async function waitFor(
+  condition: () => boolean,
+  what: string,
+  timeoutMs = 20_000,
+  refresh?: () => Promise<void>,
+): Promise<void> {
   const deadline = Date.now() + timeoutMs;
-  while (!condition()) {
+  for (;;) {
+    await refresh?.();
+    if (condition()) return;
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await sleep(20);
   }

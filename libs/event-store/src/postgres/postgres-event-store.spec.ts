@@ -3,13 +3,16 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type pg from 'pg';
 import { createKysely, createPool, migrate } from '../../../platform/src/database';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
+import type { EventToAppend, ExpectedRevision, RecordedEvent } from '../port';
 import {
-  comparePositions,
-  type EventToAppend,
-  type ExpectedRevision,
-  type GlobalPosition,
-  type RecordedEvent,
-} from '../port';
+  collect,
+  expectEachOnceInOrder,
+  expectStrictlyIncreasing,
+  newEvent,
+  newEvents,
+  newStream,
+  waitFor,
+} from '../conformance/event-store-contract';
 import { eventStoreMigrations } from './migrations';
 import { appendToStream, PostgresEventStore } from './postgres-event-store';
 
@@ -29,60 +32,6 @@ afterAll(async () => {
   await pool?.end();
   await database?.drop();
 });
-
-const newEvent = (type = 'Happened', data: Record<string, unknown> = {}): EventToAppend => ({
-  type,
-  data,
-  metadata: {
-    eventId: randomUUID(),
-    schemaVersion: 1,
-    commandId: randomUUID(),
-    commandType: 'Test',
-    idempotencyKey: randomUUID(),
-    requestHash: 'sha256:0',
-    correlationId: randomUUID(),
-    causationId: randomUUID(),
-    principal: 'user:test',
-    occurredAt: '2026-11-28T10:00:00.000Z',
-  },
-});
-
-const newEvents = (count: number): EventToAppend[] =>
-  Array.from({ length: count }, (_, i) => newEvent('Happened', { i }));
-
-/** A stream id no other test uses. */
-const newStream = (prefix = 'test-'): string => `${prefix}${randomUUID()}`;
-
-async function collect<T>(iterable: AsyncIterable<T>): Promise<T[]> {
-  const items: T[] = [];
-  for await (const item of iterable) items.push(item);
-  return items;
-}
-
-function expectStrictlyIncreasing(positions: readonly GlobalPosition[]): void {
-  for (let i = 1; i < positions.length; i++) {
-    if (comparePositions(positions[i - 1], positions[i]) >= 0) {
-      throw new Error(
-        `positions out of order at ${i}: ${String(positions[i - 1].commit)}/${String(positions[i - 1].prepare)} then ${String(positions[i].commit)}/${String(positions[i].prepare)}`,
-      );
-    }
-  }
-}
-
-async function waitFor(
-  condition: () => boolean,
-  what: string,
-  timeoutMs = 20_000,
-  refresh?: () => Promise<void>,
-): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  for (;;) {
-    await refresh?.();
-    if (condition()) return;
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await sleep(20);
-  }
-}
 
 /** Appends inside a transaction of its own that stays open for a while before it ends. */
 async function appendHeldOpen(
@@ -243,13 +192,6 @@ describe('PostgresEventStore', () => {
         }),
       );
       return { committed };
-    }
-
-    function expectEachOnceInOrder(received: readonly RecordedEvent[], prefix: string, committed: Set<string>) {
-      expectStrictlyIncreasing(received.map((event) => event.position));
-      const ids = received.filter((event) => event.streamId.startsWith(prefix)).map((event) => event.metadata.eventId);
-      expect(new Set(ids).size).toBe(ids.length);
-      expect(new Set(ids)).toEqual(committed);
     }
 
     it('delivers every event exactly once and in order while appends commit out of order', async () => {
