@@ -3,6 +3,7 @@ import { commandSchemas, commandTypes, previewRunSchema, rejectionCatalogue } fr
 import { z } from 'zod';
 import { commandRoutes, PREVIEW_RUN_PATH } from '../commands/command-routes';
 import { httpStatusOf } from '../errors/ledger-http-error';
+import { readRoutes } from '../read-models/read-routes';
 
 const toOpenApiPath = (path: string) => `/v1/${path.replace(/:(\w+)/g, '{$1}')}`;
 const pathParams = (path: string) => [...path.matchAll(/:(\w+)/g)].map((m) => m[1]);
@@ -40,6 +41,35 @@ function operation(summary: string, tag: string, path: string, schema: z.ZodObje
   };
 }
 
+function readOperation(summary: string, tag: string, path: string, query: z.ZodObject) {
+  const json = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as {
+    properties?: Record<string, Record<string, unknown>>;
+    required?: string[];
+  };
+  return {
+    get: {
+      summary,
+      tags: [tag],
+      parameters: [
+        ...pathParams(path).map((name) => ({ name, in: 'path', required: true, schema: { type: 'string' } })),
+        ...Object.entries(json.properties ?? {}).map(([name, schema]) => ({
+          name,
+          in: 'query',
+          required: json.required?.includes(name) ?? false,
+          schema,
+        })),
+      ],
+      responses: {
+        '200': { description: 'The read model' },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    },
+  };
+}
+
 export function openApiDocument() {
   const paths: Record<string, unknown> = {
     [toOpenApiPath(PREVIEW_RUN_PATH)]: operation(
@@ -53,6 +83,11 @@ export function openApiDocument() {
   for (const type of commandTypes) {
     const route = commandRoutes[type];
     paths[toOpenApiPath(route.path)] = operation(route.summary, route.tag, route.path, commandSchemas[type], true);
+  }
+  for (const route of Object.values(readRoutes)) {
+    // A path may serve a command (POST) and a read (GET): keep both operations.
+    const path = toOpenApiPath(route.path);
+    paths[path] = { ...(paths[path] as object), ...readOperation(route.summary, route.tag, route.path, route.query) };
   }
   return {
     openapi: '3.1.0',

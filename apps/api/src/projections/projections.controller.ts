@@ -1,6 +1,7 @@
 import { Controller, Get, Header, UseGuards } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
 import { ApiKeyGuard } from '../identity/auth.guard';
+import { readRoutes } from '../read-models/read-routes';
 import { ProjectionStatus, type ProjectionStatusResult } from './projection-status.query';
 
 type Status = ProjectionStatusResult;
@@ -9,7 +10,7 @@ type Status = ProjectionStatusResult;
 export class ProjectionsController {
   constructor(private readonly queries: QueryBus) {}
 
-  @Get('v1/projections')
+  @Get(`v1/${readRoutes.projections.path}`)
   @UseGuards(ApiKeyGuard)
   status(): Promise<Status> {
     return this.queries.execute(new ProjectionStatus(new Date()));

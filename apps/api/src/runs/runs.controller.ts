@@ -5,12 +5,9 @@ import { CommandGateway } from '../commands/command-gateway';
 import { commandInput, decodeInput } from '../commands/command-input';
 import { commandRoutes as route, PREVIEW_RUN_PATH } from '../commands/command-routes';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../identity/auth.guard';
-import { z } from 'zod';
-import { freshness } from '../read-models/read-query';
+import { freshnessQuery, readRoutes } from '../read-models/read-routes';
 import { PreviewRun, type QuoteJson } from './preview-run.query';
 import { RunDetails } from './run-details.query';
-
-const runQuery = z.object({ ...freshness });
 
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
@@ -29,14 +26,14 @@ export class RunsController {
   }
 
   /** The run from the read models, with its ledger rows. */
-  @Get('accounts/:accountId/runs/:runId')
+  @Get(readRoutes.run.path)
   details(
     @Req() request: AuthenticatedRequest,
     @Param('accountId') accountId: string,
     @Param('runId') runId: string,
     @Query() query: unknown,
   ) {
-    const { atLeastPosition } = decodeInput(runQuery, query);
+    const { atLeastPosition } = decodeInput(freshnessQuery, query);
     return this.queries.execute(new RunDetails(request.principal, accountId, runId, atLeastPosition));
   }
 

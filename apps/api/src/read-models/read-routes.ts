@@ -1,0 +1,63 @@
+/**
+ * Where each read is served (under /v1) and what its query string holds: the one table the read
+ * controllers and the OpenAPI document both use.
+ */
+import { z } from 'zod';
+import { balanceQuery, eventsQuery } from '../audit/audit-params';
+import { usageQuery } from '../usage/usage-params';
+import { freshness, projectFilter } from './read-query';
+
+export const freshnessQuery = z.object({ ...freshness });
+export const overviewQuery = z.object({ ...projectFilter, ...freshness });
+
+export interface ReadRoute {
+  readonly path: string;
+  readonly summary: string;
+  readonly tag: string;
+  readonly query: z.ZodObject;
+}
+
+export const readRoutes = {
+  overview: {
+    path: 'accounts/:accountId/overview',
+    summary: 'The billing overview: buckets, posture, settlement, relationship map, recent events',
+    tag: 'read models',
+    query: overviewQuery,
+  },
+  usage: {
+    path: 'accounts/:accountId/usage',
+    summary: 'The usage ledger, newest first, one row per money movement',
+    tag: 'read models',
+    query: usageQuery,
+  },
+  projects: {
+    path: 'accounts/:accountId/projects',
+    summary: 'Per-project buckets and the account-wide part',
+    tag: 'read models',
+    query: freshnessQuery,
+  },
+  run: {
+    path: 'accounts/:accountId/runs/:runId',
+    summary: 'A run with its ledger rows and settlement holds',
+    tag: 'read models',
+    query: freshnessQuery,
+  },
+  projections: {
+    path: 'projections',
+    summary: 'Each projection’s checkpoint, the store’s head, lag, failures',
+    tag: 'operations',
+    query: z.object({}),
+  },
+  auditBalance: {
+    path: 'audit/accounts/:accountId/balance',
+    summary: 'Buckets as of an instant or position, replayed from events alone (auditor, admin)',
+    tag: 'audit',
+    query: balanceQuery,
+  },
+  auditEvents: {
+    path: 'audit/accounts/:accountId/events',
+    summary: 'The account’s raw events with their metadata, paged (auditor, admin)',
+    tag: 'audit',
+    query: eventsQuery,
+  },
+} as const satisfies Record<string, ReadRoute>;
