@@ -14,14 +14,14 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
 import type { AccountProjectsTable, BillingAccountsTable, ReadModelTables } from './read-models';
 import {
-  foldPatches,
-  idsToLoad,
+  applyPatches,
   inSlices,
   keyOf,
   occurredAt,
   writesOf,
   writtenBy,
   type Handlers,
+  type LatestStateTable,
   type RowPatch,
 } from './shared';
 
@@ -205,42 +205,12 @@ async function applyBuckets(db: Kysely<ReadModelTables>, rows: BucketRowDelta[])
   }
 }
 
-async function applyAccounts(db: Kysely<ReadModelTables>, patches: RowPatch<BillingAccountRow>[]): Promise<void> {
-  if (patches.length === 0) return;
-  const ids = idsToLoad(patches).map(([accountId]) => accountId);
-  const existing = new Map<string, BillingAccountRow>();
-  for (const slice of inSlices(ids, 1)) {
-    const loaded = await db.selectFrom('billing_accounts').selectAll().where('account_id', 'in', slice).execute();
-    for (const row of loaded)
-      existing.set(keyOf([row.account_id]), { ...row, rate_card: JSON.stringify(row.rate_card) });
-  }
-  const rows = [...foldPatches(patches, existing, 'billing_accounts').values()];
-  for (const slice of inSlices(rows, 16)) {
-    await db
-      .insertInto('billing_accounts')
-      .values(slice)
-      .onConflict((conflict) =>
-        conflict.column('account_id').doUpdateSet((eb) => ({
-          name: eb.ref('excluded.name'),
-          status: eb.ref('excluded.status'),
-          plan_id: eb.ref('excluded.plan_id'),
-          plan_name: eb.ref('excluded.plan_name'),
-          capability_bands: eb.ref('excluded.capability_bands'),
-          rate_card: eb.ref('excluded.rate_card'),
-          included_per_period: eb.ref('excluded.included_per_period'),
-          credit_price_fen: eb.ref('excluded.credit_price_fen'),
-          settlement_threshold_fen: eb.ref('excluded.settlement_threshold_fen'),
-          period_start: eb.ref('excluded.period_start'),
-          period_end: eb.ref('excluded.period_end'),
-          opened_at: eb.ref('excluded.opened_at'),
-          updated_at: eb.ref('excluded.updated_at'),
-          position_commit: eb.ref('excluded.position_commit'),
-          position_prepare: eb.ref('excluded.position_prepare'),
-        })),
-      )
-      .execute();
-  }
-}
+const accountsTable: LatestStateTable<BillingAccountRow> = {
+  name: 'billing_accounts',
+  key: ['account_id'],
+  // jsonb comes back parsed; it goes back in as JSON text.
+  fromLoaded: (row) => ({ ...row, rate_card: JSON.stringify(row.rate_card) }),
+};
 
 async function applyProjects(db: Kysely<ReadModelTables>, rows: AccountProjectRow[]): Promise<void> {
   for (const slice of inSlices(rows, 6)) {
@@ -281,7 +251,7 @@ export const balancesProjection: Projection = {
         }
       }
     }
-    await applyAccounts(db, accounts);
+    await applyPatches(db, accountsTable, accounts);
     await applyProjects(db, [...projects.values()]);
     await applyBuckets(db, [...buckets.values()]);
   },

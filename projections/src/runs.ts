@@ -3,18 +3,16 @@
  * hold with its outcome (settlement_holds). Both are latest-state tables: a batch folds its changes
  * onto the rows as they stood, in memory, and writes each touched row once.
  */
-import type { Kysely, Selectable } from 'kysely';
+import type { Selectable } from 'kysely';
 import type { Projection } from './projection';
-import type { ReadModelTables, RunsTable, SettlementHoldsTable } from './read-models';
+import type { RunsTable, SettlementHoldsTable } from './read-models';
 import {
-  foldPatches,
-  idsToLoad,
-  inSlices,
-  keyOf,
+  applyPatches,
   occurredAt,
   writesOf,
   writtenBy,
   type Handlers,
+  type LatestStateTable,
   type RowPatch,
 } from './shared';
 
@@ -107,90 +105,8 @@ export const runHandlers: Handlers<RunWrite> = {
   ],
 };
 
-async function applyRuns(db: Kysely<ReadModelTables>, patches: RowPatch<RunRow>[]): Promise<void> {
-  if (patches.length === 0) return;
-  const ids = idsToLoad(patches);
-  const existing = new Map<string, RunRow>();
-  for (const slice of inSlices(ids, 2)) {
-    const loaded = await db
-      .selectFrom('runs')
-      .selectAll()
-      .where(({ eb, refTuple, tuple }) =>
-        eb(
-          refTuple('account_id', 'run_id'),
-          'in',
-          slice.map(([accountId, runId]) => tuple(accountId, runId)),
-        ),
-      )
-      .execute();
-    for (const row of loaded) existing.set(keyOf([row.account_id, row.run_id]), row);
-  }
-  const rows = [...foldPatches(patches, existing, 'runs').values()];
-  for (const slice of inSlices(rows, 16)) {
-    await db
-      .insertInto('runs')
-      .values(slice)
-      .onConflict((conflict) =>
-        conflict.columns(['account_id', 'run_id']).doUpdateSet((eb) => ({
-          project_id: eb.ref('excluded.project_id'),
-          action: eb.ref('excluded.action'),
-          capability_band: eb.ref('excluded.capability_band'),
-          status: eb.ref('excluded.status'),
-          estimated_cost: eb.ref('excluded.estimated_cost'),
-          reserved: eb.ref('excluded.reserved'),
-          actual_cost: eb.ref('excluded.actual_cost'),
-          consumed: eb.ref('excluded.consumed'),
-          held: eb.ref('excluded.held'),
-          shortfall: eb.ref('excluded.shortfall'),
-          accepted_at: eb.ref('excluded.accepted_at'),
-          finished_at: eb.ref('excluded.finished_at'),
-          position_commit: eb.ref('excluded.position_commit'),
-          position_prepare: eb.ref('excluded.position_prepare'),
-        })),
-      )
-      .execute();
-  }
-}
-
-async function applyHolds(db: Kysely<ReadModelTables>, patches: RowPatch<HoldRow>[]): Promise<void> {
-  if (patches.length === 0) return;
-  const ids = idsToLoad(patches);
-  const existing = new Map<string, HoldRow>();
-  for (const slice of inSlices(ids, 2)) {
-    const loaded = await db
-      .selectFrom('settlement_holds')
-      .selectAll()
-      .where(({ eb, refTuple, tuple }) =>
-        eb(
-          refTuple('account_id', 'hold_id'),
-          'in',
-          slice.map(([accountId, holdId]) => tuple(accountId, holdId)),
-        ),
-      )
-      .execute();
-    for (const row of loaded) existing.set(keyOf([row.account_id, row.hold_id]), row);
-  }
-  const rows = [...foldPatches(patches, existing, 'settlement_holds').values()];
-  for (const slice of inSlices(rows, 11)) {
-    await db
-      .insertInto('settlement_holds')
-      .values(slice)
-      .onConflict((conflict) =>
-        conflict.columns(['account_id', 'hold_id']).doUpdateSet((eb) => ({
-          run_id: eb.ref('excluded.run_id'),
-          project_id: eb.ref('excluded.project_id'),
-          provider: eb.ref('excluded.provider'),
-          amount: eb.ref('excluded.amount'),
-          status: eb.ref('excluded.status'),
-          placed_at: eb.ref('excluded.placed_at'),
-          released_at: eb.ref('excluded.released_at'),
-          position_commit: eb.ref('excluded.position_commit'),
-          position_prepare: eb.ref('excluded.position_prepare'),
-        })),
-      )
-      .execute();
-  }
-}
+const runsTable: LatestStateTable<RunRow> = { name: 'runs', key: ['account_id', 'run_id'] };
+const holdsTable: LatestStateTable<HoldRow> = { name: 'settlement_holds', key: ['account_id', 'hold_id'] };
 
 export const runsProjection: Projection = {
   name: 'runs',
@@ -204,7 +120,7 @@ export const runsProjection: Projection = {
         else holds.push(write);
       }
     }
-    await applyRuns(db, runs);
-    await applyHolds(db, holds);
+    await applyPatches(db, runsTable, runs);
+    await applyPatches(db, holdsTable, holds);
   },
 };

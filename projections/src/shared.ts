@@ -4,7 +4,9 @@
  * statements cut to Postgres's parameter limit.
  */
 import type { EventOf, EventType } from '@ledger/domain';
+import { sql, type Kysely } from 'kysely';
 import type { ProjectedEvent } from './projection';
+import type { ReadModelTables } from './read-models';
 
 /** One handler per event type a projection cares about: the event's data (and its record) → writes. */
 export type Handlers<Write> = {
@@ -104,4 +106,52 @@ export function foldPatches<Row extends WrittenAt>(
     rows.set(key, row);
   }
   return rows;
+}
+
+/** A latest-state table: its name and its primary key's columns, in the order of a patch's `id`. */
+export interface LatestStateTable<Row> {
+  readonly name: 'billing_accounts' | 'runs' | 'settlement_holds';
+  readonly key: ReadonlyArray<keyof Row & string>;
+  /** How a loaded row becomes an insertable one (e.g. jsonb read back as an object, written as text). */
+  readonly fromLoaded?: (row: Row) => Row;
+}
+
+/**
+ * Applies a batch's patches to a latest-state table: reads the rows it changes but did not create,
+ * folds the patches onto them, and writes each touched row once (insert, or replace every column).
+ */
+export async function applyPatches<Row extends WrittenAt>(
+  db: Kysely<ReadModelTables>,
+  table: LatestStateTable<Row>,
+  patches: readonly RowPatch<Row>[],
+): Promise<void> {
+  if (patches.length === 0) return;
+  // The table is chosen at run time; the row types above keep the values honest.
+  const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  const existing = new Map<string, Row>();
+  const key = sql.join(table.key.map((column) => sql.ref(column)));
+  for (const slice of inSlices(idsToLoad(patches), table.key.length)) {
+    const loaded = (await untyped
+      .selectFrom(table.name)
+      .selectAll()
+      .where(sql<boolean>`(${key}) IN (${sql.join(slice.map((id) => sql`(${sql.join(id)})`))})`)
+      .execute()) as unknown as Row[];
+    for (const row of loaded) {
+      existing.set(keyOf(table.key.map((column) => String(row[column]))), table.fromLoaded?.(row) ?? row);
+    }
+  }
+  const rows = [...foldPatches(patches, existing, table.name).values()];
+  const columns = Object.keys(rows[0]);
+  const replaced = columns.filter((column) => !(table.key as readonly string[]).includes(column));
+  for (const slice of inSlices(rows, columns.length)) {
+    await untyped
+      .insertInto(table.name)
+      .values(slice as unknown as Array<Record<string, unknown>>)
+      .onConflict((conflict) =>
+        conflict
+          .columns([...table.key])
+          .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
+      )
+      .execute();
+  }
 }
