@@ -10,37 +10,17 @@ import {
   decide,
   evolve,
   initialState,
-  parseCredits,
   type AccountState,
   type Credits,
   type LedgerCommand,
-  type PlanTerms,
   type Principal,
 } from '@ledger/domain';
 import { accountStreamId, toEventToAppend, type EventStore, type EventToAppend } from '@ledger/event-store';
+import { growthPlan } from '../../../../projections/src/test-support';
 
 const PRINCIPAL: Principal = { id: 'svc-runner', role: 'service', accounts: '*' };
 const PERIOD_MS = 24 * 60 * 60 * 1000;
 const START = Date.parse('2026-11-02T00:00:00.000Z');
-
-function credits(text: string): Credits {
-  const parsed = parseCredits(text, { positive: false });
-  if (!parsed.ok) throw new Error(parsed.message);
-  return parsed.value;
-}
-
-const PLAN: PlanTerms = {
-  planId: 'growth-launch',
-  name: 'Growth launch plan',
-  includedCredits: credits('500'),
-  capabilityBands: ['standard', 'advanced'],
-  rateCard: [
-    { action: 'workflow.run', capabilityBand: 'standard', minimumCost: credits('1') },
-    { action: 'agent.run', capabilityBand: 'advanced', minimumCost: credits('0.5') },
-  ],
-  creditPriceFen: 100n,
-  settlementThresholdFen: 10_000n,
-};
 
 /** A small seeded generator (mulberry32): the same seed makes the same history. */
 function random(seed: number): () => number {
@@ -96,7 +76,7 @@ export function accountHistory(accountId: string, seed: number, minEvents: numbe
   send({
     type: 'StartSubscription',
     accountId,
-    plan: PLAN,
+    plan: growthPlan(),
     period: { start: iso(periodStart), end: iso(periodStart + PERIOD_MS) },
   });
   for (const projectId of projects) send({ type: 'AttachProject', accountId, projectId, name: `Project ${projectId}` });
