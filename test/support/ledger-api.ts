@@ -42,6 +42,7 @@ export async function startTestLedger(overrides: Partial<LedgerConfig> = {}): Pr
     apiKeysFile: undefined,
     eventStore: kind,
     eventStoreConnectionString: double?.connectionString ?? process.env.EVENTSTORE_CONNECTION_STRING,
+    demo: false,
     ...overrides,
   };
   const startApi = () => startLedgerApi({ config, databaseUrl: database.url, port: 0, logLevels: ['error'] });

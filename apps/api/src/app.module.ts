@@ -4,7 +4,9 @@ import { AccountsModule } from './accounts/accounts.module';
 import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
 import { DocsModule } from './docs/docs.controller';
+import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.controller';
+import { IdentityModule } from './identity/identity.module';
 import { InfrastructureModule, type Infrastructure } from './infrastructure/infrastructure.module';
 import { OverviewModule } from './overview/overview.module';
 import { ProjectionsModule } from './projections/projections.module';
@@ -13,6 +15,7 @@ import { RunsModule } from './runs/runs.module';
 import { SettlementHoldsModule } from './settlement-holds/settlement-holds.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { UsageModule } from './usage/usage.module';
+import { WorkspaceModule } from './workspace/workspace.module';
 
 @Module({})
 export class AppModule {
@@ -30,10 +33,13 @@ export class AppModule {
         SettlementHoldsModule,
         OverviewModule,
         UsageModule,
+        EventsModule,
+        IdentityModule,
         ProjectionsModule,
         AuditModule,
         HealthModule,
         DocsModule,
+        WorkspaceModule,
       ],
     };
   }

@@ -12,10 +12,13 @@ import { LedgerErrorFilter } from './errors/error.filter';
 import { ApiKeys } from './identity/api-keys';
 import { ledgerMigrations, type LedgerDatabase } from './infrastructure/database';
 import type { Infrastructure } from './infrastructure/infrastructure.module';
+import { demoWorkspace } from './workspace/demo-workspace';
 
 export interface LedgerApi {
   readonly url: string;
   readonly infrastructure: Infrastructure;
+  /** Settles once the demo workspace exists (or at once, 'off', when LEDGER_DEMO is off). */
+  readonly demo: Promise<'created' | 'present' | 'off'>;
   close(): Promise<void>;
 }
 
@@ -34,13 +37,14 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
   const pool = createPool(options.databaseUrl, { max: 20 });
   const db = createKysely<LedgerDatabase>(pool);
   await migrate(db, ledgerMigrations);
+  const demo = options.config.demo ? demoWorkspace() : undefined;
   const infrastructure: Infrastructure = {
     config: options.config,
     pool,
     db,
     answersDb: createKysely<LedgerDatabase>(createPool(options.databaseUrl, { max: 10, asynchronousCommit: true })),
     eventStore: createEventStore(options.config, pool),
-    apiKeys: ApiKeys.fromConfig(options.config),
+    apiKeys: ApiKeys.fromConfig(options.config, demo?.keys),
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {
     logger:
@@ -58,9 +62,13 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
   app.disable('x-powered-by');
   await app.listen(options.port, options.host ?? '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
+  const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
+  const demoReady = demo ? demo.ensure(url.replace('0.0.0.0', '127.0.0.1')) : Promise.resolve('off' as const);
+  demoReady.catch(() => undefined); // the caller reports it; an unawaited failure must not crash the API
   return {
-    url: `http://${options.host ?? '127.0.0.1'}:${address.port}`,
+    url,
     infrastructure,
+    demo: demoReady,
     async close() {
       // server.close() lets in-flight requests finish; idle keep-alive sockets must not hold it open.
       const server = app.getHttpServer() as import('node:http').Server;

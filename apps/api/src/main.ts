@@ -28,6 +28,12 @@ async function main(): Promise<void> {
     logger.warn('no API_KEYS or API_KEYS_FILE set: using the development keys from README.md');
   }
   logger.log(`credit ledger listening on ${api.url} (OpenAPI at ${api.url}/docs)`);
+  api.demo.then(
+    (demo) => {
+      if (demo !== 'off') logger.log(`demo workspace ${demo}: ${api.url}/workspace/billing?state=demo`);
+    },
+    (error: unknown) => logger.error(`the demo workspace could not be made: ${String(error)}`),
+  );
 
   let stopping = false;
   const stop = async (signal: string) => {

@@ -47,6 +47,7 @@ describe('the billing overview', () => {
       thresholdFen: '10000',
       thresholdCny: '100',
       heldValueFen: '800',
+      heldValueCny: '8',
       reached: false,
     });
     expect(overview.body.subscription).toMatchObject({

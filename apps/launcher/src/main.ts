@@ -38,14 +38,15 @@ async function main(): Promise<number> {
     } finally {
       await db.destroy();
     }
-    return await supervise(url, log);
+    return await supervise(url, config.demo, log);
   } finally {
     await stopPostgres();
   }
 }
 
-async function supervise(databaseUrl: string, log: ReturnType<typeof createLog>): Promise<number> {
-  const env = { ...process.env, DATABASE_URL: databaseUrl };
+async function supervise(databaseUrl: string, demo: boolean, log: ReturnType<typeof createLog>): Promise<number> {
+  // The children see a DATABASE_URL either way: the demo default is decided here, once.
+  const env = { ...process.env, DATABASE_URL: databaseUrl, LEDGER_DEMO: demo ? 'on' : 'off' };
   // dist/apps/launcher/src → dist/apps
   const apps = path.resolve(__dirname, '..', '..');
   const children = [

@@ -1,5 +1,5 @@
 import fc from 'fast-check';
-import { CREDIT_SCALE, formatCredits, parseCredits, parseFen } from './money';
+import { CREDIT_SCALE, creditValueInFen, creditValueInYuan, formatCredits, parseCredits, parseFen } from './money';
 
 describe('credits', () => {
   it.each([
@@ -46,4 +46,19 @@ describe('credits', () => {
     expect(parseFen('10000')).toEqual({ ok: true, value: 10000n });
     expect(parseFen('1.5')).toMatchObject({ ok: false, problem: 'amount_too_precise' });
   });
+
+  it('values credits in yuan exactly: the fen value with the point moved two places', () => {
+    fc.assert(
+      fc.property(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 6n }), (amount, price) => {
+        const fen = creditValueInFen(amount, price);
+        const yuan = creditValueInYuan(amount, price);
+        const [whole, fraction = ''] = fen.split('.');
+        const digits = `${whole}${fraction.padEnd(4, '0')}`.replace(/^0+(?=\d)/, '');
+        const [yuanWhole, yuanFraction = ''] = yuan.split('.');
+        expect(`${yuanWhole}${yuanFraction.padEnd(6, '0')}`.replace(/^0+(?=\d)/, '')).toBe(digits);
+      }),
+    );
+    expect(creditValueInYuan(80000n, 100n)).toBe('8');
+  });
 });
+

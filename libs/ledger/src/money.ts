@@ -94,6 +94,11 @@ export function creditValueInFen(amount: Credits, pricePerCreditFen: Fen): strin
   return formatScaled(amount * pricePerCreditFen, CREDIT_DECIMALS);
 }
 
+/** What `amount` credits are worth in yuan (CNY), exactly: the fen value with the point moved two places. */
+export function creditValueInYuan(amount: Credits, pricePerCreditFen: Fen): string {
+  return formatScaled(amount * pricePerCreditFen, CREDIT_DECIMALS + 2);
+}
+
 /** Formats fen as yuan ("10000" → "100"), exactly. */
 export function formatYuan(fen: Fen): string {
   return formatScaled(fen, 2);

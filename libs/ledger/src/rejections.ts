@@ -121,6 +121,7 @@ export const rejectionCatalogue = {
   // Runs
   run_already_exists: { kind: 'conflict', summary: 'A run with this id was accepted already.' },
   run_not_found: { kind: 'not_found', summary: 'There is no run with this id on this account.' },
+  event_not_found: { kind: 'not_found', summary: 'The account’s stream has no event at this revision.' },
   run_already_finished: { kind: 'conflict', summary: 'The run has finished already.' },
   run_not_completed: { kind: 'conflict', summary: 'Only a completed run can have credits held for settlement.' },
 

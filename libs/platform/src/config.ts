@@ -14,6 +14,11 @@ export interface LedgerConfig {
   readonly eventStore: 'postgres' | 'eventstoredb';
   /** EventStoreDB's connection string, e.g. `esdb://localhost:2113?tls=false`; needed for eventstoredb. */
   readonly eventStoreConnectionString: string | undefined;
+  /**
+   * The demo workspace (LEDGER_DEMO=on|off): the seed page's account, made through the command path
+   * at start, and a public key that can read only it. On by default on the embedded Postgres.
+   */
+  readonly demo: boolean;
 }
 
 function integer(name: string, fallback: number): number {
@@ -30,6 +35,13 @@ function eventStoreKind(raw: string | undefined): LedgerConfig['eventStore'] {
   throw new Error(`EVENT_STORE must be postgres or eventstoredb, not "${raw}"`);
 }
 
+function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
+  if (raw === undefined || raw === '') return fallback;
+  if (['on', 'true', '1'].includes(raw)) return true;
+  if (['off', 'false', '0'].includes(raw)) return false;
+  throw new Error(`${name} must be on or off, not "${raw}"`);
+}
+
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
   return {
     port: integer('PORT', 3000),
@@ -40,5 +52,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     apiKeysJson: env.API_KEYS || undefined,
     eventStore: eventStoreKind(env.EVENT_STORE),
     eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING || undefined,
+    demo: onOff('LEDGER_DEMO', env.LEDGER_DEMO, !env.DATABASE_URL),
   };
 }

@@ -1,3 +1,5 @@
 export * from './config';
 export * from './database';
 export * from './embedded-postgres';
+export * from './csv';
+export * from './project-root';

@@ -1,11 +1,16 @@
 import { Module } from '@nestjs/common';
 import { commandHandlers } from '../commands/command-messages';
 import { CommandsModule } from '../commands/commands.module';
+import { AccountListHandler } from './account-list.query';
+import { AccountsQueryController } from './accounts-query.controller';
 import { AccountsController } from './accounts.controller';
 
 @Module({
   imports: [CommandsModule],
-  controllers: [AccountsController],
-  providers: commandHandlers('OpenBillingAccount', 'SuspendAccount', 'ReactivateAccount', 'CloseBillingAccount'),
+  controllers: [AccountsController, AccountsQueryController],
+  providers: [
+    ...commandHandlers('OpenBillingAccount', 'SuspendAccount', 'ReactivateAccount', 'CloseBillingAccount'),
+    AccountListHandler,
+  ],
 })
 export class AccountsModule {}

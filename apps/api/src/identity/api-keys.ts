@@ -8,14 +8,16 @@ import { roles, type Principal } from '@ledger/domain';
 import type { LedgerConfig } from '@ledger/platform';
 import { z } from 'zod';
 
-const keyEntry = z.object({
+export const keyEntry = z.object({
   key: z.string().min(8),
   principal: z.string().min(1),
   role: z.enum(roles),
   accounts: z.union([z.literal('*'), z.array(z.string().min(1))]),
 });
 
-export const DEVELOPMENT_KEYS: ReadonlyArray<z.infer<typeof keyEntry>> = [
+export type KeyEntry = z.infer<typeof keyEntry>;
+
+export const DEVELOPMENT_KEYS: ReadonlyArray<KeyEntry> = [
   { key: 'dev-service-key', principal: 'dev-service', role: 'service', accounts: '*' },
   { key: 'dev-admin-key', principal: 'dev-admin', role: 'admin', accounts: '*' },
   { key: 'dev-dashboard-key', principal: 'dev-dashboard', role: 'dashboard', accounts: '*' },
@@ -28,7 +30,7 @@ export class ApiKeys {
   private readonly byDigest: Array<{ digest: Buffer; principal: Principal }>;
 
   constructor(
-    entries: ReadonlyArray<z.infer<typeof keyEntry>>,
+    entries: ReadonlyArray<KeyEntry>,
     readonly usingDevelopmentKeys = false,
   ) {
     this.byDigest = entries.map((entry) => ({
@@ -37,12 +39,13 @@ export class ApiKeys {
     }));
   }
 
-  static fromConfig(config: LedgerConfig): ApiKeys {
+  /** The configured keys, plus `builtIn` ones the process adds itself (the demo workspace's). */
+  static fromConfig(config: LedgerConfig, builtIn: ReadonlyArray<KeyEntry> = []): ApiKeys {
     const raw = config.apiKeysFile ? readFileSync(config.apiKeysFile, 'utf8') : config.apiKeysJson;
-    if (raw === undefined) return new ApiKeys(DEVELOPMENT_KEYS, true);
+    if (raw === undefined) return new ApiKeys([...DEVELOPMENT_KEYS, ...builtIn], true);
     const parsed = z.array(keyEntry).min(1).safeParse(JSON.parse(raw));
     if (!parsed.success) throw new Error(`API keys are misconfigured: ${parsed.error.message}`);
-    return new ApiKeys(parsed.data);
+    return new ApiKeys([...parsed.data, ...builtIn]);
   }
 
   /** The principal a presented key stands for; compared by digest in constant time. */

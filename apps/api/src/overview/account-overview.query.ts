@@ -93,18 +93,22 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
       buckets: bucketsView(buckets),
       /** The wallet is account-owned: a project view shows the account's available beside its share. */
       accountAvailable: formatCredits(accountBuckets.available ?? 0n),
-      subscription: account.plan_id && {
-        planId: account.plan_id,
-        planName: account.plan_name,
-        capabilityBands: account.capability_bands,
-        rateCard: account.rate_card,
-        includedPerPeriod: account.included_per_period === null ? null : formatCredits(account.included_per_period),
-        creditPriceFen: account.credit_price_fen === null ? null : formatFen(account.credit_price_fen),
-        period: account.period_start && {
-          start: account.period_start.toISOString(),
-          end: account.period_end!.toISOString(),
-        },
-      },
+      subscription:
+        account.plan_id === null
+          ? null
+          : {
+              planId: account.plan_id,
+              planName: account.plan_name,
+              capabilityBands: account.capability_bands,
+              rateCard: account.rate_card,
+              includedPerPeriod:
+                account.included_per_period === null ? null : formatCredits(account.included_per_period),
+              creditPriceFen: account.credit_price_fen === null ? null : formatFen(account.credit_price_fen),
+              period: account.period_start && {
+                start: account.period_start.toISOString(),
+                end: account.period_end!.toISOString(),
+              },
+            },
       settlement: settlementView(buckets.hold, account.credit_price_fen, account.settlement_threshold_fen),
       relationship: {
         subscriptionPosture: {

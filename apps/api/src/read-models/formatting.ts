@@ -1,5 +1,12 @@
 /** Read-model rows as the API shows them: money as decimal strings, positions as "commit/prepare". */
-import { creditValueInFen, formatCredits, formatFen, formatYuan, settlementReached } from '@ledger/domain';
+import {
+  creditValueInFen,
+  creditValueInYuan,
+  formatCredits,
+  formatFen,
+  formatYuan,
+  settlementReached,
+} from '@ledger/domain';
 import { formatPosition } from '@ledger/event-store';
 import type { BalanceBucketsTable, UsageLedgerTable } from '@ledger/projections';
 import type { Selectable } from 'kysely';
@@ -43,6 +50,7 @@ export function settlementView(hold: bigint, creditPriceFen: bigint | null, thre
     thresholdFen: formatFen(thresholdFen),
     thresholdCny: formatYuan(thresholdFen),
     heldValueFen: creditValueInFen(hold, creditPriceFen),
+    heldValueCny: creditValueInYuan(hold, creditPriceFen),
     reached: settlementReached(hold, creditPriceFen, thresholdFen),
   };
 }

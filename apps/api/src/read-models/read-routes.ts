@@ -4,11 +4,23 @@
  */
 import { z } from 'zod';
 import { balanceQuery, eventsQuery } from '../audit/audit-params';
-import { usageQuery } from '../usage/usage-params';
-import { freshness, projectFilter } from './read-query';
+import { usageExportQuery, usageQuery } from '../usage/usage-params';
+import { freshness, identifier, projectFilter } from './read-query';
 
 export const freshnessQuery = z.object({ ...freshness });
 export const overviewQuery = z.object({ ...projectFilter, ...freshness });
+export const accountListQuery = z.object({
+  after: identifier.optional(),
+  limit: z.coerce.number().int().min(1).max(500).default(100),
+});
+/** A stream revision as usage rows show it: a decimal counter from 0. */
+export const eventParams = z.object({
+  accountId: identifier,
+  revision: z
+    .string()
+    .regex(/^\d{1,19}$/, 'a revision is a whole number, as usage rows show it')
+    .transform((text) => BigInt(text)),
+});
 
 export interface ReadRoute {
   readonly path: string;
@@ -18,6 +30,18 @@ export interface ReadRoute {
 }
 
 export const readRoutes = {
+  me: {
+    path: 'me',
+    summary: 'Who the presented key stands for: principal, role, and the accounts it may read',
+    tag: 'identity',
+    query: z.object({}),
+  },
+  accounts: {
+    path: 'accounts',
+    summary: 'The billing accounts this key may read, by id',
+    tag: 'read models',
+    query: accountListQuery,
+  },
   overview: {
     path: 'accounts/:accountId/overview',
     summary: 'The billing overview: buckets, posture, settlement, relationship map, recent events',
@@ -29,6 +53,18 @@ export const readRoutes = {
     summary: 'The usage ledger, newest first, one row per money movement',
     tag: 'read models',
     query: usageQuery,
+  },
+  usageExport: {
+    path: 'accounts/:accountId/usage.csv',
+    summary: 'The usage ledger as CSV, every row the filters select, newest first',
+    tag: 'read models',
+    query: usageExportQuery,
+  },
+  accountEvent: {
+    path: 'accounts/:accountId/events/:revision',
+    summary: 'One event of the account’s stream, by revision (as usage rows name it): the fact behind a figure',
+    tag: 'read models',
+    query: z.object({}),
   },
   projects: {
     path: 'accounts/:accountId/projects',

@@ -6,7 +6,6 @@ import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
-import type { UsageKind } from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import type { LedgerDatabase } from '../infrastructure/database';
 import { DATABASE } from '../infrastructure/tokens';
@@ -14,22 +13,13 @@ import { assertMayRead } from '../read-models/account-access';
 import { usageRowView } from '../read-models/formatting';
 import { ReadModelFreshness } from '../read-models/freshness';
 import { encodeCursor, type UsageCursor } from './usage-cursor';
-
-export interface UsageFilters {
-  readonly project?: string;
-  readonly kind?: UsageKind;
-  readonly run?: string;
-  readonly from?: string;
-  readonly to?: string;
-  readonly cursor?: UsageCursor;
-  readonly limit: number;
-}
+import { cursorAfter, selectUsageRows, type UsageFilters } from './usage-rows';
 
 export class UsageLedgerPage {
   constructor(
     readonly principal: Principal,
     readonly accountId: string,
-    readonly filters: UsageFilters,
+    readonly filters: UsageFilters & { readonly cursor?: UsageCursor; readonly limit: number },
     readonly atLeastPosition: GlobalPosition | undefined,
   ) {}
 }
@@ -44,39 +34,13 @@ export class UsageLedgerPageHandler implements IQueryHandler<UsageLedgerPage> {
   async execute({ principal, accountId, filters, atLeastPosition }: UsageLedgerPage) {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
-    const { project, kind, run, from, to, cursor, limit } = filters;
-    const rows = await this.db
-      .selectFrom('usage_ledger')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .$if(project !== undefined, (q) => q.where('project_id', '=', project!))
-      .$if(kind !== undefined, (q) => q.where('kind', '=', kind!))
-      .$if(run !== undefined, (q) => q.where('run_id', '=', run!))
-      .$if(from !== undefined, (q) => q.where('occurred_at', '>=', new Date(from!)))
-      .$if(to !== undefined, (q) => q.where('occurred_at', '<', new Date(to!)))
-      .$if(cursor !== undefined, (q) =>
-        q.where((eb) =>
-          eb(
-            eb.refTuple('position_commit', 'position_prepare', 'entry_index'),
-            '<',
-            eb.tuple(cursor!.commit, cursor!.prepare, cursor!.entry),
-          ),
-        ),
-      )
-      .orderBy('position_commit', 'desc')
-      .orderBy('position_prepare', 'desc')
-      .orderBy('entry_index', 'desc')
-      .limit(limit + 1)
-      .execute();
+    const { cursor, limit, ...selection } = filters;
+    const rows = await selectUsageRows(this.db, accountId, selection, cursor, limit + 1);
     const page = rows.slice(0, limit);
-    const last = page[page.length - 1];
     return {
       accountId,
       rows: page.map(usageRowView),
-      nextCursor:
-        rows.length > limit
-          ? encodeCursor({ commit: last.position_commit, prepare: last.position_prepare, entry: last.entry_index })
-          : null,
+      nextCursor: rows.length > limit ? encodeCursor(cursorAfter(page[page.length - 1])) : null,
     };
   }
 }

@@ -4,13 +4,22 @@ import { z } from 'zod';
 import { freshness, identifier, instant, projectFilter } from '../read-models/read-query';
 import { decodeCursor } from './usage-cursor';
 
-export const usageQuery = z.object({
+const usageFilters = {
   ...projectFilter,
   ...freshness,
   kind: z.enum(usageKinds).optional(),
   run: identifier.optional(),
+  /** The rows one event moved (a billing event's id). */
+  event: z.uuid().optional(),
   from: instant.optional(),
   to: instant.optional(),
+};
+
+/** The CSV export takes the page's filters, without paging: it holds every row they select. */
+export const usageExportQuery = z.object(usageFilters);
+
+export const usageQuery = z.object({
+  ...usageFilters,
   cursor: z
     .string()
     .transform((text, ctx) => {

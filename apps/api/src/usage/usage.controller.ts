@@ -1,10 +1,14 @@
-import { Controller, Get, Param, Query, Req, UseGuards } from '@nestjs/common';
+import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
+import type { Response } from 'express';
+import { Readable } from 'node:stream';
+import { pipeline } from 'node:stream/promises';
 import { decodeInput } from '../commands/command-input';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../identity/auth.guard';
 import { readRoutes } from '../read-models/read-routes';
-import { usageQuery } from './usage-params';
+import { UsageLedgerExport, type UsageCsv } from './usage-export.query';
 import { UsageLedgerPage } from './usage-ledger.query';
+import { usageExportQuery, usageQuery } from './usage-params';
 
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
@@ -15,5 +19,22 @@ export class UsageController {
   usage(@Req() request: AuthenticatedRequest, @Param('accountId') accountId: string, @Query() query: unknown) {
     const { atLeastPosition, ...filters } = decodeInput(usageQuery, query);
     return this.queries.execute(new UsageLedgerPage(request.principal, accountId, filters, atLeastPosition));
+  }
+
+  @Get(readRoutes.usageExport.path)
+  async usageCsv(
+    @Req() request: AuthenticatedRequest,
+    @Res() response: Response,
+    @Param('accountId') accountId: string,
+    @Query() query: unknown,
+  ): Promise<void> {
+    const { atLeastPosition, ...filters } = decodeInput(usageExportQuery, query);
+    const csv = await this.queries.execute<UsageLedgerExport, UsageCsv>(
+      new UsageLedgerExport(request.principal, accountId, filters, atLeastPosition),
+    );
+    response.setHeader('Content-Type', 'text/csv; charset=utf-8');
+    response.setHeader('Content-Disposition', `attachment; filename="${csv.filename}"`);
+    // A failure mid-stream can only cut the download short: the status line is already sent.
+    await pipeline(Readable.from(csv.lines), response).catch(() => response.destroy());
   }
 }

@@ -7,7 +7,8 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { digestPathOf, EXPORT_COLUMNS, type ExportDigest } from './export';
-import { chainHash, GENESIS_HASH, parseCsvLine, type ChainedRow } from './hash-chain';
+import { parseCsvLine } from '@ledger/platform';
+import { chainHash, GENESIS_HASH, type ChainedRow } from './hash-chain';
 import { CliError, EXIT_FINDINGS, EXIT_OK, line, type CliIo } from './io';
 
 export const checkExportHelp = `ledger audit check-export <file>

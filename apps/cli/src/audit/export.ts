@@ -13,7 +13,8 @@ import path from 'node:path';
 import { parseArgs } from 'node:util';
 import { parseInstant, requireAccount } from './args';
 import type { AuditConnection } from './connection';
-import { chainHash, csvField, GENESIS_HASH, type ChainedRow } from './hash-chain';
+import { csvField } from '@ledger/platform';
+import { chainHash, GENESIS_HASH, type ChainedRow } from './hash-chain';
 import { CliError, EXIT_OK, line, type CliIo } from './io';
 
 export const exportHelp = `ledger audit export --account <id> [--from <time>] [--to <time>] --format csv|jsonl --out <file>

@@ -1,0 +1,57 @@
+/**
+ * The usage ledger's rows an account's filters select, newest first in global order — the one
+ * query behind the paged ledger and its CSV export.
+ */
+import type { UsageKind } from '@ledger/projections';
+import type { Kysely } from 'kysely';
+import type { LedgerDatabase } from '../infrastructure/database';
+import type { UsageCursor } from './usage-cursor';
+
+export interface UsageFilters {
+  readonly project?: string;
+  readonly kind?: UsageKind;
+  readonly run?: string;
+  readonly event?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+/** Rows after `cursor` (older than it), at most `limit`. */
+export function selectUsageRows(
+  db: Kysely<LedgerDatabase>,
+  accountId: string,
+  { project, kind, run, event, from, to }: UsageFilters,
+  cursor: UsageCursor | undefined,
+  limit: number,
+) {
+  return db
+    .selectFrom('usage_ledger')
+    .selectAll()
+    .where('account_id', '=', accountId)
+    .$if(project !== undefined, (q) => q.where('project_id', '=', project!))
+    .$if(kind !== undefined, (q) => q.where('kind', '=', kind!))
+    .$if(run !== undefined, (q) => q.where('run_id', '=', run!))
+    .$if(event !== undefined, (q) => q.where('event_id', '=', event!))
+    .$if(from !== undefined, (q) => q.where('occurred_at', '>=', new Date(from!)))
+    .$if(to !== undefined, (q) => q.where('occurred_at', '<', new Date(to!)))
+    .$if(cursor !== undefined, (q) =>
+      q.where((eb) =>
+        eb(
+          eb.refTuple('position_commit', 'position_prepare', 'entry_index'),
+          '<',
+          eb.tuple(cursor!.commit, cursor!.prepare, cursor!.entry),
+        ),
+      ),
+    )
+    .orderBy('position_commit', 'desc')
+    .orderBy('position_prepare', 'desc')
+    .orderBy('entry_index', 'desc')
+    .limit(limit)
+    .execute();
+}
+
+export const cursorAfter = (row: { position_commit: bigint; position_prepare: bigint; entry_index: number }) => ({
+  commit: row.position_commit,
+  prepare: row.position_prepare,
+  entry: row.entry_index,
+});

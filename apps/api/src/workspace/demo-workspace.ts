@@ -1,0 +1,49 @@
+/**
+ * The demo workspace a newcomer sees at /workspace/billing?state=demo: the seed page's account and an
+ * account with nothing in it yet, both made through the real command path (HTTP, decide, append) when
+ * the API starts, and a public key that can read only those two. LEDGER_DEMO=off turns all of it off.
+ */
+import { randomBytes } from 'node:crypto';
+import { LedgerClient } from '../../../cli/src/ledger-client';
+import { runSeedScenario } from '../../../cli/src/seed-scenario';
+import type { KeyEntry } from '../identity/api-keys';
+
+export const DEMO_ACCOUNT = 'acct-demo';
+export const EMPTY_DEMO_ACCOUNT = 'acct-demo-empty';
+/** Public by design: it reads the two demo accounts and nothing else. */
+export const DEMO_READER_KEY = 'demo-reader-key';
+
+export interface DemoWorkspace {
+  readonly keys: KeyEntry[];
+  /** Makes the demo accounts unless their streams already exist; safe to run on every start. */
+  ensure(apiUrl: string): Promise<'created' | 'present'>;
+}
+
+export function demoWorkspace(): DemoWorkspace {
+  const accounts = [DEMO_ACCOUNT, EMPTY_DEMO_ACCOUNT];
+  // The seeder's key lives only in this process: nobody else can act as it.
+  const seederKey = randomBytes(24).toString('base64url');
+  return {
+    keys: [
+      { key: DEMO_READER_KEY, principal: 'demo-visitor', role: 'dashboard', accounts },
+      { key: seederKey, principal: 'demo-seeder', role: 'admin', accounts },
+    ],
+    async ensure(apiUrl) {
+      const client = new LedgerClient(apiUrl, seederKey);
+      // The event store, not a read model, says whether the account exists: no race with the projector.
+      const first = await client.get(`/v1/accounts/${DEMO_ACCOUNT}/events/0`);
+      if (first.status === 200) return 'present';
+      if (first.body.code !== 'event_not_found') {
+        throw new Error(`could not look for the demo account: ${first.status} ${JSON.stringify(first.body)}`);
+      }
+      await runSeedScenario(client, DEMO_ACCOUNT);
+      const empty = await client.command(
+        '/v1/accounts',
+        { accountId: EMPTY_DEMO_ACCOUNT, name: 'New workspace (no grants or runs yet)' },
+        `seed:${EMPTY_DEMO_ACCOUNT}:0`,
+      );
+      if (empty.status !== 200) throw new Error(`could not open the empty demo account: ${JSON.stringify(empty.body)}`);
+      return 'created';
+    },
+  };
+}

@@ -1,0 +1,93 @@
+/**
+ * The pages' only source of figures: the ledger's query API (/v1), read with the visitor's key.
+ * A refusal keeps the API's own code and message; an API that cannot be reached is `unreachable`.
+ */
+import type {
+  AccountEvent,
+  AccountList,
+  Me,
+  Overview,
+  ProjectBuckets,
+  UsageKind,
+  UsagePage,
+  WorkspaceSettings,
+} from './api-types';
+
+export class QueryApiError extends Error {
+  constructor(
+    readonly code: string,
+    message: string,
+    /** null when no answer came at all. */
+    readonly status: number | null,
+  ) {
+    super(message);
+  }
+}
+
+/** Every read can ask to include a command's effects: the position its receipt carried. */
+export interface Freshness {
+  readonly atLeastPosition?: string;
+}
+
+export interface UsageFilters extends Freshness {
+  readonly project?: string;
+  readonly kind?: UsageKind;
+  readonly event?: string;
+  readonly from?: string;
+  readonly to?: string;
+}
+
+type Query = Record<string, string | number | undefined>;
+
+function pathWith(path: string, query: Query = {}): string {
+  const search = new URLSearchParams();
+  for (const [name, value] of Object.entries(query))
+    if (value !== undefined && value !== '') search.set(name, String(value));
+  const text = search.toString();
+  return text ? `${path}?${text}` : path;
+}
+
+async function answer(path: string, key: string | undefined): Promise<Response> {
+  let response: Response;
+  try {
+    response = await fetch(path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
+  } catch {
+    throw new QueryApiError('unreachable', 'The ledger’s query API could not be reached. Is the ledger running?', null);
+  }
+  if (response.ok) return response;
+  const body = (await response.json().catch(() => null)) as { code?: string; message?: string } | null;
+  throw new QueryApiError(
+    body?.code ?? `http_${response.status}`,
+    body?.message ?? `The query API answered ${response.status} ${response.statusText}.`,
+    response.status,
+  );
+}
+
+const json = async <T>(path: string, key?: string): Promise<T> => (await answer(path, key)).json() as Promise<T>;
+
+const account = (accountId: string) => `/v1/accounts/${encodeURIComponent(accountId)}`;
+
+export const readSettings = () => json<WorkspaceSettings>('/workspace/config.json');
+
+export interface QueryApi {
+  me(): Promise<Me>;
+  accounts(): Promise<AccountList>;
+  overview(accountId: string, options: Freshness & { project?: string }): Promise<Overview>;
+  usage(accountId: string, filters: UsageFilters & { cursor?: string; limit?: number }): Promise<UsagePage>;
+  projects(accountId: string, options: Freshness): Promise<ProjectBuckets>;
+  event(accountId: string, revision: string): Promise<AccountEvent>;
+  usageCsv(accountId: string, filters: UsageFilters): Promise<Blob>;
+}
+
+export function queryApi(key: string): QueryApi {
+  return {
+    me: () => json('/v1/me', key),
+    accounts: () => json('/v1/accounts', key),
+    overview: (accountId, query) => json(pathWith(`${account(accountId)}/overview`, { ...query }), key),
+    usage: (accountId, query) => json(pathWith(`${account(accountId)}/usage`, { ...query }), key),
+    projects: (accountId, query) => json(pathWith(`${account(accountId)}/projects`, { ...query }), key),
+    event: (accountId, revision) => json(`${account(accountId)}/events/${encodeURIComponent(revision)}`, key),
+    usageCsv: async (accountId, query) =>
+      (await answer(pathWith(`${account(accountId)}/usage.csv`, { ...query }), key)).blob(),
+  };
+}

@@ -1,0 +1,56 @@
+/** The usage ledger's rows, newest first; each opens the event that moved the money. */
+import { formatAmount, formatInstant } from '../shared/amounts';
+import type { UsageRow } from '../shared/api-types';
+import { usageKindLabels } from '../shared/usage-kinds';
+
+export function UsageTable({ rows, onOpen }: { rows: UsageRow[]; onOpen: (row: UsageRow) => void }) {
+  if (rows.length === 0) return <p class="panel quiet-panel">No ledger rows match these filters.</p>;
+  return (
+    <div class="table-scroll">
+      <table class="ledger">
+        <caption class="visually-hidden">Usage ledger rows, newest first</caption>
+        <thead>
+          <tr>
+            <th scope="col">Time</th>
+            <th scope="col">Kind</th>
+            <th scope="col">Run</th>
+            <th scope="col">Project</th>
+            <th scope="col" class="num">
+              Amount
+            </th>
+            <th scope="col" class="num">
+              Balance after
+            </th>
+            <th scope="col">Principal</th>
+            <th scope="col">Event</th>
+          </tr>
+        </thead>
+        <tbody>
+          {rows.map((row) => (
+            <tr key={`${row.eventId}:${row.entryIndex}`} data-event-id={row.eventId} data-kind={row.kind}>
+              <td>
+                <time dateTime={row.occurredAt}>{formatInstant(row.occurredAt)}</time>
+              </td>
+              <td>{usageKindLabels[row.kind]}</td>
+              <td>{row.runId ?? row.grantId ?? '—'}</td>
+              <td>{row.projectId ?? 'account-wide'}</td>
+              <td class="num">{formatAmount(row.amount)}</td>
+              <td class="num">{formatAmount(row.availableAfter)}</td>
+              <td>{row.principal}</td>
+              <td>
+                <button
+                  type="button"
+                  class="link"
+                  onClick={() => onOpen(row)}
+                  aria-label={`Open event ${row.eventId} (${row.eventType})`}
+                >
+                  <code>{row.eventId.slice(0, 8)}</code>
+                </button>
+              </td>
+            </tr>
+          ))}
+        </tbody>
+      </table>
+    </div>
+  );
+}
