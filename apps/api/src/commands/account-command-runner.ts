@@ -44,10 +44,26 @@ type Outcome =
   | { kind: 'answered_before'; answered: AnsweredCommand }
   | { kind: 'decided'; receipt: Omit<ReceiptJson, 'position'>; appends: boolean };
 
+/**
+ * Counters of the command path since the process started, process-wide like metrics counters: the
+ * benchmarks read them from the API process they run.
+ */
+export interface CommandRunnerStats {
+  /** Batches decided again because another process appended to the stream first. */
+  conflicts: number;
+  /** Appends made: each stores one batch of decided commands. */
+  appends: number;
+  /** Commands decided (accepted, rejected or answered again). */
+  commands: number;
+}
+
+export const commandRunnerStats: CommandRunnerStats = { conflicts: 0, appends: 0, commands: 0 };
+
 @Injectable()
 export class AccountCommandRunner {
   private readonly mailboxes = new Map<string, Pending[]>();
   readonly cache: AccountCache;
+  readonly stats = commandRunnerStats;
 
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {
     this.cache = new AccountCache(store);
@@ -83,6 +99,7 @@ export class AccountCommandRunner {
     } catch (error) {
       // Whatever happened, the cached state may hold undone decisions: reload it next time.
       this.cache.forget(accountId);
+      if (error instanceof WrongExpectedRevision) this.stats.conflicts += 1;
       if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) {
         return this.settle(accountId, batch, attempt + 1);
       }
@@ -93,6 +110,7 @@ export class AccountCommandRunner {
       for (const pending of batch) pending.reject(failure);
       return;
     }
+    this.stats.commands += batch.length;
     await Promise.all(
       batch.map(async (pending, i) => {
         const outcome = stored.outcomes[i];
@@ -160,6 +178,7 @@ export class AccountCommandRunner {
     });
     if (toAppend.length === 0) return { outcomes, position: null };
     const result = await this.store.append(streamId, toAppend, startRevision);
+    this.stats.appends += 1;
     return { outcomes, position: formatPosition(result.position) };
   }
 

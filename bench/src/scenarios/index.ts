@@ -1,0 +1,19 @@
+/** Every scenario, in the order `npm run bench` runs them. */
+import type { Scenario } from '../scenario';
+import { appendScenario } from './append';
+import { coldAccountScenario } from './cold-account';
+import { commandsScenario } from './commands';
+import { hotAccountScenario } from './hot-account';
+import { lagScenario } from './lag';
+import { readsScenario } from './reads';
+import { rebuildScenario } from './rebuild';
+
+export const scenarios: readonly Scenario[] = [
+  commandsScenario,
+  hotAccountScenario,
+  appendScenario,
+  rebuildScenario,
+  lagScenario,
+  readsScenario,
+  coldAccountScenario,
+];

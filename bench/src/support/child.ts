@@ -1,0 +1,67 @@
+/**
+ * A service the benchmarks run in a process of its own, as in production: `api` (the Nest app on
+ * a free port) or `projector` (every projection, following the log). The parent talks to it over
+ * the IPC channel: it answers `ready` once serving, `stats` on request, and stops on `stop`.
+ */
+import 'reflect-metadata';
+import { createEventStore } from '@ledger/event-store';
+import { createKysely, createPool, loadConfig } from '@ledger/platform';
+import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
+import { startLedgerApi } from '../../../apps/api/src/bootstrap';
+import { commandRunnerStats } from '../../../apps/api/src/commands/account-command-runner';
+import { Projector } from '../../../apps/projector/src/projector';
+
+export type ChildMessage =
+  | { type: 'ready'; url?: string }
+  | { type: 'stats'; conflicts: number; appends: number; commands: number; rssBytes: number }
+  | { type: 'stopped' };
+
+const send = (message: ChildMessage): void => void process.send?.(message);
+
+async function runApi(databaseUrl: string): Promise<() => Promise<void>> {
+  // The development keys: the benchmarks act as the workflow runner and the dashboards do.
+  const config = { ...loadConfig({}), apiKeysJson: undefined, apiKeysFile: undefined };
+  const api = await startLedgerApi({ config, databaseUrl, port: 0, logLevels: ['error'] });
+  send({ type: 'ready', url: api.url });
+  return () => api.close();
+}
+
+async function runProjector(databaseUrl: string): Promise<() => Promise<void>> {
+  // As apps/projector/src/main.ts sets it up, with its defaults (batch 500, flush 50 ms).
+  const pool = createPool(databaseUrl, { max: projections.length * 2 + 4 });
+  const db = createKysely<ReadModelTables>(pool);
+  const store = createEventStore(loadConfig({}), pool, { pageSize: 1000 });
+  const projector = new Projector({ db, store, projections, toProjectedEvent });
+  const controller = new AbortController();
+  const running = projector.run(controller.signal);
+  send({ type: 'ready' });
+  return async () => {
+    controller.abort();
+    await running;
+    await store.close();
+    await db.destroy();
+  };
+}
+
+async function main(): Promise<void> {
+  const [role, databaseUrl] = process.argv.slice(2);
+  if (!databaseUrl || (role !== 'api' && role !== 'projector')) throw new Error('usage: child (api|projector) <url>');
+  const stop = role === 'api' ? await runApi(databaseUrl) : await runProjector(databaseUrl);
+  process.on('message', (message: { type?: string }) => {
+    if (message.type === 'stats') {
+      send({ type: 'stats', ...commandRunnerStats, rssBytes: process.memoryUsage().rss });
+    } else if (message.type === 'stop') {
+      void stop().then(() => {
+        send({ type: 'stopped' });
+        process.exit(0);
+      });
+    }
+  });
+  // The parent going away must not leave a service running.
+  process.on('disconnect', () => process.exit(0));
+}
+
+main().catch((error: unknown) => {
+  console.error(error);
+  process.exit(1);
+});

@@ -1,0 +1,67 @@
+/** Starts the API and the projector as child processes (see child.ts) and talks to them. */
+import { fork, type ChildProcess } from 'node:child_process';
+import path from 'node:path';
+import type { ChildMessage } from './child';
+
+export interface Service {
+  readonly pid: number;
+  readonly url: string | undefined;
+  /** The command path's counters (API) and the process's resident memory. */
+  stats(): Promise<Extract<ChildMessage, { type: 'stats' }>>;
+  stop(): Promise<void>;
+}
+
+const REGISTER = path.resolve(__dirname, '../../register.cjs');
+const CHILD = path.resolve(__dirname, 'child.ts');
+const START_TIMEOUT_MS = 60_000;
+
+function waitFor<T extends ChildMessage['type']>(
+  child: ChildProcess,
+  type: T,
+  timeoutMs: number,
+): Promise<Extract<ChildMessage, { type: T }>> {
+  return new Promise((resolve, reject) => {
+    const timer = setTimeout(() => finish(new Error(`the ${type} message did not come in ${timeoutMs} ms`)), timeoutMs);
+    const onMessage = (message: ChildMessage): void => {
+      if (message.type === type) finish(undefined, message as Extract<ChildMessage, { type: T }>);
+    };
+    const onExit = (code: number | null): void => finish(new Error(`the service exited (${code}) before ${type}`));
+    function finish(error?: Error, message?: Extract<ChildMessage, { type: T }>): void {
+      clearTimeout(timer);
+      child.off('message', onMessage);
+      child.off('exit', onExit);
+      if (error) reject(error);
+      else resolve(message!);
+    }
+    child.on('message', onMessage);
+    child.once('exit', onExit);
+  });
+}
+
+export async function startService(role: 'api' | 'projector', databaseUrl: string): Promise<Service> {
+  const child = fork(CHILD, [role, databaseUrl], {
+    execArgv: ['-r', REGISTER],
+    stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
+    env: { ...process.env, NODE_ENV: 'production' },
+  });
+  const ready = await waitFor(child, 'ready', START_TIMEOUT_MS);
+  let exited = false;
+  child.once('exit', () => (exited = true));
+  return {
+    pid: child.pid!,
+    url: ready.url,
+    async stats() {
+      const answer = waitFor(child, 'stats', 10_000);
+      child.send({ type: 'stats' });
+      return answer;
+    },
+    async stop() {
+      if (exited) return;
+      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+      child.send({ type: 'stop' });
+      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+      await gone;
+      clearTimeout(timer);
+    },
+  };
+}

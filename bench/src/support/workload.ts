@@ -1,0 +1,105 @@
+/**
+ * Load shapes shared by the HTTP scenarios: accounts made ready through the real API, and a
+ * closed loop of concurrent clients (each sends its next request when the last is answered).
+ */
+import { GROWTH_PLAN } from '../../../apps/cli/src/seed-scenario';
+import type { BenchClient, HttpAnswer } from './http';
+import { now } from './stats';
+
+export const SERVICE_KEY = 'dev-service-key';
+export const DASHBOARD_KEY = 'dev-dashboard-key';
+export const BENCH_PROJECTS = ['proj-a', 'proj-b', 'proj-c'] as const;
+/** Spans any benchmark run: runs are accepted inside the subscription's period. */
+const PERIOD = { start: '2026-01-01T00:00:00.000Z', end: '2036-01-01T00:00:00.000Z' };
+
+/** Runs `task` for each item with at most `concurrency` at once. */
+export async function forEachConcurrently<T>(
+  items: readonly T[],
+  concurrency: number,
+  task: (item: T, index: number) => Promise<void>,
+): Promise<void> {
+  let next = 0;
+  const worker = async (): Promise<void> => {
+    while (next < items.length) {
+      const index = next++;
+      await task(items[index], index);
+    }
+  };
+  await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
+}
+
+async function expectOk(answer: Promise<HttpAnswer>, what: string): Promise<HttpAnswer> {
+  const done = await answer;
+  if (done.status !== 200) throw new Error(`${what} answered ${done.status}: ${JSON.stringify(done.body)}`);
+  return done;
+}
+
+/** Opens, subscribes, attaches the projects and grants `credits` (a decimal string) to each account. */
+export async function prepareAccounts(
+  client: BenchClient,
+  accountIds: readonly string[],
+  credits: string,
+  onAccount: (done: number) => void = () => undefined,
+): Promise<void> {
+  let done = 0;
+  await forEachConcurrently(accountIds, 32, async (accountId) => {
+    const base = `/v1/accounts/${accountId}`;
+    await expectOk(
+      client.command('/v1/accounts', { accountId, name: `Bench ${accountId}` }, `open:${accountId}`),
+      'open',
+    );
+    await expectOk(
+      client.command(`${base}/subscription`, { plan: GROWTH_PLAN, period: PERIOD }, `sub:${accountId}`),
+      'subscribe',
+    );
+    for (const projectId of BENCH_PROJECTS) {
+      await expectOk(client.command(`${base}/projects`, { projectId }, `attach:${accountId}:${projectId}`), 'attach');
+    }
+    await expectOk(
+      client.command(
+        `${base}/grants`,
+        { grantId: 'bench-grant', source: 'top_up', amount: credits },
+        `grant:${accountId}`,
+      ),
+      'grant',
+    );
+    onAccount(++done);
+  });
+}
+
+export interface ClosedLoopOptions {
+  readonly clients: number;
+  readonly durationMs: number;
+  /** Requests in the first moments are sent but not counted: connections and caches warm up. */
+  readonly warmupMs: number;
+  readonly onTick?: (sent: number) => void;
+}
+
+export interface Sample {
+  readonly kind: string;
+  readonly status: number;
+  readonly ms: number;
+}
+
+/** Each client calls `step` in a loop until the time is up; returns the samples after warm-up. */
+export async function closedLoop(
+  options: ClosedLoopOptions,
+  step: (clientIndex: number) => Promise<Sample>,
+): Promise<{ samples: Sample[]; measuredMs: number }> {
+  const samples: Sample[] = [];
+  const startedAt = now();
+  const measureFrom = startedAt + options.warmupMs;
+  const endAt = measureFrom + options.durationMs;
+  let sent = 0;
+  const client = async (index: number): Promise<void> => {
+    while (now() < endAt) {
+      const sentAt = now();
+      const sample = await step(index);
+      sent++;
+      if (sentAt >= measureFrom && now() <= endAt) samples.push(sample);
+      options.onTick?.(sent);
+    }
+  };
+  await Promise.all(Array.from({ length: options.clients }, (_, index) => client(index)));
+  return { samples, measuredMs: options.durationMs };
+}
