@@ -8,5 +8,6 @@ export * from './invariants';
 export * from './money';
 export * from './plan';
 export * from './rejections';
+export * from './snapshot';
 export * from './state';
 export * from './upcasters';

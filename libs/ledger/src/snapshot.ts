@@ -1,0 +1,41 @@
+/**
+ * Account state as text, for snapshots: a long stream is loaded from its latest snapshot plus the
+ * events after it instead of being folded from the start. Pure: the API decides when to take and
+ * where to keep them.
+ *
+ * The encoding is generic (bigints, Maps and Sets are tagged), so it follows the state's shape
+ * without a schema of its own. A snapshot is only as good as the evolve that made it: loaders must
+ * discard one whose `snapshotVersion` differs from theirs. It changes when STATE_SNAPSHOT_VERSION is
+ * bumped and whenever the source of evolve's handlers changes (see evolveSource).
+ */
+import type { AccountState } from './state';
+
+/** Bump when the state's shape changes in a way evolve's source does not show. */
+export const STATE_SNAPSHOT_VERSION = 1;
+
+function replace(_key: string, value: unknown): unknown {
+  if (typeof value === 'bigint') return { $big: value.toString() };
+  if (value instanceof Map) return { $map: [...value] };
+  if (value instanceof Set) return { $set: [...value] };
+  return value;
+}
+
+function revive(_key: string, value: unknown): unknown {
+  if (value === null || typeof value !== 'object' || Array.isArray(value)) return value;
+  const tagged = value as Partial<Record<'$big' | '$map' | '$set', unknown>>;
+  const keys = Object.keys(value);
+  if (keys.length !== 1) return value;
+  if (typeof tagged.$big === 'string') return BigInt(tagged.$big);
+  if (Array.isArray(tagged.$map)) return new Map(tagged.$map as Array<[unknown, unknown]>);
+  if (Array.isArray(tagged.$set)) return new Set(tagged.$set);
+  return value;
+}
+
+/** Any value built of plain objects, arrays, strings, numbers, booleans, null, bigints, Maps and Sets. */
+export const encodeSnapshot = (value: unknown): string => JSON.stringify(value, replace);
+
+export const decodeSnapshot = <T>(text: string): T => JSON.parse(text, revive) as T;
+
+export const encodeState = (state: AccountState): string => encodeSnapshot(state);
+
+export const decodeState = (text: string): AccountState => decodeSnapshot<AccountState>(text);
