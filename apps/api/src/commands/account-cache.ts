@@ -5,6 +5,7 @@
  */
 import { accountStreamId, toLedgerEvent, type EventStore, type RecordedEvent } from '@ledger/event-store';
 import { evolve, initialState, type AccountState } from '@ledger/domain';
+import { snapshotDue, type AccountSnapshots } from './account-snapshots';
 import { idempotencyScope } from './command-envelope';
 
 export interface AnsweredCommand {
@@ -21,6 +22,8 @@ export interface LoadedAccount {
   revision: bigint | 'no_stream';
   /** Requests this stream has answered, by principal and idempotency key. */
   readonly answered: Map<string, AnsweredCommand>;
+  /** The revision of the account's latest snapshot, taken or loaded; null without one. */
+  snapshotRevision: bigint | null;
 }
 
 /**
@@ -55,12 +58,40 @@ export const emptyAccount = (accountId: string): LoadedAccount => ({
   state: initialState(),
   revision: 'no_stream',
   answered: new Map(),
+  snapshotRevision: null,
 });
 
-export async function loadAccount(store: EventStore, accountId: string): Promise<LoadedAccount> {
-  const account = emptyAccount(accountId);
-  for await (const recorded of store.readStream(accountStreamId(accountId))) applyRecorded(account, recorded);
+/**
+ * The account's state: from its latest usable snapshot and the events after it when there is one,
+ * else folded from the stream's first event. A load that folded many events leaves a snapshot.
+ */
+export async function loadAccount(
+  store: EventStore,
+  accountId: string,
+  snapshots?: AccountSnapshots,
+): Promise<LoadedAccount> {
+  const streamId = accountStreamId(accountId);
+  const snapshot = await snapshots?.load(streamId);
+  const account: LoadedAccount = snapshot
+    ? { accountId, ...snapshot, snapshotRevision: snapshot.revision }
+    : emptyAccount(accountId);
+  const from = snapshot ? snapshot.revision + 1n : 0n;
+  for await (const recorded of store.readStream(streamId, { fromRevision: from })) applyRecorded(account, recorded);
+  takeSnapshotIfDue(account, snapshots);
   return account;
+}
+
+/** Snapshots the account as it is now if enough events went by since the last one. */
+export function takeSnapshotIfDue(account: LoadedAccount, snapshots: AccountSnapshots | undefined): void {
+  if (!snapshots || account.revision === 'no_stream') return;
+  const since = account.revision - (account.snapshotRevision ?? -1n);
+  if (!snapshotDue(account.revision, since)) return;
+  account.snapshotRevision = account.revision;
+  void snapshots.save(accountStreamId(account.accountId), {
+    revision: account.revision,
+    state: account.state,
+    answered: account.answered,
+  });
 }
 
 export class AccountCache {
@@ -69,6 +100,7 @@ export class AccountCache {
   constructor(
     private readonly store: EventStore,
     private readonly capacity = 10_000,
+    readonly snapshots?: AccountSnapshots,
   ) {}
 
   async get(accountId: string): Promise<LoadedAccount> {
@@ -79,7 +111,7 @@ export class AccountCache {
       this.entries.set(accountId, cached);
       return cached;
     }
-    const loaded = await loadAccount(this.store, accountId);
+    const loaded = await loadAccount(this.store, accountId, this.snapshots);
     this.entries.set(accountId, loaded);
     if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
     return loaded;

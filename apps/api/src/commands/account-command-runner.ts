@@ -22,8 +22,11 @@ import {
   type RecordedEvent,
 } from '@ledger/event-store';
 import { LedgerHttpError } from '../errors/ledger-http-error';
-import { EVENT_STORE } from '../infrastructure/tokens';
-import { AccountCache, applyRecorded, emptyAccount, type AnsweredCommand } from './account-cache';
+import type { Kysely } from 'kysely';
+import type { LedgerDatabase } from '../infrastructure/database';
+import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
+import { AccountCache, applyRecorded, emptyAccount, takeSnapshotIfDue, type AnsweredCommand } from './account-cache';
+import { AccountSnapshots } from './account-snapshots';
 import { idempotencyScope, type CommandEnvelope } from './command-envelope';
 import { bucketsJson, eventJson, settlementJson, type ReceiptJson } from './receipt';
 
@@ -65,8 +68,11 @@ export class AccountCommandRunner {
   readonly cache: AccountCache;
   readonly stats = commandRunnerStats;
 
-  constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {
-    this.cache = new AccountCache(store);
+  constructor(
+    @Inject(EVENT_STORE) private readonly store: EventStore,
+    @Inject(ANSWERS_DATABASE) answersDb: Kysely<LedgerDatabase>,
+  ) {
+    this.cache = new AccountCache(store, undefined, new AccountSnapshots(answersDb));
   }
 
   /** Decides and appends; resolves to the receipt, or rejects with the rejection as a LedgerHttpError. */
@@ -179,6 +185,8 @@ export class AccountCommandRunner {
     if (toAppend.length === 0) return { outcomes, position: null };
     const result = await this.store.append(streamId, toAppend, startRevision);
     this.stats.appends += 1;
+    // Stored: the cached state is exactly the stream's at its new revision, a sound snapshot.
+    takeSnapshotIfDue(account, this.cache.snapshots);
     return { outcomes, position: formatPosition(result.position) };
   }
 

@@ -17,8 +17,21 @@ export interface IdempotencyKeysTable {
   completed_at: Date | null;
 }
 
+/** The latest snapshot of each account stream (see commands/account-snapshots.ts). */
+export interface AccountSnapshotsTable {
+  stream_id: string;
+  /** The stream revision the snapshot's state is at. */
+  revision: bigint;
+  /** Snapshots of another version were folded by another evolve: never used. */
+  version: string;
+  /** The encoded state and idempotency record. */
+  body: string;
+  taken_at: Date;
+}
+
 export interface CommandTables {
   idempotency_keys: IdempotencyKeysTable;
+  account_snapshots: AccountSnapshotsTable;
 }
 
 export type LedgerDatabase = EventStoreTables & CommandTables & ReadModelTables;
@@ -43,9 +56,25 @@ const commandMigrations: Record<string, Migration> = {
   },
 };
 
+const snapshotMigrations: Record<string, Migration> = {
+  '2026-11-29T00-account-snapshots': {
+    async up(db) {
+      await db.schema
+        .createTable('account_snapshots')
+        .addColumn('stream_id', 'text', (c) => c.primaryKey())
+        .addColumn('revision', 'bigint', (c) => c.notNull())
+        .addColumn('version', 'text', (c) => c.notNull())
+        .addColumn('body', 'text', (c) => c.notNull())
+        .addColumn('taken_at', 'timestamptz', (c) => c.notNull())
+        .execute();
+    },
+  },
+};
+
 /** Every migration of the ledger's database, whichever process (API, projector, CLI) runs them first. */
 export const ledgerMigrations: Record<string, Migration> = {
   ...eventStoreMigrations,
   ...commandMigrations,
   ...readModelMigrations,
+  ...snapshotMigrations,
 };

@@ -1,0 +1,81 @@
+/**
+ * Snapshots of billing accounts, so that an account with a long stream is loaded from its latest
+ * snapshot and the events after it, not folded from its first event. A snapshot is a cache: the
+ * stream stays the truth, a lost or discarded snapshot only costs a longer load, and one taken by a
+ * different evolve (another version) is never used.
+ *
+ * They live in the ledger's Postgres (whichever store holds the events) and are written through the
+ * asynchronous-commit pool: a crash may lose the newest snapshot, never an event.
+ */
+import { createHash } from 'node:crypto';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  evolveSource,
+  STATE_SNAPSHOT_VERSION,
+  type AccountState,
+} from '@ledger/domain';
+import { sql, type Kysely } from 'kysely';
+import type { LedgerDatabase } from '../infrastructure/database';
+import type { AnsweredCommand } from './account-cache';
+
+/** Changes with the state's declared version, evolve's source, and the shape stored here. */
+export const SNAPSHOT_VERSION = createHash('sha256')
+  .update(`state ${STATE_SNAPSHOT_VERSION}\nanswered 1\n${evolveSource()}`)
+  .digest('hex')
+  .slice(0, 16);
+
+/** Events replayed after a snapshot (or from the start) before a load writes a fresh one. */
+export const SNAPSHOT_AFTER_EVENTS = 1000;
+
+/**
+ * Whether an account that has moved `since` events past its last snapshot should take another.
+ * At least every SNAPSHOT_AFTER_EVENTS events, but no more often than a quarter of the stream's
+ * length: encoding costs as much as the state is large, and a state grows with its stream, so this
+ * keeps the cost per event flat.
+ */
+export const snapshotDue = (revision: bigint, since: bigint, every = SNAPSHOT_AFTER_EVENTS): boolean =>
+  since >= BigInt(every) && since * 4n >= revision;
+
+export interface AccountSnapshot {
+  readonly revision: bigint;
+  readonly state: AccountState;
+  readonly answered: Map<string, AnsweredCommand>;
+}
+
+export class AccountSnapshots {
+  constructor(
+    private readonly db: Kysely<LedgerDatabase>,
+    readonly version = SNAPSHOT_VERSION,
+  ) {}
+
+  async load(streamId: string): Promise<AccountSnapshot | undefined> {
+    const row = await this.db
+      .selectFrom('account_snapshots')
+      .select(['revision', 'version', 'body'])
+      .where('stream_id', '=', streamId)
+      .executeTakeFirst();
+    if (!row || row.version !== this.version) return undefined;
+    const body = decodeSnapshot<{ state: AccountState; answered: Map<string, AnsweredCommand> }>(row.body);
+    return { revision: BigInt(row.revision), state: body.state, answered: body.answered };
+  }
+
+  /**
+   * Encodes now (the caller's state may move on as soon as this returns) and stores in the
+   * background; keeps whichever snapshot is newer. Resolves once stored; never rejects.
+   */
+  save(streamId: string, snapshot: AccountSnapshot): Promise<void> {
+    const body = encodeSnapshot({ state: snapshot.state, answered: snapshot.answered });
+    return sql`
+      INSERT INTO account_snapshots (stream_id, revision, version, body, taken_at)
+      VALUES (${streamId}, ${snapshot.revision}, ${this.version}, ${body}, now())
+      ON CONFLICT (stream_id) DO UPDATE
+        SET revision = excluded.revision, version = excluded.version, body = excluded.body, taken_at = now()
+        WHERE account_snapshots.revision < excluded.revision OR account_snapshots.version <> excluded.version`
+      .execute(this.db)
+      .then(
+        () => undefined,
+        () => undefined,
+      );
+  }
+}

@@ -1,0 +1,134 @@
+/**
+ * Loading an account from a snapshot: the same account as a full replay (state, revision and
+ * idempotency record), a snapshot written once enough events were folded, and one of another
+ * version (another evolve) ignored.
+ */
+import { randomUUID } from 'node:crypto';
+import { accountStreamId, appendToStream, PostgresEventStore, toEventToAppend } from '@ledger/event-store';
+import { createKysely, createPool, migrate } from '@ledger/platform';
+import type { Kysely } from 'kysely';
+import type pg from 'pg';
+import {
+  acceptRunCommand,
+  cmd,
+  credits,
+  openedAccountCommands,
+  runCommands,
+} from '../../../libs/ledger/src/test-support';
+import { loadAccount } from '../src/commands/account-cache';
+import { AccountSnapshots, SNAPSHOT_AFTER_EVENTS, snapshotDue } from '../src/commands/account-snapshots';
+import { ledgerMigrations, type LedgerDatabase } from '../src/infrastructure/database';
+import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+
+const ACCOUNT = 'acct-1';
+
+describe('account snapshots', () => {
+  let database: TestDatabase;
+  let pool: pg.Pool;
+  let db: Kysely<LedgerDatabase>;
+  let store: PostgresEventStore;
+
+  beforeAll(async () => {
+    database = await createTestDatabase();
+    pool = createPool(database.url);
+    db = createKysely<LedgerDatabase>(pool);
+    await migrate(db, ledgerMigrations);
+    store = new PostgresEventStore(pool, { pageSize: 100 });
+    // Enough commands for more than SNAPSHOT_AFTER_EVENTS events.
+    const commands = [
+      ...openedAccountCommands(),
+      cmd('GrantCredits', { grantId: 'g-1', source: 'top_up', amount: credits('100000') }),
+    ];
+    for (let i = 0; i < 400; i++) {
+      commands.push(acceptRunCommand(`run-${i}`, credits('2')));
+      if (i % 2 === 0) commands.push(cmd('CompleteRun', { runId: `run-${i}`, actualCost: credits('1.5') }));
+    }
+    const { events } = runCommands(commands);
+    const stored = events.map((event, i) =>
+      toEventToAppend(event, randomUUID(), {
+        commandId: randomUUID(),
+        commandType: 'Test',
+        idempotencyKey: `key-${i}`,
+        requestHash: 'sha256:test',
+        correlationId: 'c',
+        causationId: 'c',
+        principal: 'svc',
+        occurredAt: '2026-11-01T00:00:00.000Z',
+      }),
+    );
+    await appendToStream(pool, accountStreamId(ACCOUNT), stored, 'no_stream');
+  });
+
+  afterAll(async () => {
+    await store.close();
+    await db.destroy();
+    await database.drop();
+  });
+
+  const snapshotRow = () =>
+    db.selectFrom('account_snapshots').selectAll().where('stream_id', '=', accountStreamId(ACCOUNT)).executeTakeFirst();
+
+  it('takes one when a load folds many events, and loads from it to the same account', async () => {
+    const snapshots = new AccountSnapshots(db);
+    const replayed = await loadAccount(store, ACCOUNT);
+    expect(Number(replayed.revision)).toBeGreaterThan(SNAPSHOT_AFTER_EVENTS);
+
+    await loadAccount(store, ACCOUNT, snapshots);
+    for (let i = 0; i < 50 && !(await snapshotRow()); i++) await new Promise((r) => setTimeout(r, 20));
+    const row = await snapshotRow();
+    expect(row).toMatchObject({ revision: replayed.revision, version: snapshots.version });
+
+    const fromSnapshot = await loadAccount(store, ACCOUNT, snapshots);
+    expect(fromSnapshot.snapshotRevision).toBe(replayed.revision);
+    expect(fromSnapshot.state).toEqual(replayed.state);
+    expect(fromSnapshot.revision).toBe(replayed.revision);
+    expect(fromSnapshot.answered).toEqual(replayed.answered);
+  });
+
+  it('folds the events after the snapshot', async () => {
+    const snapshots = new AccountSnapshots(db);
+    const before = await loadAccount(store, ACCOUNT, snapshots);
+    const { events } = runCommands([acceptRunCommand('run-late', credits('3'))], { state: before.state });
+    await appendToStream(
+      pool,
+      accountStreamId(ACCOUNT),
+      events.map((event) =>
+        toEventToAppend(event, randomUUID(), {
+          commandId: 'late',
+          commandType: 'AcceptRun',
+          idempotencyKey: 'late',
+          requestHash: 'sha256:late',
+          correlationId: 'c',
+          causationId: 'c',
+          principal: 'svc',
+          occurredAt: '2026-11-01T00:00:00.000Z',
+        }),
+      ),
+      before.revision,
+    );
+    const loaded = await loadAccount(store, ACCOUNT, snapshots);
+    const replayed = await loadAccount(store, ACCOUNT);
+    expect(loaded.snapshotRevision).toBe(before.revision);
+    expect(loaded.state).toEqual(replayed.state);
+    expect(loaded.answered).toEqual(replayed.answered);
+    expect(loaded.revision).toBe(replayed.revision);
+  });
+
+  it('ignores a snapshot of another version: it was folded by another evolve', async () => {
+    const other = new AccountSnapshots(db, 'another-evolve');
+    const loaded = await loadAccount(store, ACCOUNT, other);
+    expect(loaded.state).toEqual((await loadAccount(store, ACCOUNT)).state);
+    // Folded from the first event, so it leaves a snapshot of its own version in place of the old.
+    for (let i = 0; i < 50 && (await snapshotRow())?.version !== 'another-evolve'; i++) {
+      await new Promise((r) => setTimeout(r, 20));
+    }
+    expect(await snapshotRow()).toMatchObject({ version: 'another-evolve', revision: loaded.revision });
+  });
+
+  it('is due at most every quarter of the stream, and at least every SNAPSHOT_AFTER_EVENTS events', () => {
+    expect(snapshotDue(5000n, 999n)).toBe(false);
+    expect(snapshotDue(3000n, 1000n)).toBe(true);
+    expect(snapshotDue(100_000n, 20_000n)).toBe(false);
+    expect(snapshotDue(100_000n, 25_000n)).toBe(true);
+  });
+});
