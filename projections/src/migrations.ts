@@ -198,6 +198,23 @@ const readModels: Migration = {
   },
 };
 
+/**
+ * A billing event names the command that appended it, so the overview can open exactly the usage
+ * rows that command moved (an accepted run's money moves in its CreditsReserved event, beside it).
+ * Rows projected before this migration have none until the projection is rebuilt.
+ */
+const billingEventCommands: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`ALTER TABLE billing_events ADD COLUMN command_id uuid`.execute(db);
+    await sql`CREATE INDEX usage_ledger_account_command ON usage_ledger (account_id, command_id)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP INDEX usage_ledger_account_command`.execute(db);
+    await sql`ALTER TABLE billing_events DROP COLUMN command_id`.execute(db);
+  },
+};
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
+  '2026-11-29T01-billing-event-commands': billingEventCommands,
 };

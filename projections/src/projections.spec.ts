@@ -514,6 +514,7 @@ describe('the projection set', () => {
         'usage_ledger USING btree (account_id, occurred_at, position_commit, position_prepare, entry_index)',
         'usage_ledger USING btree (account_id, project_id, occurred_at, position_commit, position_prepare, entry_index)',
         'usage_ledger USING btree (account_id, position_commit, position_prepare, entry_index)',
+        'usage_ledger USING btree (account_id, command_id)',
         'runs USING btree (account_id, run_id)',
         'runs USING btree (account_id, project_id)',
         'settlement_holds USING btree (account_id, hold_id)',

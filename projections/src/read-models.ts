@@ -137,6 +137,8 @@ export interface BillingEventsTable extends WrittenAt {
   /** The money it moved, if any. */
   amount: bigint | null;
   occurred_at: Date;
+  /** The command that appended it: its usage rows are the rows with this command_id. */
+  command_id: string | null;
 }
 
 export interface ProjectionCheckpointsTable {

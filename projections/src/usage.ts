@@ -57,6 +57,7 @@ function billingEvent(
       summary,
       amount,
       occurred_at: occurredAt(at),
+      command_id: at.metadata.commandId,
       ...writtenBy(at),
     },
   };

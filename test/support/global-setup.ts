@@ -6,6 +6,7 @@ import { mkdtemp } from 'node:fs/promises';
 import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
+import { bundlePages } from '../../apps/web/bundler/bundle-pages';
 import { startEmbeddedPostgres } from '../../libs/platform/src/embedded-postgres';
 
 async function freePort(): Promise<number> {
@@ -20,6 +21,8 @@ async function freePort(): Promise<number> {
 }
 
 export default async function globalSetup(): Promise<void> {
+  // The API serves the pages from dist/web: the browser tests see what `npm run build` makes.
+  await bundlePages();
   if (process.env.TEST_DATABASE_URL) return; // an outside Postgres was given
   const dataDir = await mkdtemp(path.join(os.tmpdir(), 'ledger-test-'));
   const postgres = await startEmbeddedPostgres({ dataDir, port: await freePort(), persistent: false });

@@ -37,7 +37,7 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
   const pool = createPool(options.databaseUrl, { max: 20 });
   const db = createKysely<LedgerDatabase>(pool);
   await migrate(db, ledgerMigrations);
-  const demo = options.config.demo ? demoWorkspace() : undefined;
+  const demo = options.config.demo ? demoWorkspace() : null;
   const infrastructure: Infrastructure = {
     config: options.config,
     pool,
@@ -45,6 +45,7 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
     answersDb: createKysely<LedgerDatabase>(createPool(options.databaseUrl, { max: 10, asynchronousCommit: true })),
     eventStore: createEventStore(options.config, pool),
     apiKeys: ApiKeys.fromConfig(options.config, demo?.keys),
+    demo,
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {
     logger:

@@ -2,7 +2,8 @@
  * Bundles the workspace pages (Preact, TypeScript, CSS) into dist/web, where the API serves them.
  * Part of `npm run build`; the test run bundles once before the browser tests.
  */
-import { workspaceAssetsDir, projectRoot } from '@ledger/platform';
+// Relative, not @ledger/platform: jest's global setup runs this without the path aliases.
+import { projectRoot, workspaceAssetsDir } from '../../../libs/platform/src/project-root';
 import { build } from 'esbuild';
 import path from 'node:path';
 

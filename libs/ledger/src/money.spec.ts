@@ -61,4 +61,3 @@ describe('credits', () => {
     expect(creditValueInYuan(80000n, 100n)).toBe('8');
   });
 });
-

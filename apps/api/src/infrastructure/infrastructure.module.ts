@@ -4,8 +4,9 @@ import type { LedgerConfig } from '@ledger/platform';
 import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { ApiKeys } from '../identity/api-keys';
+import type { DemoWorkspace } from '../workspace/demo-workspace';
 import type { LedgerDatabase } from './database';
-import { ANSWERS_DATABASE, API_KEYS, CONFIG, DATABASE, EVENT_STORE, PG_POOL } from './tokens';
+import { ANSWERS_DATABASE, API_KEYS, CONFIG, DATABASE, DEMO_WORKSPACE, EVENT_STORE, PG_POOL } from './tokens';
 
 /** Connections made before Nest starts (migrations run first), handed to every module. */
 export interface Infrastructure {
@@ -15,6 +16,8 @@ export interface Infrastructure {
   readonly answersDb: Kysely<LedgerDatabase>;
   readonly eventStore: EventStore;
   readonly apiKeys: ApiKeys;
+  /** The demo workspace, unless LEDGER_DEMO is off. */
+  readonly demo: DemoWorkspace | null;
 }
 
 @Global()
@@ -28,6 +31,7 @@ export class InfrastructureModule {
       { provide: ANSWERS_DATABASE, useValue: infrastructure.answersDb },
       { provide: EVENT_STORE, useValue: infrastructure.eventStore },
       { provide: API_KEYS, useValue: infrastructure.apiKeys },
+      { provide: DEMO_WORKSPACE, useValue: infrastructure.demo },
     ];
     return { module: InfrastructureModule, providers, exports: providers.map((p) => p.provide) };
   }

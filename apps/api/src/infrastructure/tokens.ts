@@ -6,3 +6,4 @@ export const DATABASE = Symbol('Kysely<LedgerDatabase>');
 export const ANSWERS_DATABASE = Symbol('Kysely<LedgerDatabase> (asynchronous commit)');
 export const EVENT_STORE = Symbol('EventStore');
 export const API_KEYS = Symbol('ApiKeys');
+export const DEMO_WORKSPACE = Symbol('DemoWorkspace');

@@ -143,6 +143,7 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
         amount: event.amount === null ? null : formatCredits(event.amount),
         projectId: event.project_id,
         createdAt: event.occurred_at.toISOString(),
+        commandId: event.command_id,
         position: positionOf(event),
       })),
       readModelPosition: reached && positionOf({ position_commit: reached.commit, position_prepare: reached.prepare }),

@@ -9,8 +9,8 @@ const usageFilters = {
   ...freshness,
   kind: z.enum(usageKinds).optional(),
   run: identifier.optional(),
-  /** The rows one event moved (a billing event's id). */
-  event: z.uuid().optional(),
+  /** The rows one command moved (a billing event's commandId). */
+  command: z.uuid().optional(),
   from: instant.optional(),
   to: instant.optional(),
 };

@@ -11,7 +11,7 @@ export interface UsageFilters {
   readonly project?: string;
   readonly kind?: UsageKind;
   readonly run?: string;
-  readonly event?: string;
+  readonly command?: string;
   readonly from?: string;
   readonly to?: string;
 }
@@ -20,7 +20,7 @@ export interface UsageFilters {
 export function selectUsageRows(
   db: Kysely<LedgerDatabase>,
   accountId: string,
-  { project, kind, run, event, from, to }: UsageFilters,
+  { project, kind, run, command, from, to }: UsageFilters,
   cursor: UsageCursor | undefined,
   limit: number,
 ) {
@@ -31,7 +31,7 @@ export function selectUsageRows(
     .$if(project !== undefined, (q) => q.where('project_id', '=', project!))
     .$if(kind !== undefined, (q) => q.where('kind', '=', kind!))
     .$if(run !== undefined, (q) => q.where('run_id', '=', run!))
-    .$if(event !== undefined, (q) => q.where('event_id', '=', event!))
+    .$if(command !== undefined, (q) => q.where('command_id', '=', command!))
     .$if(from !== undefined, (q) => q.where('occurred_at', '>=', new Date(from!)))
     .$if(to !== undefined, (q) => q.where('occurred_at', '<', new Date(to!)))
     .$if(cursor !== undefined, (q) =>

@@ -15,6 +15,11 @@ export const DEMO_READER_KEY = 'demo-reader-key';
 
 export interface DemoWorkspace {
   readonly keys: KeyEntry[];
+  /**
+   * The position of the seed's last command, once this process made the demo: the pages read the
+   * demo at least as of it, so a newcomer never sees it half projected.
+   */
+  readonly seededAt: string | null;
   /** Makes the demo accounts unless their streams already exist; safe to run on every start. */
   ensure(apiUrl: string): Promise<'created' | 'present'>;
 }
@@ -23,7 +28,11 @@ export function demoWorkspace(): DemoWorkspace {
   const accounts = [DEMO_ACCOUNT, EMPTY_DEMO_ACCOUNT];
   // The seeder's key lives only in this process: nobody else can act as it.
   const seederKey = randomBytes(24).toString('base64url');
+  let seededAt: string | null = null;
   return {
+    get seededAt() {
+      return seededAt;
+    },
     keys: [
       { key: DEMO_READER_KEY, principal: 'demo-visitor', role: 'dashboard', accounts },
       { key: seederKey, principal: 'demo-seeder', role: 'admin', accounts },
@@ -43,6 +52,7 @@ export function demoWorkspace(): DemoWorkspace {
         `seed:${EMPTY_DEMO_ACCOUNT}:0`,
       );
       if (empty.status !== 200) throw new Error(`could not open the empty demo account: ${JSON.stringify(empty.body)}`);
+      seededAt = empty.body.position as string;
       return 'created';
     },
   };

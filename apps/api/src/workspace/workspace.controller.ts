@@ -1,12 +1,12 @@
 import { Controller, Get, Header, Inject, Param, Redirect, Res } from '@nestjs/common';
 import { reject } from '@ledger/domain';
-import { workspaceAssetsDir, type LedgerConfig } from '@ledger/platform';
+import { workspaceAssetsDir } from '@ledger/platform';
 import type { Response } from 'express';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LedgerHttpError } from '../errors/ledger-http-error';
-import { CONFIG } from '../infrastructure/tokens';
-import { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT } from './demo-workspace';
+import { DEMO_WORKSPACE } from '../infrastructure/tokens';
+import { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT, type DemoWorkspace } from './demo-workspace';
 import { pageShell } from './page-shell';
 
 /** What the bundle holds; nothing else under /workspace/assets is served. */
@@ -24,7 +24,7 @@ const CONTENT_SECURITY_POLICY =
 /** The dashboards: /workspace/billing and /workspace/usage, and what they load. */
 @Controller()
 export class WorkspaceController {
-  constructor(@Inject(CONFIG) private readonly config: LedgerConfig) {}
+  constructor(@Inject(DEMO_WORKSPACE) private readonly demo: DemoWorkspace | null) {}
 
   @Get()
   @Redirect('/workspace/billing', 302)
@@ -55,9 +55,12 @@ export class WorkspaceController {
   @Header('Cache-Control', 'no-cache')
   settings() {
     return {
-      demo: this.config.demo
-        ? { accountId: DEMO_ACCOUNT, emptyAccountId: EMPTY_DEMO_ACCOUNT, readerKey: DEMO_READER_KEY }
-        : null,
+      demo: this.demo && {
+        accountId: DEMO_ACCOUNT,
+        emptyAccountId: EMPTY_DEMO_ACCOUNT,
+        readerKey: DEMO_READER_KEY,
+        seededAt: this.demo.seededAt,
+      },
     };
   }
 

@@ -23,7 +23,7 @@ async function loadBilling(place: Place): Promise<{ workspace: Workspace; overvi
   if (workspace.kind !== 'account') return { workspace };
   const overview = await workspace.api.overview(workspace.accountId, {
     project: place.project,
-    atLeastPosition: place.atLeastPosition,
+    atLeastPosition: workspace.atLeastPosition,
   });
   return { workspace, overview };
 }
@@ -69,7 +69,7 @@ function BillingContent({ workspace, overview, place }: { workspace: Workspace; 
       const here: Place = { ...place, state: workspace.state, account: place.account };
       return (
         <div data-account={overview!.accountId} data-project={overview!.project ?? ''}>
-          <section class="account-bar" aria-label="Account">
+          <section class="account-bar" aria-label="Account summary">
             <p>
               <strong>{overview!.name}</strong> <code>{overview!.accountId}</code> ·{' '}
               <span class={`status ${overview!.status}`}>{overview!.status}</span>

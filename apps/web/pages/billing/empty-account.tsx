@@ -20,7 +20,7 @@ export function EmptyAccountGuide({ overview }: { overview: Overview }) {
           Start a subscription: <code>POST {account}/subscription</code> grants the plan’s included credits.
         </li>
         <li>
-          Or grant credits directly: <code>POST {account}/credits</code> (a manual grant or a top-up).
+          Or grant credits directly: <code>POST {account}/grants</code> (a manual grant or a top-up).
         </li>
         <li>
           Attach projects and accept runs: <code>POST {account}/projects</code>, then <code>POST {account}/runs</code>{' '}

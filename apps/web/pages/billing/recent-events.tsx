@@ -4,12 +4,13 @@ import type { RecentEvent } from '../shared/api-types';
 import { hrefFor, type Place } from '../shared/place';
 
 export function RecentEvents({ events, place }: { events: RecentEvent[]; place: Place }) {
-  const ledger = hrefFor('usage', { state: place.state, account: place.account, project: place.project });
+  const scope: Place = { state: place.state, account: place.account, project: place.project };
+  const ledger = hrefFor('usage', scope);
   return (
     <section aria-labelledby="events-title" class="section">
       <h2 id="events-title">Recent billing events</h2>
       <p class="lede">
-        Accepted runs, grants, holds and their outcomes, newest first. Every amount is a row in the{' '}
+        Accepted runs, grants, holds and their outcomes, newest first. Each opens the rows it moved in the{' '}
         <a href={ledger}>usage ledger</a>.
       </p>
       {events.length === 0 ? (
@@ -31,9 +32,11 @@ export function RecentEvents({ events, place }: { events: RecentEvent[]; place: 
               {events.map((event) => (
                 <tr key={event.eventId} data-event-id={event.eventId}>
                   <td>
-                    <a href={`${ledger}${ledger.includes('?') ? '&' : '?'}event=${encodeURIComponent(event.eventId)}`}>
-                      {event.summary}
-                    </a>
+                    {event.commandId ? (
+                      <a href={hrefFor('usage', { ...scope, command: event.commandId })}>{event.summary}</a>
+                    ) : (
+                      event.summary
+                    )}
                   </td>
                   <td>{event.type}</td>
                   <td class="num">{event.amount === null ? '—' : formatAmount(event.amount)}</td>

@@ -56,7 +56,7 @@ export function AccountPicker({
 }) {
   if (accounts.length < 2) return null;
   return (
-    <form method="get" class="filters" aria-label="Account">
+    <form method="get" class="filters" aria-label="Choose an account">
       <Keep place={place} except={['account', 'project', 'cursor']} />
       <label for="account">Account</label>
       <select id="account" name="account" value={current} onChange={submitOnChange}>

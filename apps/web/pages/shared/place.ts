@@ -15,8 +15,8 @@ export interface Place {
   readonly project?: string;
   readonly atLeastPosition?: string;
   readonly kind?: UsageKind;
-  /** One event's rows (a billing event's id). */
-  readonly event?: string;
+  /** The rows one command moved (a billing event's commandId). */
+  readonly command?: string;
   /** Calendar days (YYYY-MM-DD), inclusive, in UTC. */
   readonly from?: string;
   readonly to?: string;
@@ -37,7 +37,7 @@ export function readPlace(search: string): Place {
     project: text('project'),
     atLeastPosition: text('atLeastPosition'),
     kind: oneOf('kind', usageKinds),
-    event: text('event'),
+    command: text('command'),
     from: day('from'),
     to: day('to'),
     cursor: text('cursor'),

@@ -32,7 +32,7 @@ export interface Freshness {
 export interface UsageFilters extends Freshness {
   readonly project?: string;
   readonly kind?: UsageKind;
-  readonly event?: string;
+  readonly command?: string;
   readonly from?: string;
   readonly to?: string;
 }

@@ -17,6 +17,8 @@ export type Workspace =
       /** The other accounts the key may read (live state only), to switch between. */
       readonly accounts: AccountList['accounts'];
       readonly principal: string;
+      /** Read at least as of this position (the URL's, or the demo's seeding). */
+      readonly atLeastPosition?: string;
     }
   | { readonly kind: 'sign-in'; readonly state: 'live'; readonly problem?: string }
   | { readonly kind: 'no-accounts'; readonly state: 'live'; readonly principal: string }
@@ -56,7 +58,15 @@ async function live(place: Place): Promise<Workspace> {
     const { accounts } = await api.accounts();
     const accountId = place.account ?? accounts[0]?.accountId;
     if (!accountId) return { kind: 'no-accounts', state: 'live', principal: me.principal };
-    return { kind: 'account', state: 'live', api, accountId, accounts, principal: me.principal };
+    return {
+      kind: 'account',
+      state: 'live',
+      api,
+      accountId,
+      accounts,
+      principal: me.principal,
+      atLeastPosition: place.atLeastPosition,
+    };
   } catch (error) {
     if (error instanceof QueryApiError && error.code === 'unauthenticated') {
       signOut();

@@ -15,7 +15,7 @@ export function UsageFilters(props: {
   return (
     <section class="filters-bar" aria-label="Filters">
       <form method="get" class="filters" aria-label="Usage filters">
-        <Keep place={place} except={['project', 'kind', 'from', 'to', 'cursor', 'event']} />
+        <Keep place={place} except={['project', 'kind', 'from', 'to', 'cursor', 'command']} />
         <div class="field">
           <label for="project">Project</label>
           <select id="project" name="project" value={place.project ?? ''}>
@@ -69,7 +69,7 @@ function CsvDownload({ place, api, accountId }: { place: Place; api: QueryApi; a
       const csv = await api.usageCsv(accountId, {
         project: place.project,
         kind: place.kind,
-        event: place.event,
+        command: place.command,
         ...instantRange(place),
         atLeastPosition: place.atLeastPosition,
       });

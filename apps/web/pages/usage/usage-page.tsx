@@ -13,7 +13,7 @@ import { ProjectBreakdown } from './project-breakdown';
 import { UsageFilters } from './usage-filters';
 import { UsageTable } from './usage-table';
 
-export const USAGE_PAGE_SIZE = 25;
+import { USAGE_PAGE_SIZE } from './page-size';
 
 interface Loaded {
   readonly workspace: Workspace;
@@ -29,13 +29,13 @@ async function loadUsage(place: Place): Promise<Loaded> {
     api.usage(accountId, {
       project: place.project,
       kind: place.kind,
-      event: place.event,
+      command: place.command,
       ...instantRange(place),
       cursor: place.cursor,
       limit: USAGE_PAGE_SIZE,
-      atLeastPosition: place.atLeastPosition,
+      atLeastPosition: workspace.atLeastPosition,
     }),
-    api.projects(accountId, { atLeastPosition: place.atLeastPosition }),
+    api.projects(accountId, { atLeastPosition: workspace.atLeastPosition }),
   ]);
   return { workspace, rows, breakdown };
 }
@@ -92,13 +92,13 @@ function UsageContent({ workspace, rows, breakdown, place }: Loaded & { place: P
       const projects = breakdown!.projects.map((p) => ({ projectId: p.projectId, name: p.name }));
       return (
         <div data-account={workspace.accountId}>
-          <section class="account-bar" aria-label="Account">
+          <section class="account-bar" aria-label="Account summary">
             <p>
               Account <code>{workspace.accountId}</code>
-              {place.event && (
+              {place.command && (
                 <>
                   {' '}
-                  · the rows of event <code>{place.event}</code>
+                  · the rows of command <code>{place.command}</code>
                 </>
               )}
             </p>
