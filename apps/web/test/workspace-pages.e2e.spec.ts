@@ -136,6 +136,7 @@ describe('the billing overview', () => {
   it('shows a project’s share when the project filter is chosen', async () => {
     await open('/workspace/billing?state=demo');
     await page.getByRole('combobox', { name: 'Project' }).selectOption('proj-support');
+    await page.getByRole('button', { name: 'Apply' }).click();
     await page.waitForURL(/project=proj-support/);
     await page.locator('[data-account][data-project="proj-support"]').waitFor();
     const share = (
@@ -168,6 +169,7 @@ describe('the billing overview', () => {
     await signIn('dashboard-key-all');
     // The key may read every account: the page lists them; the live one is chosen from the list.
     await page.getByRole('combobox', { name: 'Account' }).selectOption(LIVE_ACCOUNT);
+    await page.getByRole('button', { name: 'Open' }).click();
     await page.waitForURL(new RegExp(`account=${LIVE_ACCOUNT}`));
     await page.locator(`[data-account="${LIVE_ACCOUNT}"]`).waitFor();
 

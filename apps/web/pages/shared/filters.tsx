@@ -1,12 +1,11 @@
 /**
- * Filters are plain GET forms: choosing one loads the page at a URL that names it, so a filtered
- * view can be linked and the back button works. Choosing in a select submits at once.
+ * Filters are plain GET forms: applying one loads the page at a URL that names it, so a filtered
+ * view can be linked and the back button works. A select never submits by itself: stepping through
+ * options with the keyboard must not reload the page at every step.
  */
 import type { ComponentChildren } from 'preact';
 import type { AccountList } from './api-types';
 import type { Place } from './place';
-
-const submitOnChange = (event: Event) => (event.currentTarget as HTMLSelectElement).form?.requestSubmit();
 
 /** Hidden fields for the parts of the place a form does not change. */
 export function Keep({ place, except }: { place: Place; except: Array<keyof Place> }) {
@@ -31,7 +30,7 @@ export function ProjectFilter(props: {
     <form method="get" class="filters" aria-label="Project filter">
       <Keep place={place} except={['project', 'cursor']} />
       <label for="project">Project</label>
-      <select id="project" name="project" value={place.project ?? ''} onChange={submitOnChange}>
+      <select id="project" name="project" value={place.project ?? ''}>
         <option value="">All projects (whole account)</option>
         {props.projects.map((p) => (
           <option key={p.projectId} value={p.projectId}>
@@ -59,7 +58,7 @@ export function AccountPicker({
     <form method="get" class="filters" aria-label="Choose an account">
       <Keep place={place} except={['account', 'project', 'cursor']} />
       <label for="account">Account</label>
-      <select id="account" name="account" value={current} onChange={submitOnChange}>
+      <select id="account" name="account" value={current}>
         {accounts.map((a) => (
           <option key={a.accountId} value={a.accountId}>
             {a.name} ({a.accountId})
