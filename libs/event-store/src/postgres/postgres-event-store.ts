@@ -10,6 +10,11 @@
  * any transaction still to write gets a larger id, so nothing can ever appear below what a reader
  * returned. The price is latency, never a lost event: a long transaction holding an id (any write
  * in this database) holds readers back until it ends.
+ *
+ * Subscribers are woken by a NOTIFY the store sends after each append has committed (CommitSignal),
+ * not by one inside the appending transaction, which would serialise every append's commit. An
+ * append made through appendToStream on a caller's client wakes nobody: subscribers find it by
+ * polling (pollIntervalMs), as they find everything a lost notification would have announced.
  */
 import type pg from 'pg';
 import {
@@ -181,6 +186,7 @@ export class PostgresEventStore implements EventStore {
   private readonly pageSize: number;
   private readonly pollIntervalMs: number;
   private readonly listeners = new Set<Listener>();
+  private readonly commits: CommitSignal;
   private closed = false;
 
   /** The pool belongs to the caller: close() leaves it open. */
@@ -190,10 +196,13 @@ export class PostgresEventStore implements EventStore {
   ) {
     this.pageSize = options.pageSize ?? DEFAULT_PAGE_SIZE;
     this.pollIntervalMs = options.pollIntervalMs ?? DEFAULT_POLL_INTERVAL_MS;
+    this.commits = new CommitSignal(pool);
   }
 
-  append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
-    return appendToStream(this.pool, streamId, events, expected);
+  async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
+    const result = await appendToStream(this.pool, streamId, events, expected);
+    if (events.length > 0) this.commits.signal();
+    return result;
   }
 
   // No xmin rule here: appends to one stream queue on its row lock, so revisions commit in order.
@@ -297,6 +306,37 @@ export class PostgresEventStore implements EventStore {
   async close(): Promise<void> {
     this.closed = true;
     await Promise.all([...this.listeners].map((listener) => listener.stop()));
+  }
+}
+
+/**
+ * Tells subscribers (in any process) that events were committed: one NOTIFY statement at a time,
+ * and one more after it if appends committed meanwhile, so a burst of appends costs two
+ * notifications, not one each. The statement writes nothing, so its commit waits for no WAL flush
+ * and holds Postgres' notify lock only for an instant. A failed notification is only latency:
+ * subscribers poll.
+ */
+class CommitSignal {
+  private sending = false;
+  private again = false;
+
+  constructor(private readonly pool: pg.Pool) {}
+
+  signal(): void {
+    if (this.sending) {
+      this.again = true;
+      return;
+    }
+    this.sending = true;
+    void this.send();
+  }
+
+  private async send(): Promise<void> {
+    do {
+      this.again = false;
+      await this.pool.query(`SELECT pg_notify($1, '')`, [EVENTS_CHANNEL]).catch(() => undefined);
+    } while (this.again);
+    this.sending = false;
   }
 }
 
