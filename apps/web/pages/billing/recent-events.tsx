@@ -31,16 +31,18 @@ export function RecentEvents({ events, place }: { events: RecentEvent[]; place: 
             <tbody>
               {events.map((event) => (
                 <tr key={event.eventId} data-event-id={event.eventId}>
-                  <td>
+                  <td data-label="Event">
                     {event.commandId ? (
                       <a href={hrefFor('usage', { ...scope, command: event.commandId })}>{event.summary}</a>
                     ) : (
                       event.summary
                     )}
                   </td>
-                  <td>{event.type}</td>
-                  <td class="num">{event.amount === null ? '—' : formatAmount(event.amount)}</td>
-                  <td>
+                  <td data-label="Kind">{event.type}</td>
+                  <td data-label="Amount" class="num">
+                    {event.amount === null ? '—' : formatAmount(event.amount)}
+                  </td>
+                  <td data-label="Created">
                     <time dateTime={event.createdAt}>{formatInstant(event.createdAt)}</time>
                   </td>
                 </tr>

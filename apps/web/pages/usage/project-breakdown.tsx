@@ -45,7 +45,7 @@ export function ProjectBreakdown({ breakdown }: { breakdown: ProjectBuckets }) {
               <tr key={row.key} data-project={row.key} class={row.total ? 'total' : undefined}>
                 <th scope="row">{row.label}</th>
                 {columns.map((c) => (
-                  <td key={c.bucket} class="num">
+                  <td key={c.bucket} class="num" data-label={c.label}>
                     {formatAmount(row.buckets[c.bucket])}
                   </td>
                 ))}

@@ -28,16 +28,20 @@ export function UsageTable({ rows, onOpen }: { rows: UsageRow[]; onOpen: (row: U
         <tbody>
           {rows.map((row) => (
             <tr key={`${row.eventId}:${row.entryIndex}`} data-event-id={row.eventId} data-kind={row.kind}>
-              <td>
+              <td data-label="Time">
                 <time dateTime={row.occurredAt}>{formatInstant(row.occurredAt)}</time>
               </td>
-              <td>{usageKindLabels[row.kind]}</td>
-              <td>{row.runId ?? row.grantId ?? '—'}</td>
-              <td>{row.projectId ?? 'account-wide'}</td>
-              <td class="num">{formatAmount(row.amount)}</td>
-              <td class="num">{formatAmount(row.availableAfter)}</td>
-              <td>{row.principal}</td>
-              <td>
+              <td data-label="Kind">{usageKindLabels[row.kind]}</td>
+              <td data-label="Run">{row.runId ?? row.grantId ?? '—'}</td>
+              <td data-label="Project">{row.projectId ?? 'account-wide'}</td>
+              <td data-label="Amount" class="num">
+                {formatAmount(row.amount)}
+              </td>
+              <td data-label="Balance after" class="num">
+                {formatAmount(row.availableAfter)}
+              </td>
+              <td data-label="Principal">{row.principal}</td>
+              <td data-label="Event">
                 <button
                   type="button"
                   class="link"
