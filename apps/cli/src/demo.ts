@@ -1,24 +1,39 @@
 /**
- * `npm run demo`: drives a running API (LEDGER_URL, default http://127.0.0.1:3000) through the seed
- * scenario and prints the account's buckets, which match the seed page.
+ * `npm run demo [account]`: drives a running API (LEDGER_URL, default http://127.0.0.1:3000) through
+ * the seed scenario and prints the account's buckets, which match the seed page. An account that
+ * already exists (the demo workspace the API makes on start, say) is shown, not seeded again.
  */
 import { LedgerClient } from './ledger-client';
 import { runSeedScenario } from './seed-scenario';
+
+interface Figures {
+  buckets: Record<string, string>;
+  settlement: { thresholdFen: string; heldValueFen: string; reached: boolean } | null;
+}
 
 async function main(): Promise<void> {
   const url = process.env.LEDGER_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
   const accountId = process.argv[2] ?? 'acct-demo';
   const client = new LedgerClient(url, process.env.LEDGER_API_KEY ?? 'dev-service-key');
-  const receipt = await runSeedScenario(client, accountId, new Date(), (step) => console.log(`  ✓ ${step}`));
-  const { buckets, settlement } = receipt.body as {
-    buckets: Record<string, string>;
-    settlement: { thresholdFen: string; heldValueFen: string; reached: boolean };
-  };
+  const existing = await client.get(`/v1/accounts/${accountId}/events/0`);
+  let figures: Figures;
+  if (existing.status === 200) {
+    console.log(`account ${accountId} already exists: showing it as it is`);
+    const overview = await client.get<Figures>(`/v1/accounts/${accountId}/overview`);
+    if (overview.status !== 200) throw new Error(`could not read ${accountId}: ${JSON.stringify(overview.body)}`);
+    figures = overview.body;
+  } else {
+    const receipt = await runSeedScenario(client, accountId, new Date(), (step) => console.log(`  ✓ ${step}`));
+    figures = receipt.body as Figures;
+  }
   console.log(`\naccount ${accountId}`);
-  for (const [bucket, amount] of Object.entries(buckets)) console.log(`  ${bucket.padEnd(10)} ${amount}`);
-  console.log(
-    `  settlement threshold ${BigInt(settlement.thresholdFen) / 100n} CNY, held value ${settlement.heldValueFen} fen, reached: ${settlement.reached}`,
-  );
+  for (const [bucket, amount] of Object.entries(figures.buckets)) console.log(`  ${bucket.padEnd(10)} ${amount}`);
+  if (figures.settlement) {
+    console.log(
+      `  settlement threshold ${BigInt(figures.settlement.thresholdFen) / 100n} CNY, held value ${figures.settlement.heldValueFen} fen, reached: ${figures.settlement.reached}`,
+    );
+  }
+  console.log(`\nopen ${url}/workspace/billing?state=live&account=${accountId}`);
 }
 
 main().catch((error: unknown) => {
