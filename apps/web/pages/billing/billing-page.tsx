@@ -2,23 +2,20 @@
 import type { Overview } from '../shared/api-types';
 import { AccountPicker, ProjectFilter } from '../shared/filters';
 import { Frame } from '../shared/frame';
-import { DemoOff, ErrorPanel, Loading, SignIn } from '../shared/panels';
+import { ErrorPanel, Loading, NoAccount } from '../shared/panels';
 import type { Place } from '../shared/place';
-import { QueryApiError } from '../shared/query-api';
 import { useLoad } from '../shared/use-load';
-import { resolveWorkspace, type Workspace } from '../shared/workspace';
+import { resolveWorkspace, type AccountWorkspace, type NoAccountWorkspace } from '../shared/workspace';
 import { BalanceBuckets, HeadlineFigures } from './figures';
 import { EmptyAccountGuide, isEmptyAccount } from './empty-account';
 import { RecentEvents } from './recent-events';
 import { RelationshipMap } from './relationship-map';
 
-const PREVIEW_ERROR = new QueryApiError(
-  'unreachable',
-  'The ledger’s query API could not be reached. Is the ledger running?',
-  null,
-);
+type Billing =
+  | { readonly workspace: NoAccountWorkspace }
+  | { readonly workspace: AccountWorkspace; readonly overview: Overview };
 
-async function loadBilling(place: Place): Promise<{ workspace: Workspace; overview?: Overview }> {
+async function loadBilling(place: Place): Promise<Billing> {
   const workspace = await resolveWorkspace(place);
   if (workspace.kind !== 'account') return { workspace };
   const overview = await workspace.api.overview(workspace.accountId, {
@@ -46,53 +43,50 @@ export function BillingPage({ place }: { place: Place }) {
       </header>
       {loaded.status === 'loading' && <Loading what="the billing overview" />}
       {loaded.status === 'failed' && <ErrorPanel error={loaded.error} onRetry={refresh} />}
-      {loaded.status === 'ready' && <BillingContent {...loaded.value} place={place} />}
+      {loaded.status === 'ready' &&
+        ('overview' in loaded.value ? (
+          <BillingContent {...loaded.value} place={place} />
+        ) : (
+          <NoAccount workspace={loaded.value.workspace} page="billing" />
+        ))}
     </Frame>
   );
 }
 
-function BillingContent({ workspace, overview, place }: { workspace: Workspace; overview?: Overview; place: Place }) {
-  switch (workspace.kind) {
-    case 'error-preview':
-      return <ErrorPanel error={PREVIEW_ERROR} preview onRetry={() => location.assign('/workspace/billing')} />;
-    case 'demo-off':
-      return <DemoOff />;
-    case 'sign-in':
-      return <SignIn problem={workspace.problem} />;
-    case 'no-accounts':
-      return (
-        <p class="panel">
-          The key of <strong>{workspace.principal}</strong> may not read any billing account yet.
+function BillingContent({
+  workspace,
+  overview,
+  place,
+}: {
+  workspace: AccountWorkspace;
+  overview: Overview;
+  place: Place;
+}) {
+  const here: Place = { ...place, state: workspace.state, account: place.account };
+  return (
+    <div data-account={overview.accountId} data-project={overview.project ?? ''}>
+      <section class="account-bar" aria-label="Account summary">
+        <p>
+          <strong>{overview.name}</strong> <code>{overview.accountId}</code> ·{' '}
+          <span class={`status ${overview.status}`}>{overview.status}</span>
+          {overview.project && (
+            <>
+              {' '}
+              · showing project <code>{overview.project}</code>’s share
+            </>
+          )}
         </p>
-      );
-    case 'account': {
-      const here: Place = { ...place, state: workspace.state, account: place.account };
-      return (
-        <div data-account={overview!.accountId} data-project={overview!.project ?? ''}>
-          <section class="account-bar" aria-label="Account summary">
-            <p>
-              <strong>{overview!.name}</strong> <code>{overview!.accountId}</code> ·{' '}
-              <span class={`status ${overview!.status}`}>{overview!.status}</span>
-              {overview!.project && (
-                <>
-                  {' '}
-                  · showing project <code>{overview!.project}</code>’s share
-                </>
-              )}
-            </p>
-            <AccountPicker place={here} accounts={workspace.accounts} current={workspace.accountId} />
-            {overview!.projects.length > 0 && <ProjectFilter place={here} projects={overview!.projects} />}
-          </section>
-          {isEmptyAccount(overview!) && <EmptyAccountGuide overview={overview!} />}
-          <HeadlineFigures overview={overview!} />
-          <BalanceBuckets overview={overview!} />
-          <RelationshipMap overview={overview!} place={here} />
-          <RecentEvents events={overview!.recentEvents} place={here} />
-          <p class="position">
-            Read models at position <code>{overview!.readModelPosition ?? 'none yet'}</code>
-          </p>
-        </div>
-      );
-    }
-  }
+        <AccountPicker place={here} accounts={workspace.accounts} current={workspace.accountId} />
+        {overview.projects.length > 0 && <ProjectFilter place={here} projects={overview.projects} />}
+      </section>
+      {isEmptyAccount(overview) && <EmptyAccountGuide overview={overview} />}
+      <HeadlineFigures overview={overview} />
+      <BalanceBuckets overview={overview} />
+      <RelationshipMap overview={overview} place={here} />
+      <RecentEvents events={overview.recentEvents} place={here} />
+      <p class="position">
+        Read models at position <code>{overview.readModelPosition ?? 'none yet'}</code>
+      </p>
+    </div>
+  );
 }

@@ -1,7 +1,9 @@
 /** What a page shows instead of figures: loading, a failure with a way out, sign-in, nothing yet. */
 import { useState } from 'preact/hooks';
-import type { QueryApiError } from './query-api';
+import { hrefFor, type PageName } from './place';
+import { QueryApiError } from './query-api';
 import { signIn } from './session';
+import type { NoAccountWorkspace } from './workspace';
 
 export function Loading({ what }: { what: string }) {
   return (
@@ -34,7 +36,7 @@ export function ErrorPanel(props: { error: QueryApiError; onRetry: () => void; p
   );
 }
 
-export function SignIn({ problem }: { problem?: string }) {
+function SignIn({ problem }: { problem?: string }) {
   const [key, setKey] = useState('');
   return (
     <section class="panel" aria-labelledby="sign-in-title">
@@ -72,7 +74,7 @@ export function SignIn({ problem }: { problem?: string }) {
   );
 }
 
-export function DemoOff() {
+function DemoOff() {
   return (
     <section class="panel" aria-labelledby="demo-off-title">
       <h2 id="demo-off-title">The demo workspace is turned off</h2>
@@ -82,4 +84,28 @@ export function DemoOff() {
       </p>
     </section>
   );
+}
+
+const PREVIEW_ERROR = new QueryApiError(
+  'unreachable',
+  'The ledger’s query API could not be reached. Is the ledger running?',
+  null,
+);
+
+/** What a page shows in place of an account: the error preview, sign-in, or why there is none. */
+export function NoAccount({ workspace, page }: { workspace: NoAccountWorkspace; page: PageName }) {
+  switch (workspace.kind) {
+    case 'error-preview':
+      return <ErrorPanel error={PREVIEW_ERROR} preview onRetry={() => location.assign(hrefFor(page, {}))} />;
+    case 'demo-off':
+      return <DemoOff />;
+    case 'sign-in':
+      return <SignIn problem={workspace.problem} />;
+    case 'no-accounts':
+      return (
+        <p class="panel">
+          The key of <strong>{workspace.principal}</strong> may not read any billing account yet.
+        </p>
+      );
+  }
 }

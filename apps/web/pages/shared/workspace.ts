@@ -25,6 +25,9 @@ export type Workspace =
   | { readonly kind: 'demo-off'; readonly state: 'demo' | 'empty' }
   | { readonly kind: 'error-preview'; readonly state: 'error' };
 
+export type AccountWorkspace = Extract<Workspace, { kind: 'account' }>;
+export type NoAccountWorkspace = Exclude<Workspace, { kind: 'account' }>;
+
 export async function resolveWorkspace(place: Place): Promise<Workspace> {
   const settings = await readSettings();
   const state: WorkspaceState = place.state ?? (signedInKey() || !settings.demo ? 'live' : 'demo');
