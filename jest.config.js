@@ -35,6 +35,7 @@ module.exports = {
         '<rootDir>/apps/api/test/commands.e2e.spec.ts',
         '<rootDir>/apps/api/test/read-models.e2e.spec.ts',
         '<rootDir>/apps/api/test/command-lifecycle.e2e.spec.ts',
+        '<rootDir>/apps/api/test/workspace.e2e.spec.ts',
       ],
       setupFiles: ['<rootDir>/test/support/use-eventstoredb.ts'],
     },
