@@ -23,6 +23,11 @@ export interface Projection {
   /** The tables it owns and alone writes (checkpoints excluded); a rebuild replaces exactly these. */
   readonly tables: ReadonlyArray<Exclude<keyof ReadModelTables, 'projection_checkpoints'>>;
   /**
+   * Indexes of its tables that only the queries use, never its own reads: a rebuild builds them
+   * once the rows are in, which is much faster than maintaining them row by row.
+   */
+  readonly queryOnlyIndexes?: readonly string[];
+  /**
    * Applies events in order. `db` is a transaction, possibly bound to a shadow schema with
    * `withSchema`: use unqualified table names. Throwing rolls the whole batch back.
    */

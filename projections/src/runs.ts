@@ -111,6 +111,7 @@ const holdsTable: LatestStateTable<HoldRow> = { name: 'settlement_holds', key: [
 export const runsProjection: Projection = {
   name: 'runs',
   tables: ['runs', 'settlement_holds'],
+  queryOnlyIndexes: ['runs_account_project'],
   async applyBatch(events, db) {
     const runs: RowPatch<RunRow>[] = [];
     const holds: RowPatch<HoldRow>[] = [];

@@ -35,6 +35,27 @@ export const writtenBy = (recorded: ProjectedEvent): WrittenAt => ({
 /** When the event's command was decided: the time every read model shows for it. */
 export const occurredAt = (recorded: ProjectedEvent): Date => new Date(recorded.metadata.occurredAt);
 
+/**
+ * Appends rows with one statement whatever their number: each column travels as one array
+ * parameter, and unnest turns the arrays back into rows. A multi-row VALUES list of thousands of
+ * rows costs the driver and Postgres far more to build, parse and plan than a few arrays do (the
+ * usage projection spent most of a rebuild there). `columns` names each column with its SQL type.
+ */
+export async function insertByColumns<T extends keyof ReadModelTables, Row extends Record<string, unknown>>(
+  db: Kysely<ReadModelTables>,
+  table: T,
+  columns: ReadonlyArray<readonly [keyof Row & string, string]>,
+  rows: readonly Row[],
+): Promise<void> {
+  if (rows.length === 0) return;
+  const arrays = columns.map(([name, type]) => sql`${rows.map((row) => row[name] ?? null)}::${sql.raw(type)}[]`);
+  await db
+    .insertInto(table)
+    .columns(columns.map(([name]) => name) as never)
+    .expression(sql`SELECT * FROM unnest(${sql.join(arrays)})` as never)
+    .execute();
+}
+
 /** Postgres takes at most 65535 parameters per statement; stay well below it. */
 const MAX_PARAMETERS = 60_000;
 

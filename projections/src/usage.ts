@@ -11,7 +11,7 @@ import { formatCredits, type GrantSource } from '@ledger/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
 import type { BillingEventsTable, ReadModelTables, UsageKind, UsageLedgerTable } from './read-models';
-import { inSlices, occurredAt, writesOf, writtenBy, type Handlers } from './shared';
+import { insertByColumns, occurredAt, writesOf, writtenBy, type Handlers } from './shared';
 
 /** One money movement, before the batch numbers it and runs the account's available through it. */
 export interface UsageEntry {
@@ -195,9 +195,52 @@ function describeAt(at: ProjectedEvent): string {
   return `${at.event.type} ${at.metadata.eventId} at ${at.position.commit}/${at.position.prepare}`;
 }
 
+const USAGE_COLUMNS: ReadonlyArray<readonly [keyof UsageRow & string, string]> = [
+  ['event_id', 'uuid'],
+  ['entry_index', 'integer'],
+  ['account_id', 'text'],
+  ['project_id', 'text'],
+  ['kind', 'text'],
+  ['amount', 'bigint'],
+  ['run_id', 'text'],
+  ['grant_id', 'text'],
+  ['grant_source', 'text'],
+  ['hold_id', 'text'],
+  ['reason', 'text'],
+  ['available_after', 'bigint'],
+  ['event_type', 'text'],
+  ['stream_revision', 'bigint'],
+  ['occurred_at', 'timestamptz'],
+  ['principal', 'text'],
+  ['command_id', 'text'],
+  ['correlation_id', 'text'],
+  ['position_commit', 'bigint'],
+  ['position_prepare', 'bigint'],
+];
+
+const BILLING_EVENT_COLUMNS: ReadonlyArray<readonly [keyof BillingEventRow & string, string]> = [
+  ['event_id', 'uuid'],
+  ['account_id', 'text'],
+  ['project_id', 'text'],
+  ['event_type', 'text'],
+  ['summary', 'text'],
+  ['amount', 'bigint'],
+  ['occurred_at', 'timestamptz'],
+  ['position_commit', 'bigint'],
+  ['position_prepare', 'bigint'],
+];
+
 export const usageProjection: Projection = {
   name: 'usage',
   tables: ['usage_ledger', 'billing_events'],
+  // availableNow reads usage_ledger_account_position: that one stays while rebuilding.
+  queryOnlyIndexes: [
+    'usage_ledger_account_time',
+    'usage_ledger_account_project_time',
+    'usage_ledger_account_command',
+    'billing_events_account_recent',
+    'billing_events_account_project_recent',
+  ],
   async applyBatch(events, db) {
     const movements: Array<{ at: ProjectedEvent; entries: UsageEntry[] }> = [];
     const billingEvents: BillingEventRow[] = [];
@@ -230,7 +273,7 @@ export const usageProjection: Projection = {
       });
     }
 
-    for (const slice of inSlices(rows, 20)) await db.insertInto('usage_ledger').values(slice).execute();
-    for (const slice of inSlices(billingEvents, 9)) await db.insertInto('billing_events').values(slice).execute();
+    await insertByColumns(db, 'usage_ledger', USAGE_COLUMNS, rows);
+    await insertByColumns(db, 'billing_events', BILLING_EVENT_COLUMNS, billingEvents);
   },
 };

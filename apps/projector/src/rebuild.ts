@@ -99,8 +99,14 @@ export async function rebuildProjection(options: RebuildOptions): Promise<Rebuil
     }>`SELECT pg_try_advisory_lock(hashtextextended(${rebuildLock}, 0)) AS locked`.execute(conn);
     if (!rows[0]?.locked) throw new Error(`a rebuild of ${name} is already running`);
     try {
-      await prepareShadow(conn, { live, shadow, retired, tables: projection.tables });
-      const built = await buildAside(conn, options, shadow);
+      const deferred = await prepareShadow(conn, {
+        live,
+        shadow,
+        retired,
+        tables: projection.tables,
+        queryOnlyIndexes: projection.queryOnlyIndexes ?? [],
+      });
+      const built = await buildAside(conn, options, shadow, deferred);
       const swapped = await swap(conn, options, {
         live,
         shadow,
@@ -151,18 +157,39 @@ interface Schemas {
   readonly retired: string;
 }
 
-/** A fresh shadow schema holding an empty copy of every table, with the live tables' index names. */
+/**
+ * A fresh shadow schema holding an empty copy of every table, with the live tables' index names,
+ * less the projection's query-only indexes: returns the statements that build those afterwards.
+ */
 async function prepareShadow(
   conn: Kysely<ReadModelTables>,
-  { live, shadow, retired, tables }: Schemas & { tables: readonly string[] },
-): Promise<void> {
+  {
+    live,
+    shadow,
+    retired,
+    tables,
+    queryOnlyIndexes,
+  }: Schemas & { tables: readonly string[]; queryOnlyIndexes: readonly string[] },
+): Promise<string[]> {
   await dropSchemas(conn, [retired, shadow]);
-  await conn.transaction().execute(async (tx) => {
+  return conn.transaction().execute(async (tx) => {
     await sql`CREATE SCHEMA ${sql.id(shadow)}`.execute(tx);
+    const deferred: string[] = [];
     for (const table of tables) {
       await sql`CREATE TABLE ${sql.id(shadow, table)} (LIKE ${sql.id(live, table)} INCLUDING ALL)`.execute(tx);
       await copyIndexNames(tx, { live, shadow, table });
+      const { rows } = await sql<IndexRow>`
+        SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
+        FROM pg_index i JOIN pg_class c ON c.oid = i.indexrelid
+        WHERE i.indrelid = to_regclass(format('%I.%I', ${shadow}::text, ${table}::text))
+          AND NOT i.indisunique AND c.relname = ANY(${[...queryOnlyIndexes]}::text[])`.execute(tx);
+      for (const index of rows) {
+        const using = index.definition.slice(index.definition.indexOf(' USING '));
+        deferred.push(`CREATE INDEX ${quoteIdent(index.name)} ON ${quoteIdent(shadow)}.${quoteIdent(table)}${using}`);
+        await sql`DROP INDEX ${sql.id(shadow, index.name)}`.execute(tx);
+      }
     }
+    return deferred;
   });
 }
 
@@ -239,6 +266,7 @@ async function buildAside(
   conn: Kysely<ReadModelTables>,
   options: RebuildOptions,
   shadow: string,
+  deferredIndexes: readonly string[],
 ): Promise<{ position: GlobalPosition; count: number; startedAt: number }> {
   const batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
   const streamPrefix = options.streamPrefix ?? ACCOUNT_STREAM_PREFIX;
@@ -260,6 +288,8 @@ async function buildAside(
     count += events.length;
     options.onProgress?.(progress(options.projection.name, 'building', position, head, count, startedAt));
   }
+  // The rows are in: build the indexes only queries use, in one pass each.
+  for (const statement of deferredIndexes) await sql.raw(statement).execute(conn);
   // Fresh statistics for the planner before the tables go live.
   for (const table of options.projection.tables) await sql`ANALYZE ${sql.id(shadow, table)}`.execute(conn);
   return { position, count, startedAt };
