@@ -301,6 +301,18 @@ describe('the usage ledger', () => {
     await expect(dialog.isVisible()).resolves.toBe(false);
   });
 
+  it('narrows to one run from any of its rows', async () => {
+    await open('/workspace/usage?state=demo');
+    await page.locator('table.ledger').getByRole('link', { name: 'run-002' }).first().click();
+    await page.waitForURL(/run=run-002/);
+    await page.locator('table.ledger tbody tr').first().waitFor();
+    const { rows } = (await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/usage?run=run-002`))
+      .body;
+    await expect(
+      page.locator('table.ledger tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-kind'))),
+    ).resolves.toEqual(rows.map((row: { kind: string }) => row.kind));
+  });
+
   it('shows each project’s buckets', async () => {
     await open('/workspace/usage?state=demo');
     const breakdown = (await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/projects`)).body;

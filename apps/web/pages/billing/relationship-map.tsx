@@ -35,6 +35,12 @@ function stages(overview: Overview): Stage[] {
         ['Account', subscriptionPosture.accountStatus],
         ['Plan', subscriptionPosture.planName ?? 'none yet'],
         ['Capability bands', bands.length ? bands.join(', ') : 'none'],
+        [
+          'Period',
+          overview.subscription?.period
+            ? `${overview.subscription.period.start.slice(0, 10)} → ${overview.subscription.period.end.slice(0, 10)}`
+            : 'none',
+        ],
       ],
     },
     {

@@ -17,6 +17,8 @@ export interface Place {
   readonly kind?: UsageKind;
   /** The rows one command moved (a billing event's commandId). */
   readonly command?: string;
+  /** One run's rows. */
+  readonly run?: string;
   /** Calendar days (YYYY-MM-DD), inclusive, in UTC. */
   readonly from?: string;
   readonly to?: string;
@@ -38,6 +40,7 @@ export function readPlace(search: string): Place {
     atLeastPosition: text('atLeastPosition'),
     kind: oneOf('kind', usageKinds),
     command: text('command'),
+    run: text('run'),
     from: day('from'),
     to: day('to'),
     cursor: text('cursor'),

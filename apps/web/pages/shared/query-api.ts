@@ -33,6 +33,7 @@ export interface UsageFilters extends Freshness {
   readonly project?: string;
   readonly kind?: UsageKind;
   readonly command?: string;
+  readonly run?: string;
   readonly from?: string;
   readonly to?: string;
 }

@@ -15,7 +15,7 @@ export function UsageFilters(props: {
   return (
     <section class="filters-bar" aria-label="Filters">
       <form method="get" class="filters" aria-label="Usage filters">
-        <Keep place={place} except={['project', 'kind', 'from', 'to', 'cursor', 'command']} />
+        <Keep place={place} except={['project', 'kind', 'from', 'to', 'cursor', 'command', 'run']} />
         <div class="field">
           <label for="project">Project</label>
           <select id="project" name="project" value={place.project ?? ''}>
@@ -70,6 +70,7 @@ function CsvDownload({ place, api, accountId }: { place: Place; api: QueryApi; a
         project: place.project,
         kind: place.kind,
         command: place.command,
+        run: place.run,
         ...instantRange(place),
         atLeastPosition: place.atLeastPosition,
       });

@@ -27,6 +27,7 @@ async function loadUsage(place: Place): Promise<Usage> {
       project: place.project,
       kind: place.kind,
       command: place.command,
+      run: place.run,
       ...instantRange(place),
       cursor: place.cursor,
       limit: USAGE_PAGE_SIZE,
@@ -93,7 +94,7 @@ function UsageContent({
       <UsageFilters place={here} projects={projects} api={workspace.api} accountId={workspace.accountId} />
       <section aria-labelledby="ledger-title" class="section">
         <h2 id="ledger-title">Ledger rows</h2>
-        <UsageTable rows={rows.rows} onOpen={setOpen} />
+        <UsageTable rows={rows.rows} place={here} onOpen={setOpen} />
         <Pagination place={here} nextCursor={rows.nextCursor} />
       </section>
       <ProjectBreakdown breakdown={breakdown} />

@@ -1,9 +1,11 @@
 /** The usage ledger's rows, newest first; each opens the event that moved the money. */
 import { formatAmount, formatInstant } from '../shared/amounts';
 import type { UsageRow } from '../shared/api-types';
+import { hrefFor, type Place } from '../shared/place';
 import { usageKindLabels } from '../shared/usage-kinds';
 
-export function UsageTable({ rows, onOpen }: { rows: UsageRow[]; onOpen: (row: UsageRow) => void }) {
+export function UsageTable(props: { rows: UsageRow[]; place: Place; onOpen: (row: UsageRow) => void }) {
+  const { rows, place, onOpen } = props;
   if (rows.length === 0) return <p class="panel quiet-panel">No ledger rows match these filters.</p>;
   return (
     <div class="table-scroll">
@@ -32,7 +34,15 @@ export function UsageTable({ rows, onOpen }: { rows: UsageRow[]; onOpen: (row: U
                 <time dateTime={row.occurredAt}>{formatInstant(row.occurredAt)}</time>
               </td>
               <td data-label="Kind">{usageKindLabels[row.kind]}</td>
-              <td data-label="Run">{row.runId ?? row.grantId ?? '—'}</td>
+              <td data-label="Run">
+                {row.runId ? (
+                  <a href={hrefFor('usage', { state: place.state, account: place.account, run: row.runId })}>
+                    {row.runId}
+                  </a>
+                ) : (
+                  (row.grantId ?? '—')
+                )}
+              </td>
               <td data-label="Project">{row.projectId ?? 'account-wide'}</td>
               <td data-label="Amount" class="num">
                 {formatAmount(row.amount)}
