@@ -3,7 +3,6 @@
  * view can be linked and the back button works. A select never submits by itself: stepping through
  * options with the keyboard must not reload the page at every step.
  */
-import type { ComponentChildren } from 'preact';
 import type { AccountList } from './api-types';
 import type { Place } from './place';
 
@@ -20,11 +19,7 @@ export function Keep({ place, except }: { place: Place; except: Array<keyof Plac
   );
 }
 
-export function ProjectFilter(props: {
-  place: Place;
-  projects: Array<{ projectId: string; name: string | null }>;
-  children?: ComponentChildren;
-}) {
+export function ProjectFilter(props: { place: Place; projects: Array<{ projectId: string; name: string | null }> }) {
   const { place } = props;
   return (
     <form method="get" class="filters" aria-label="Project filter">
@@ -38,7 +33,6 @@ export function ProjectFilter(props: {
           </option>
         ))}
       </select>
-      {props.children}
       <button type="submit">Apply</button>
     </form>
   );
