@@ -23,7 +23,7 @@ export const coldAccountScenario: Scenario = {
   name: 'cold-account',
   title: 'Cold account: loading a stream of a million events',
   async run({ quick, postgres, progress }) {
-    const parameters = { events: quick ? 10_000 : 1_000_000, loads: quick ? 2 : 3 };
+    const parameters = { events: quick ? 10_000 : 1_000_000, replays: 1, snapshotLoads: 3 };
     const database = await postgres.createDatabase('cold');
     const pool = createPool(database.url, { max: 4 });
     const db = createKysely<LedgerDatabase>(pool);
@@ -40,7 +40,7 @@ export const coldAccountScenario: Scenario = {
 
       const replays: number[] = [];
       let runs = 0;
-      for (let i = 0; i < parameters.loads; i++) {
+      for (let i = 0; i < parameters.replays; i++) {
         const started = now();
         const account = await loadAccount(store, ACCOUNT);
         replays.push(now() - started);
@@ -58,7 +58,7 @@ export const coldAccountScenario: Scenario = {
         answered: latest.answered,
       });
       const snapshotLoads: number[] = [];
-      for (let i = 0; i < parameters.loads; i++) {
+      for (let i = 0; i < parameters.snapshotLoads; i++) {
         const started = now();
         const account = await loadAccount(store, ACCOUNT, snapshots);
         snapshotLoads.push(now() - started);

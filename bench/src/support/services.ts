@@ -40,7 +40,14 @@ function waitFor<T extends ChildMessage['type']>(
 
 export async function startService(role: 'api' | 'projector', databaseUrl: string): Promise<Service> {
   const child = fork(CHILD, [role, databaseUrl], {
-    execArgv: ['-r', REGISTER],
+    // BENCH_CPU_PROFILE_DIR=<dir>: each service writes a V8 CPU profile there when it stops.
+    execArgv: [
+      '-r',
+      REGISTER,
+      ...(process.env.BENCH_CPU_PROFILE_DIR
+        ? ['--cpu-prof', `--cpu-prof-dir=${process.env.BENCH_CPU_PROFILE_DIR}`]
+        : []),
+    ],
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
