@@ -39,19 +39,23 @@ export const occurredAt = (recorded: ProjectedEvent): Date => new Date(recorded.
  * Appends rows with one statement whatever their number: each column travels as one array
  * parameter, and unnest turns the arrays back into rows. A multi-row VALUES list of thousands of
  * rows costs the driver and Postgres far more to build, parse and plan than a few arrays do (the
- * usage projection spent most of a rebuild there). `columns` names each column with its SQL type.
+ * usage projection spent most of a rebuild there). `columns` gives every column of the row its SQL
+ * type: a column added to the table type and not here fails the type check, not silently.
  */
+export type ColumnTypes<Row> = { readonly [K in keyof Row & string]: string };
+
 export async function insertByColumns<T extends keyof ReadModelTables, Row extends Record<string, unknown>>(
   db: Kysely<ReadModelTables>,
   table: T,
-  columns: ReadonlyArray<readonly [keyof Row & string, string]>,
+  columns: ColumnTypes<Row>,
   rows: readonly Row[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const arrays = columns.map(([name, type]) => sql`${rows.map((row) => row[name] ?? null)}::${sql.raw(type)}[]`);
+  const names = Object.keys(columns) as Array<keyof Row & string>;
+  const arrays = names.map((name) => sql`${rows.map((row) => row[name] ?? null)}::${sql.raw(columns[name])}[]`);
   await db
     .insertInto(table)
-    .columns(columns.map(([name]) => name) as never)
+    .columns(names as never)
     .expression(sql`SELECT * FROM unnest(${sql.join(arrays)})` as never)
     .execute();
 }

@@ -11,7 +11,7 @@ import { formatCredits, type GrantSource } from '@ledger/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
 import type { BillingEventsTable, ReadModelTables, UsageKind, UsageLedgerTable } from './read-models';
-import { insertByColumns, occurredAt, writesOf, writtenBy, type Handlers } from './shared';
+import { insertByColumns, occurredAt, writesOf, writtenBy, type ColumnTypes, type Handlers } from './shared';
 
 /** One money movement, before the batch numbers it and runs the account's available through it. */
 export interface UsageEntry {
@@ -195,40 +195,41 @@ function describeAt(at: ProjectedEvent): string {
   return `${at.event.type} ${at.metadata.eventId} at ${at.position.commit}/${at.position.prepare}`;
 }
 
-const USAGE_COLUMNS: ReadonlyArray<readonly [keyof UsageRow & string, string]> = [
-  ['event_id', 'uuid'],
-  ['entry_index', 'integer'],
-  ['account_id', 'text'],
-  ['project_id', 'text'],
-  ['kind', 'text'],
-  ['amount', 'bigint'],
-  ['run_id', 'text'],
-  ['grant_id', 'text'],
-  ['grant_source', 'text'],
-  ['hold_id', 'text'],
-  ['reason', 'text'],
-  ['available_after', 'bigint'],
-  ['event_type', 'text'],
-  ['stream_revision', 'bigint'],
-  ['occurred_at', 'timestamptz'],
-  ['principal', 'text'],
-  ['command_id', 'text'],
-  ['correlation_id', 'text'],
-  ['position_commit', 'bigint'],
-  ['position_prepare', 'bigint'],
-];
+const USAGE_COLUMNS: ColumnTypes<UsageRow> = {
+  event_id: 'uuid',
+  entry_index: 'integer',
+  account_id: 'text',
+  project_id: 'text',
+  kind: 'text',
+  amount: 'bigint',
+  run_id: 'text',
+  grant_id: 'text',
+  grant_source: 'text',
+  hold_id: 'text',
+  reason: 'text',
+  available_after: 'bigint',
+  event_type: 'text',
+  stream_revision: 'bigint',
+  occurred_at: 'timestamptz',
+  principal: 'text',
+  command_id: 'text',
+  correlation_id: 'text',
+  position_commit: 'bigint',
+  position_prepare: 'bigint',
+};
 
-const BILLING_EVENT_COLUMNS: ReadonlyArray<readonly [keyof BillingEventRow & string, string]> = [
-  ['event_id', 'uuid'],
-  ['account_id', 'text'],
-  ['project_id', 'text'],
-  ['event_type', 'text'],
-  ['summary', 'text'],
-  ['amount', 'bigint'],
-  ['occurred_at', 'timestamptz'],
-  ['position_commit', 'bigint'],
-  ['position_prepare', 'bigint'],
-];
+const BILLING_EVENT_COLUMNS: ColumnTypes<BillingEventRow> = {
+  event_id: 'uuid',
+  account_id: 'text',
+  project_id: 'text',
+  event_type: 'text',
+  summary: 'text',
+  amount: 'bigint',
+  occurred_at: 'timestamptz',
+  position_commit: 'bigint',
+  position_prepare: 'bigint',
+  command_id: 'uuid',
+};
 
 export const usageProjection: Projection = {
   name: 'usage',
