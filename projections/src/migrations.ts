@@ -15,6 +15,8 @@ export const readModelTableNames = [
   'runs',
   'settlement_holds',
   'billing_events',
+  'run_totals',
+  'usage_totals',
   'projection_checkpoints',
 ] as const;
 
@@ -214,7 +216,64 @@ const billingEventCommands: Migration = {
   },
 };
 
+/**
+ * Running totals for the overview, so it reads counters instead of counting runs and ledger rows.
+ * Filled here from the rows the projections have written so far, in the same transaction, so an
+ * existing database shows the right counts at once; only the rows' positions (the event that last
+ * changed them) are approximate until `npm run rebuild`, which `ledger audit verify` would point out.
+ */
+const totals: Migration = {
+  async up(db: Kysely<unknown>) {
+    // No non-negative checks: like balance_buckets, a batch's deltas are upserted, and Postgres
+    // checks the delta row itself before it finds the conflict.
+    await sql`
+      CREATE TABLE run_totals (
+        account_id text NOT NULL,
+        project_id text NOT NULL DEFAULT '',
+        accepted bigint NOT NULL DEFAULT 0,
+        open bigint NOT NULL DEFAULT 0,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, project_id)
+      )
+    `.execute(db);
+    await sql`
+      CREATE TABLE usage_totals (
+        account_id text NOT NULL,
+        project_id text NOT NULL DEFAULT '',
+        rows bigint NOT NULL DEFAULT 0,
+        last_movement_at timestamptz,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, project_id)
+      )
+    `.execute(db);
+    await sql`
+      INSERT INTO run_totals (account_id, project_id, accepted, open, position_commit, position_prepare)
+      SELECT account_id, coalesce(project_id, ''), count(*), count(*) FILTER (WHERE status = 'accepted'),
+             (array_agg(position_commit ORDER BY position_commit DESC, position_prepare DESC))[1],
+             (array_agg(position_prepare ORDER BY position_commit DESC, position_prepare DESC))[1]
+        FROM runs
+       GROUP BY GROUPING SETS ((account_id), (account_id, project_id))
+    `.execute(db);
+    await sql`
+      INSERT INTO usage_totals (account_id, project_id, rows, last_movement_at, position_commit, position_prepare)
+      SELECT account_id, coalesce(project_id, ''), count(*), max(occurred_at),
+             (array_agg(position_commit ORDER BY position_commit DESC, position_prepare DESC))[1],
+             (array_agg(position_prepare ORDER BY position_commit DESC, position_prepare DESC))[1]
+        FROM usage_ledger
+       GROUP BY GROUPING SETS ((account_id), (account_id, project_id))
+      HAVING GROUPING(project_id) = 1 OR project_id IS NOT NULL
+    `.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE usage_totals`.execute(db);
+    await sql`DROP TABLE run_totals`.execute(db);
+  },
+};
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
+  '2026-11-29T02-totals': totals,
 };

@@ -9,6 +9,7 @@ import {
   balancesProjection,
   projectionNamed,
   projections,
+  readModelMigrations,
   readModelTableNames,
   runsProjection,
   usageProjection,
@@ -447,6 +448,33 @@ describe('two accounts, interleaved, through every kind of movement', () => {
     await usageProjection.applyBatch(ledger.events.slice(cut + 5), db);
     await runsProjection.applyBatch(ledger.events.slice(3), db);
     await verifyReadModels(db, ledger);
+  });
+
+  it('fills the totals from the rows already projected when a database gains them by migration', async () => {
+    const { db } = database;
+    await truncateReadModels(db);
+    await applyInBatches(db, projections, ledger.events, [5]);
+    const counts = async () => ({
+      runs: await db
+        .selectFrom('run_totals')
+        .select(['account_id', 'project_id', 'accepted', 'open'])
+        .orderBy('account_id')
+        .orderBy('project_id')
+        .execute(),
+      usage: await db
+        .selectFrom('usage_totals')
+        .select(['account_id', 'project_id', 'rows', 'last_movement_at'])
+        .orderBy('account_id')
+        .orderBy('project_id')
+        .execute(),
+    });
+    const projected = await counts();
+    expect(projected.runs.length).toBeGreaterThan(0);
+    // A database from before the totals: the tables are missing, then the migration makes and fills them.
+    const migration = readModelMigrations['2026-11-29T02-totals'];
+    await migration.down!(db as never);
+    await migration.up(db as never);
+    expect(await counts()).toEqual(projected);
   });
 
   it('writes a shadow schema made with LIKE … INCLUDING ALL exactly as the live one', async () => {

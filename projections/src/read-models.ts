@@ -141,6 +141,24 @@ export interface BillingEventsTable extends WrittenAt {
   command_id: string | null;
 }
 
+/** Runs per account ('' as project_id) and per project: the overview's accepted-execution facts. */
+export interface RunTotalsTable extends WrittenAt {
+  account_id: string;
+  project_id: string;
+  /** Every run ever accepted. */
+  accepted: bigint;
+  /** Runs accepted and not yet finished. */
+  open: bigint;
+}
+
+/** Usage-ledger rows per account ('' as project_id) and per project: the overview's ledger facts. */
+export interface UsageTotalsTable extends WrittenAt {
+  account_id: string;
+  project_id: string;
+  rows: bigint;
+  last_movement_at: Date | null;
+}
+
 export interface ProjectionCheckpointsTable {
   projection: string;
   position_commit: bigint;
@@ -161,5 +179,7 @@ export interface ReadModelTables {
   runs: RunsTable;
   settlement_holds: SettlementHoldsTable;
   billing_events: BillingEventsTable;
+  run_totals: RunTotalsTable;
+  usage_totals: UsageTotalsTable;
   projection_checkpoints: ProjectionCheckpointsTable;
 }

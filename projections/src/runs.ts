@@ -4,7 +4,7 @@
  * onto the rows as they stood, in memory, and writes each touched row once.
  */
 import type { Selectable } from 'kysely';
-import type { Projection } from './projection';
+import type { Projection, ProjectedEvent } from './projection';
 import type { RunsTable, SettlementHoldsTable } from './read-models';
 import {
   applyPatches,
@@ -15,6 +15,7 @@ import {
   type LatestStateTable,
   type RowPatch,
 } from './shared';
+import { BatchTotals, runTotals } from './totals';
 
 type RunRow = Selectable<RunsTable>;
 type HoldRow = Selectable<SettlementHoldsTable>;
@@ -105,23 +106,39 @@ export const runHandlers: Handlers<RunWrite> = {
   ],
 };
 
+/** An accepted run opens; a finished one (completed, failed or cancelled) closes. */
+function countRun(totals: BatchTotals<'accepted' | 'open', never>, recorded: ProjectedEvent): void {
+  const { event } = recorded;
+  switch (event.type) {
+    case 'RunAccepted':
+      return totals.add(event.data.accountId, event.data.projectId, { accepted: 1n, open: 1n }, recorded);
+    case 'RunCompleted':
+    case 'RunFailed':
+    case 'RunCancelled':
+      return totals.add(event.data.accountId, event.data.projectId, { open: -1n }, recorded);
+  }
+}
+
 const runsTable: LatestStateTable<RunRow> = { name: 'runs', key: ['account_id', 'run_id'] };
 const holdsTable: LatestStateTable<HoldRow> = { name: 'settlement_holds', key: ['account_id', 'hold_id'] };
 
 export const runsProjection: Projection = {
   name: 'runs',
-  tables: ['runs', 'settlement_holds'],
+  tables: ['runs', 'settlement_holds', 'run_totals'],
   queryOnlyIndexes: ['runs_account_project'],
   async applyBatch(events, db) {
     const runs: RowPatch<RunRow>[] = [];
     const holds: RowPatch<HoldRow>[] = [];
+    const totals = new BatchTotals(runTotals);
     for (const recorded of events) {
       for (const write of writesOf(runHandlers, recorded)) {
         if (write.table === 'runs') runs.push(write);
         else holds.push(write);
       }
+      countRun(totals, recorded);
     }
     await applyPatches(db, runsTable, runs);
     await applyPatches(db, holdsTable, holds);
+    await totals.write(db);
   },
 };

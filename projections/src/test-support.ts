@@ -171,6 +171,8 @@ const primaryKeys: Record<(typeof readModelTableNames)[number], string[]> = {
   runs: ['account_id', 'run_id'],
   settlement_holds: ['account_id', 'hold_id'],
   billing_events: ['event_id'],
+  run_totals: ['account_id', 'project_id'],
+  usage_totals: ['account_id', 'project_id'],
   projection_checkpoints: ['projection'],
 };
 
@@ -443,6 +445,41 @@ export async function verifyReadModels(db: Kysely<ReadModelTables>, ledger: Reco
         .sort(),
     ).toEqual([...state.projects].map(([id, { name }]) => [id, name]).sort());
   }
+
+  // The totals the overview reads are the counts of what they total.
+  const key = (accountId: string, projectId: string | null) => `${accountId}/${projectId ?? ''}`;
+  const expectedRuns = new Map<string, { accepted: bigint; open: bigint }>();
+  for (const [accountId, state] of ledger.states) {
+    for (const run of state.runs.values()) {
+      for (const scope of [key(accountId, ''), key(accountId, run.projectId)]) {
+        const total = expectedRuns.get(scope) ?? { accepted: 0n, open: 0n };
+        total.accepted += 1n;
+        if (run.status === 'accepted') total.open += 1n;
+        expectedRuns.set(scope, total);
+      }
+    }
+  }
+  const runTotals = await db.selectFrom('run_totals').selectAll().execute();
+  expect(
+    new Map(runTotals.map((row) => [key(row.account_id, row.project_id), { accepted: row.accepted, open: row.open }])),
+  ).toEqual(expectedRuns);
+  const expectedUsage = new Map<string, { rows: bigint; last: Date }>();
+  for (const row of ledgerRows) {
+    for (const scope of row.project_id === null
+      ? [key(row.account_id, '')]
+      : [key(row.account_id, ''), key(row.account_id, row.project_id)]) {
+      const total = expectedUsage.get(scope) ?? { rows: 0n, last: row.occurred_at };
+      total.rows += 1n;
+      if (row.occurred_at > total.last) total.last = row.occurred_at;
+      expectedUsage.set(scope, total);
+    }
+  }
+  const usageTotals = await db.selectFrom('usage_totals').selectAll().execute();
+  expect(
+    new Map(
+      usageTotals.map((row) => [key(row.account_id, row.project_id), { rows: row.rows, last: row.last_movement_at }]),
+    ),
+  ).toEqual(expectedUsage);
 }
 
 function pick<T extends object, K extends keyof T>(row: T, keys: readonly K[]): Pick<T, K> {

@@ -12,6 +12,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
 import type { BillingEventsTable, ReadModelTables, UsageKind, UsageLedgerTable } from './read-models';
 import { insertByColumns, occurredAt, writesOf, writtenBy, type ColumnTypes, type Handlers } from './shared';
+import { BatchTotals, usageTotals } from './totals';
 
 /** One money movement, before the batch numbers it and runs the account's available through it. */
 export interface UsageEntry {
@@ -233,7 +234,7 @@ const BILLING_EVENT_COLUMNS: ColumnTypes<BillingEventRow> = {
 
 export const usageProjection: Projection = {
   name: 'usage',
-  tables: ['usage_ledger', 'billing_events'],
+  tables: ['usage_ledger', 'billing_events', 'usage_totals'],
   // availableNow reads usage_ledger_account_position: that one stays while rebuilding.
   queryOnlyIndexes: [
     'usage_ledger_account_time',
@@ -261,6 +262,7 @@ export const usageProjection: Projection = {
 
     const available = await availableNow(db, [...accounts]);
     const rows: UsageRow[] = [];
+    const totals = new BatchTotals(usageTotals);
     for (const { at, entries } of movements) {
       entries.forEach((movement, index) => {
         const after = available.get(movement.accountId)! + movement.availableChange;
@@ -270,11 +272,14 @@ export const usageProjection: Projection = {
           );
         }
         available.set(movement.accountId, after);
-        rows.push(usageRowOf(at, movement, index, after));
+        const row = usageRowOf(at, movement, index, after);
+        rows.push(row);
+        totals.add(row.account_id, row.project_id, { rows: 1n }, at, { last_movement_at: row.occurred_at });
       });
     }
 
     await insertByColumns(db, 'usage_ledger', USAGE_COLUMNS, rows);
     await insertByColumns(db, 'billing_events', BILLING_EVENT_COLUMNS, billingEvents);
+    await totals.write(db);
   },
 };

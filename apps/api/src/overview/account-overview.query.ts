@@ -60,20 +60,17 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
       this.bucketsOf(accountId, scope),
       this.bucketsOf(accountId, ''),
       this.db
-        .selectFrom('runs')
-        .select((eb) => [
-          eb.fn.countAll<bigint>().as('accepted'),
-          eb.fn.count<bigint>('run_id').filterWhere('status', '=', 'accepted').as('open'),
-        ])
+        .selectFrom('run_totals')
+        .select(['accepted', 'open'])
         .where('account_id', '=', accountId)
-        .$if(projectId !== undefined, (q) => q.where('project_id', '=', projectId!))
-        .executeTakeFirstOrThrow(),
+        .where('project_id', '=', scope)
+        .executeTakeFirst(),
       this.db
-        .selectFrom('usage_ledger')
-        .select((eb) => [eb.fn.countAll<bigint>().as('rows'), eb.fn.max('occurred_at').as('last')])
+        .selectFrom('usage_totals')
+        .select(['rows', 'last_movement_at'])
         .where('account_id', '=', accountId)
-        .$if(projectId !== undefined, (q) => q.where('project_id', '=', projectId!))
-        .executeTakeFirstOrThrow(),
+        .where('project_id', '=', scope)
+        .executeTakeFirst(),
       this.db
         .selectFrom('billing_events')
         .selectAll()
@@ -124,14 +121,14 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
           surface: '/workspace/billing',
         },
         acceptedExecution: {
-          acceptedRuns: Number(runs.accepted),
-          openRuns: Number(runs.open),
+          acceptedRuns: Number(runs?.accepted ?? 0n),
+          openRuns: Number(runs?.open ?? 0n),
           reserved: formatCredits(buckets.reserved),
           surface: '/workspace/usage',
         },
         usageLedger: {
-          rows: Number(ledger.rows),
-          lastMovementAt: ledger.last ? new Date(ledger.last).toISOString() : null,
+          rows: Number(ledger?.rows ?? 0n),
+          lastMovementAt: ledger?.last_movement_at?.toISOString() ?? null,
           surface: '/workspace/usage',
         },
       },

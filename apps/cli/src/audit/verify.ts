@@ -45,6 +45,8 @@ const TABLE_KEYS: Record<TableName, readonly string[]> = {
   runs: ['account_id', 'run_id'],
   settlement_holds: ['account_id', 'hold_id'],
   billing_events: ['event_id'],
+  run_totals: ['account_id', 'project_id'],
+  usage_totals: ['account_id', 'project_id'],
 };
 
 /** Columns holding credits (10^-4 units): shown as decimal credits in a diff. */
