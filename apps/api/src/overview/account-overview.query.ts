@@ -36,27 +36,17 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
   async execute({ principal, accountId, projectId, atLeastPosition }: AccountOverview) {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
-    const account = await this.db
-      .selectFrom('billing_accounts')
-      .selectAll()
-      .where('account_id', '=', accountId)
-      .executeTakeFirst();
-    if (!account) throw new LedgerHttpError(reject('account_not_found', `there is no billing account "${accountId}"`));
-
-    const projects = await this.db
-      .selectFrom('account_projects')
-      .select(['project_id', 'name', 'attached_at'])
-      .where('account_id', '=', accountId)
-      .orderBy('attached_at')
-      .orderBy('project_id')
-      .execute();
-    if (projectId !== undefined && !projects.some((p) => p.project_id === projectId)) {
-      throw new LedgerHttpError(
-        reject('project_not_attached', `project "${projectId}" is not attached to this account`),
-      );
-    }
     const scope = projectId ?? '';
-    const [buckets, accountBuckets, runs, ledger, recent] = await Promise.all([
+    // Every part at once: one round of queries, not one after another.
+    const [account, projects, buckets, accountBuckets, runs, ledger, recent, reached] = await Promise.all([
+      this.db.selectFrom('billing_accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst(),
+      this.db
+        .selectFrom('account_projects')
+        .select(['project_id', 'name', 'attached_at'])
+        .where('account_id', '=', accountId)
+        .orderBy('attached_at')
+        .orderBy('project_id')
+        .execute(),
       this.bucketsOf(accountId, scope),
       this.bucketsOf(accountId, ''),
       this.db
@@ -80,8 +70,14 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
         .orderBy('position_prepare', 'desc')
         .limit(RECENT_EVENTS)
         .execute(),
+      this.freshness.reached(),
     ]);
-    const reached = await this.freshness.reached();
+    if (!account) throw new LedgerHttpError(reject('account_not_found', `there is no billing account "${accountId}"`));
+    if (projectId !== undefined && !projects.some((p) => p.project_id === projectId)) {
+      throw new LedgerHttpError(
+        reject('project_not_attached', `project "${projectId}" is not attached to this account`),
+      );
+    }
     return {
       accountId,
       name: account.name,
