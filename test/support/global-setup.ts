@@ -3,22 +3,11 @@
  * a throwaway directory. Each test file makes its own database in it (see database.ts).
  */
 import { mkdtemp } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import { bundlePages } from '../../apps/web/bundler/bundle-pages';
 import { startEmbeddedPostgres } from '../../libs/platform/src/embedded-postgres';
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
-}
+import { freePort } from '../../libs/platform/src/free-port';
 
 export default async function globalSetup(): Promise<void> {
   // The API serves the pages from dist/web: the browser tests see what `npm run build` makes.

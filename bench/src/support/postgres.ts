@@ -5,11 +5,10 @@
  */
 import { randomUUID } from 'node:crypto';
 import { mkdtemp, rm } from 'node:fs/promises';
-import net from 'node:net';
 import os from 'node:os';
 import path from 'node:path';
 import pg from 'pg';
-import { startEmbeddedPostgres } from '@ledger/platform';
+import { freePort, startEmbeddedPostgres } from '@ledger/platform';
 
 export interface BenchPostgres {
   /** The server's maintenance database: where databases are created. */
@@ -22,17 +21,6 @@ export interface BenchDatabase {
   readonly url: string;
   readonly name: string;
   drop(): Promise<void>;
-}
-
-async function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const server = net.createServer();
-    server.once('error', reject);
-    server.listen(0, '127.0.0.1', () => {
-      const { port } = server.address() as net.AddressInfo;
-      server.close(() => resolve(port));
-    });
-  });
 }
 
 async function admin<T>(serverUrl: string, work: (client: pg.Client) => Promise<T>): Promise<T> {

@@ -3,3 +3,4 @@ export * from './database';
 export * from './embedded-postgres';
 export * from './csv';
 export * from './project-root';
+export * from './free-port';
