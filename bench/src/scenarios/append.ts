@@ -8,6 +8,10 @@
  * pooled connections, as many as ours), its schema migrated before the clock starts, no inline
  * projections; each append passes the stream's expected version. Runs alternate ours/peer per mode
  * so neither always goes first on a warmer cache.
+ *
+ * A third mode runs both with `synchronous_commit = off` (set the same way for both, through the
+ * connection string): durable appends mostly wait for the same WAL flush, which hides what each
+ * store itself costs per append; without the wait, that cost is what is left.
  */
 import { randomUUID } from 'node:crypto';
 import { getPostgreSQLEventStore, type PostgresEventStore as EmmettStore } from '@event-driven-io/emmett-postgresql';
@@ -45,6 +49,11 @@ function ledgerEvent(streamNo: number, n: number): EventToAppend {
       occurredAt: new Date(Date.UTC(2026, 10, 1) + n * 1000).toISOString(),
     },
   };
+}
+
+/** The same database, its sessions committing without waiting for the WAL flush. */
+function withoutFlushWait(url: string): string {
+  return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`;
 }
 
 interface Appender {
@@ -122,6 +131,7 @@ export const appendScenario: Scenario = {
       writers: 8,
       single: { appendsPerStream: quick ? 10 : 100, eventsPerAppend: 1 },
       batch: { appendsPerStream: quick ? 2 : 20, eventsPerAppend: 10 },
+      unflushed: { appendsPerStream: quick ? 10 : 100, eventsPerAppend: 1 },
       poolSize: POOL_SIZE,
       peer: '@event-driven-io/emmett-postgresql 0.42.0',
     };
@@ -129,6 +139,8 @@ export const appendScenario: Scenario = {
     const peerDb = await postgres.createDatabase('append_peer');
     const pool = createPool(oursDb.url, { max: POOL_SIZE });
     const peerStore = getPostgreSQLEventStore(peerDb.url);
+    const unflushedPool = createPool(withoutFlushWait(oursDb.url), { max: POOL_SIZE });
+    const unflushedPeerStore = getPostgreSQLEventStore(withoutFlushWait(peerDb.url));
     try {
       const db = createKysely(pool);
       await migrate(db, eventStoreMigrations);
@@ -136,20 +148,23 @@ export const appendScenario: Scenario = {
       // Warm both: connections open, statements planned.
       await measure(ours(pool, 'warm'), parameters.writers, 2, 1, parameters.writers);
       await measure(peer(peerStore, 'warm'), parameters.writers, 2, 1, parameters.writers);
+      await measure(ours(unflushedPool, 'warm-u'), parameters.writers, 2, 1, parameters.writers);
+      await measure(peer(unflushedPeerStore, 'warm-u'), parameters.writers, 2, 1, parameters.writers);
 
       const results: Record<string, Record<'ours' | 'peer', Awaited<ReturnType<typeof measure>>>> = {};
-      for (const mode of ['single', 'batch'] as const) {
+      for (const mode of ['single', 'batch', 'unflushed'] as const) {
         const { appendsPerStream, eventsPerAppend } = parameters[mode];
         progress.note(`appending: ${mode}`, { streams: parameters.streams, appendsPerStream, eventsPerAppend });
+        const [oursPool, peersStore] = mode === 'unflushed' ? [unflushedPool, unflushedPeerStore] : [pool, peerStore];
         const mine = await measure(
-          ours(pool, `${mode}`),
+          ours(oursPool, `${mode}`),
           parameters.streams,
           appendsPerStream,
           eventsPerAppend,
           parameters.writers,
         );
         const theirs = await measure(
-          peer(peerStore, `${mode}`),
+          peer(peersStore, `${mode}`),
           parameters.streams,
           appendsPerStream,
           eventsPerAppend,
@@ -200,6 +215,24 @@ export const appendScenario: Scenario = {
             unit: '×',
             target: { op: '>=', value: 2 },
           },
+          {
+            name: 'unflushed_ours_events_per_second',
+            label: 'append, 1 event/append, no flush wait: ours',
+            value: results.unflushed.ours.eventsPerSecond,
+            unit: 'events/s',
+          },
+          {
+            name: 'unflushed_peer_events_per_second',
+            label: 'append, 1 event/append, no flush wait: Emmett',
+            value: results.unflushed.peer.eventsPerSecond,
+            unit: 'events/s',
+          },
+          {
+            name: 'unflushed_ratio',
+            label: 'append, 1 event/append, no flush wait: ours ÷ Emmett',
+            value: ratio('unflushed'),
+            unit: '×',
+          },
         ],
         notes: [
           `Append latency p50/p99 (ms): single ours ${results.single.ours.p50}/${results.single.ours.p99}, Emmett ${results.single.peer.p50}/${results.single.peer.p99}; ` +
@@ -209,7 +242,9 @@ export const appendScenario: Scenario = {
       };
     } finally {
       await peerStore.close();
+      await unflushedPeerStore.close();
       await pool.end();
+      await unflushedPool.end();
       await oursDb.drop();
       await peerDb.drop();
     }

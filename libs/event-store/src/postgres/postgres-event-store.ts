@@ -34,6 +34,7 @@ import type { EventRow } from './schema';
 /** A pool, or one client (e.g. inside a transaction the caller opened). */
 export interface Queryable {
   query<R extends pg.QueryResultRow>(text: string, values?: unknown[]): Promise<pg.QueryResult<R>>;
+  query<R extends pg.QueryResultRow>(query: pg.QueryConfig): Promise<pg.QueryResult<R>>;
 }
 
 export interface PostgresEventStoreOptions {
@@ -132,14 +133,14 @@ export async function appendToStream(
     events.map((event) => JSON.stringify(event.data)),
     events.map((event) => JSON.stringify(event.metadata)),
   ];
-  let text: string;
-  if (typeof expected === 'bigint') {
-    text = APPEND.exact;
-    values.push(expected);
-  } else {
-    text = APPEND[expected];
-  }
-  const { rows } = await db.query<Pick<EventRow, 'revision' | 'position' | 'transaction_id'>>(text, values);
+  const kind = typeof expected === 'bigint' ? 'exact' : expected;
+  if (typeof expected === 'bigint') values.push(expected);
+  // Named: each connection parses and plans the append once, then only binds and executes it.
+  const { rows } = await db.query<Pick<EventRow, 'revision' | 'position' | 'transaction_id'>>({
+    name: `ledger-append-${kind}`,
+    text: APPEND[kind],
+    values,
+  });
   const last = rows[0];
   if (!last) throw new WrongExpectedRevision(streamId, expected, await currentRevision(db, streamId));
   return { revision: BigInt(last.revision), position: toPosition(last) };
