@@ -19,9 +19,21 @@ export interface Checkpoint {
   readonly failure: string | null;
 }
 
-/** Blocks until this transaction holds the projection's lock; released at commit or rollback. */
-export async function lockProjection(tx: Kysely<ReadModelTables>, projection: string): Promise<void> {
-  await sql`SELECT pg_advisory_xact_lock(hashtextextended(${`ledger-projection:${projection}`}, 0))`.execute(tx);
+/**
+ * Blocks until this transaction holds the projection's lock; released at commit or rollback.
+ * `asynchronousCommit` also lets the transaction's commit return before its WAL is flushed (in the
+ * same round trip): a crash of Postgres may then lose the last few transactions, but each whole,
+ * rows and checkpoint together, so the projector simply applies those events again.
+ */
+export async function lockProjection(
+  tx: Kysely<ReadModelTables>,
+  projection: string,
+  { asynchronousCommit = false }: { asynchronousCommit?: boolean } = {},
+): Promise<void> {
+  const lock = sql`pg_advisory_xact_lock(hashtextextended(${`ledger-projection:${projection}`}, 0))`;
+  await (
+    asynchronousCommit ? sql`SELECT set_config('synchronous_commit', 'off', true), ${lock}` : sql`SELECT ${lock}`
+  ).execute(tx);
 }
 
 /** Creates the row at position zero if it is missing; `clearFailure` also forgets a recorded failure. */

@@ -5,8 +5,9 @@
  * nothing lost, nothing applied twice.
  *
  * A loop reads with the store's subscribeToAll (the backlog, then live events as they commit, each
- * exactly once and in order) and gathers events into batches of at most `batchSize`, flushed as soon
- * as a batch is full or `flushIntervalMs` after its first event arrived, whichever comes first.
+ * exactly once and in order) into a bounded queue, and commits whatever is queued, at most
+ * `batchSize` events, as soon as its previous transaction has ended: events are batched only when
+ * they arrive faster than the projection commits them, never held back waiting for companions.
  *
  * A batch whose projection throws is retried event by event until the failing event is found; the
  * events before it are committed, the failure is recorded in the checkpoint row (which stays just
@@ -36,7 +37,10 @@ export interface ProjectorOptions {
   readonly toProjectedEvent: (recorded: RecordedEvent) => ProjectedEvent;
   /** Most events per transaction. */
   readonly batchSize?: number;
-  /** Longest an event waits for companions before its batch is committed anyway. */
+  /**
+   * How long a batch may wait for companions before it commits, 0 (the default) for not at all:
+   * a batch commits as soon as the projection is free, with whatever has queued by then.
+   */
   readonly flushIntervalMs?: number;
   readonly streamPrefix?: string;
   readonly log?: Log;
@@ -61,7 +65,7 @@ export interface ProjectionStatus {
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
-const DEFAULT_FLUSH_INTERVAL_MS = 50;
+const DEFAULT_FLUSH_INTERVAL_MS = 0;
 const DEFAULT_RETRY_DELAY_MS: readonly [number, number] = [200, 10_000];
 
 export class Projector {
@@ -186,7 +190,14 @@ class ProjectionLoop {
     this.state = 'stopped';
   }
 
-  /** Follows the log from this.position until stopped, failed, or the checkpoint moved elsewhere. */
+  /**
+   * Follows the log from this.position until stopped, failed, or the checkpoint moved elsewhere.
+   *
+   * Two loops share a bounded queue: a reader that pulls events from the subscription, and a
+   * committer that, whenever it is free, commits everything queued (at most batchSize). A lone
+   * event is therefore committed at once, and events batch only when they queue up behind a
+   * commit. While the committer waits on the database, the reader fetches the next events.
+   */
   private async follow(signal: AbortSignal): Promise<Outcome | 'stopped'> {
     const name = this.projection.name;
     const head = await this.options.store.headPosition();
@@ -210,53 +221,46 @@ class ProjectionLoop {
     const forward = (): void => subscription.abort();
     signal.addEventListener('abort', forward, { once: true });
     if (signal.aborted) subscription.abort();
-    const subscribed = this.options.store.subscribeToAll({
-      after: this.position,
-      streamPrefix: this.streamPrefix,
-      signal: subscription.signal,
-    });
-    const events = subscribed[Symbol.asyncIterator]();
-    let next: Promise<IteratorResult<RecordedEvent>> | undefined;
-    let batch: RecordedEvent[] = [];
-    let flushAt = 0;
-    const flush = async (): Promise<Outcome> => {
-      const outcome = await this.flush(batch);
-      batch = [];
-      if (outcome === 'committed' && head && comparePositions(this.position, head) >= 0) goLive();
-      return outcome;
-    };
+    const reader = new EventReader(
+      this.options.store.subscribeToAll({
+        after: this.position,
+        streamPrefix: this.streamPrefix,
+        signal: subscription.signal,
+      }),
+      this.batchSize,
+    );
     try {
       for (;;) {
-        next ??= events.next();
-        const result = batch.length === 0 ? await next : await within(next, flushAt - Date.now());
-        if (result === TIMED_OUT) {
-          // Nothing more arrived in time: we are at the head of the log.
-          const outcome = await flush();
-          if (outcome !== 'committed') return outcome;
-          goLive();
-          continue;
-        }
-        next = undefined;
-        if (result.done) {
-          if (batch.length > 0) {
-            const outcome = await flush();
-            if (outcome !== 'committed') return outcome;
+        let batch = reader.take(this.batchSize);
+        if (batch.length === 0) {
+          // Caught up when the log has nothing for us for a while (the head may be an event of
+          // another stream prefix, which we never reach).
+          const arrived = reader.pending();
+          if ((await within(arrived, IDLE_IS_LIVE_MS)) === TIMED_OUT) {
+            goLive();
+            await arrived;
           }
+          if (this.flushIntervalMs > 0 && !reader.ended) {
+            // Opt-in: give the first event's companions a moment to join its batch.
+            await within(reader.filled(this.batchSize), this.flushIntervalMs);
+          }
+          batch = reader.take(this.batchSize);
+        }
+        if (batch.length === 0) {
+          reader.rethrow();
           if (!signal.aborted) throw new Error('the subscription ended by itself (was the store closed?)');
           return 'stopped';
         }
-        batch.push(result.value);
-        if (batch.length === 1) flushAt = Date.now() + this.flushIntervalMs;
-        if (batch.length >= this.batchSize) {
-          const outcome = await flush();
-          if (outcome !== 'committed') return outcome;
-        }
+        const outcome = await this.flush(batch);
+        if (outcome !== 'committed') return outcome;
+        if (head && comparePositions(this.position, head) >= 0) goLive();
+        // An abort ends the loop after the batch it was committing; queued events wait for the next start.
+        if (signal.aborted) return 'stopped';
       }
     } finally {
       signal.removeEventListener('abort', forward);
       subscription.abort();
-      await next?.catch(() => undefined);
-      await events.return?.(undefined).catch(() => undefined);
+      await reader.stop();
     }
   }
 
@@ -288,14 +292,19 @@ class ProjectionLoop {
     const name = this.projection.name;
     const from = this.position;
     const to = events[events.length - 1].position;
+    // Decoded before the transaction: its writes hold back every reader of the Postgres log
+    // (which stops below the oldest running transaction), so it should last no longer than needed.
+    let projected: ProjectedEvent[];
+    try {
+      projected = events.map((event) => this.options.toProjectedEvent(event));
+    } catch (error) {
+      throw new ProjectionError(error);
+    }
     try {
       await this.options.db.transaction().execute(async (tx) => {
         await this.lockAt(tx, from);
         try {
-          await this.projection.applyBatch(
-            events.map((event) => this.options.toProjectedEvent(event)),
-            tx,
-          );
+          await this.projection.applyBatch(projected, tx);
         } catch (error) {
           throw new ProjectionError(error);
         }
@@ -340,15 +349,118 @@ class ProjectionLoop {
     return 'failed';
   }
 
-  /** Takes the projection's lock and checks the checkpoint is still where this loop left it. */
+  /**
+   * Takes the projection's lock and checks the checkpoint is still where this loop left it. The
+   * transaction commits without waiting for the WAL flush: while it runs, its transaction id holds
+   * back every reader of the Postgres log (the other projections' included), so a shorter commit is
+   * lower lag for all of them; and a batch lost to a crash of Postgres is lost with its checkpoint.
+   */
   private async lockAt(tx: Kysely<ReadModelTables>, expected: GlobalPosition): Promise<void> {
-    await lockProjection(tx, this.projection.name);
+    await lockProjection(tx, this.projection.name, { asynchronousCommit: true });
     const checkpoint = await readCheckpoint(tx, this.projection.name);
     if (!checkpoint || comparePositions(checkpoint.position, expected) !== 0) throw new CheckpointMoved();
   }
 }
 
 const TIMED_OUT = Symbol('timed out');
+/** A loop that has found nothing new for this long reports itself live. */
+const IDLE_IS_LIVE_MS = 50;
+
+/**
+ * Pulls a subscription into a queue of at most `capacity` events, ahead of the committer, and
+ * pauses while the queue is full, so that memory stays bounded (the queue plus the store's page).
+ * It records how the subscription ended (exhausted or failed) rather than throwing: the committer
+ * asks once the queue is drained.
+ */
+class EventReader {
+  ended = false;
+  private readonly queue: RecordedEvent[] = [];
+  private failure: { error: unknown } | undefined;
+  private stopping = false;
+  private readonly waiting = new Set<() => void>();
+  private spaceFreed: (() => void) | undefined;
+  private readonly pump: Promise<void>;
+
+  constructor(
+    private readonly events: AsyncIterable<RecordedEvent>,
+    private readonly capacity: number,
+  ) {
+    this.pump = this.run();
+  }
+
+  /** Up to `max` queued events, oldest first, taken off the queue. */
+  take(max: number): RecordedEvent[] {
+    const taken = this.queue.splice(0, max);
+    if (taken.length > 0) {
+      const freed = this.spaceFreed;
+      this.spaceFreed = undefined;
+      freed?.();
+    }
+    return taken;
+  }
+
+  /**
+   * Resolves once at least one event is queued or the subscription ended: after the reader has
+   * queued every event the subscription already holds in memory, so that a page read in one query
+   * is committed in one batch and not event by event.
+   */
+  pending(): Promise<void> {
+    return this.until(() => this.queue.length > 0);
+  }
+
+  /** Resolves once `count` events are queued, or the subscription ended. */
+  filled(count: number): Promise<void> {
+    return this.until(() => this.queue.length >= Math.min(count, this.capacity));
+  }
+
+  /** Throws what the subscription failed with, if it did. */
+  rethrow(): void {
+    if (this.failure) throw this.failure.error;
+  }
+
+  /** Stops pulling and waits until the subscription is released. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const freed = this.spaceFreed;
+    this.spaceFreed = undefined;
+    freed?.();
+    await this.pump;
+  }
+
+  private async until(ready: () => boolean): Promise<void> {
+    while (!ready() && !this.ended) {
+      await new Promise<void>((resolve) => this.waiting.add(resolve));
+    }
+    // The subscription yields a page it already read through promise callbacks only: everything
+    // it holds has been queued before a macrotask runs.
+    await new Promise<void>((resolve) => setImmediate(resolve));
+  }
+
+  private signalChange(): void {
+    const waiting = [...this.waiting];
+    this.waiting.clear();
+    for (const resolve of waiting) resolve();
+  }
+
+  private async run(): Promise<void> {
+    try {
+      for await (const event of this.events) {
+        this.queue.push(event);
+        this.signalChange();
+        if (this.stopping) break;
+        while (this.queue.length >= this.capacity && !this.stopping) {
+          await new Promise<void>((resolve) => (this.spaceFreed = resolve));
+        }
+        if (this.stopping) break;
+      }
+    } catch (error) {
+      this.failure = { error };
+    } finally {
+      this.ended = true;
+      this.signalChange();
+    }
+  }
+}
 
 /** The promise's value, or TIMED_OUT if it takes longer than `ms`; the promise itself runs on. */
 async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {

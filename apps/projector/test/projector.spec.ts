@@ -163,7 +163,73 @@ test('catches up from zero, then follows live events: each exactly once, in orde
   expect(run.projector.status().every((s) => s.state === 'stopped')).toBe(true);
 });
 
-test('batches hold at most batchSize events, and a lone live event is committed within the flush interval', async () => {
+test('a lone live event is committed without waiting for companions: with the clock stopped, it still commits', async () => {
+  const rec = recorder('rec-lone');
+  const run = start({ projections: [rec] });
+  try {
+    await waitForCheckpoints(db, [rec.name]);
+    await until(() => run.status(rec.name).state === 'live');
+    // No timer fires from here on: a projector that waited for a timer before committing would
+    // never commit. The append's notification wakes the subscription; the rest is promises and I/O.
+    jest.useFakeTimers({ doNotFake: ['nextTick', 'setImmediate', 'queueMicrotask', 'Date', 'hrtime', 'performance'] });
+    const before = rec.batches.length;
+    let appended = 0;
+    try {
+      appended = await appendAccounts(1, 1);
+      await waitForCheckpoints(db, [rec.name]);
+    } finally {
+      jest.useRealTimers();
+    }
+    // One append, one transaction.
+    expect(rec.batches.slice(before)).toEqual([appended]);
+    expect(await seenBy(rec.name)).toEqual((await allEvents()).map((event) => event.metadata.eventId));
+  } finally {
+    await run.stop();
+  }
+});
+
+test('events that arrive while a batch commits are committed together next, in batches of at most batchSize', async () => {
+  let release: (() => void) | undefined;
+  const gate = new Promise<void>((resolve) => (release = resolve));
+  let holding = false;
+  let entered = 0;
+  const inner = recorder('rec-behind');
+  const gated: Recorder = {
+    ...inner,
+    async applyBatch(events, tx) {
+      entered++;
+      if (holding) await gate;
+      await inner.applyBatch(events, tx);
+    },
+  };
+  const run = start({ projections: [gated], batchSize: 20 });
+  try {
+    await waitForCheckpoints(db, [gated.name]);
+    await until(() => run.status(gated.name).state === 'live');
+    holding = true;
+    const before = inner.batches.length;
+    const first = await appendAccounts(1, 1);
+    const enteredBefore = entered;
+    await until(() => entered > enteredBefore);
+    // The first append is being committed; these queue up behind it.
+    holding = false;
+    const queued = await appendAccounts(1, 45);
+    expect(queued).toBeGreaterThan(40);
+    release!();
+    await waitForCheckpoints(db, [gated.name]);
+    const batches = inner.batches.slice(before);
+    expect(batches[0]).toBe(first);
+    expect(batches[1]).toBe(20);
+    expect(Math.max(...batches.slice(1))).toBe(20);
+    expect(batches.slice(1).reduce((sum, size) => sum + size, 0)).toBe(queued);
+    expect(await seenBy(gated.name)).toEqual((await allEvents()).map((event) => event.metadata.eventId));
+  } finally {
+    release?.();
+    await run.stop();
+  }
+});
+
+test('batches hold at most batchSize events; with a flush interval, a live append is committed in a few transactions', async () => {
   const rec = recorder('rec-batches');
   const run = start({ projections: [rec], batchSize: 100, flushIntervalMs: 50 });
   try {
