@@ -275,16 +275,26 @@ async function buildAside(
   let count = 0;
   let head: GlobalPosition | null = null;
   let headAskedAt = 0;
+  const read = (after: GlobalPosition): Promise<RecordedEvent[]> => {
+    const page = options.store.readAll({ after, maxCount: batchSize, streamPrefix });
+    // Should the apply fail first, nobody awaits the page read ahead.
+    page.catch(() => undefined);
+    return page;
+  };
+  // The next page is read (on another connection of the pool) while this one is applied: at most
+  // two pages in memory.
+  let next = read(position);
   for (;;) {
     options.signal?.throwIfAborted();
     if (options.onProgress && Date.now() - headAskedAt >= HEAD_REFRESH_MS) {
       head = await options.store.headPosition();
       headAskedAt = Date.now();
     }
-    const events = await options.store.readAll({ after: position, maxCount: batchSize, streamPrefix });
+    const events = await next;
     if (events.length === 0) break;
-    await conn.transaction().execute((tx) => applyInShadow(tx, options, shadow, events));
     position = events[events.length - 1].position;
+    next = read(position);
+    await conn.transaction().execute((tx) => applyInShadow(tx, options, shadow, events));
     count += events.length;
     options.onProgress?.(progress(options.projection.name, 'building', position, head, count, startedAt));
   }
