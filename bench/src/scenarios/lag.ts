@@ -186,7 +186,7 @@ export const lagScenario: Scenario = {
         ],
         notes: [
           `Lag is measured from the receipt reaching the client to the first poll (every ${POLL_MS} ms) that finds every projection's checkpoint at or past the receipt's position; ${lags.length} commands measured, ${failures} not answered 200.`,
-          'The projector runs with its defaults: batches of up to 500 events, flushed 50 ms after their first event at the latest.',
+          'The projector runs with its defaults: a batch commits as soon as the projection is free, with the events queued by then (at most 500).',
         ],
       };
     } finally {

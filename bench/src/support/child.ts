@@ -27,7 +27,7 @@ async function runApi(databaseUrl: string): Promise<() => Promise<void>> {
 }
 
 async function runProjector(databaseUrl: string): Promise<() => Promise<void>> {
-  // As apps/projector/src/main.ts sets it up, with its defaults (batch 500, flush 50 ms).
+  // As apps/projector/src/main.ts sets it up, with its defaults (batches of at most 500, committed as soon as the projection is free).
   const pool = createPool(databaseUrl, { max: projections.length * 2 + 4 });
   const db = createKysely<ReadModelTables>(pool);
   const store = createEventStore(loadConfig({}), pool, { pageSize: 1000 });
