@@ -9,6 +9,7 @@ import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { parseCsvLine } from '@ledger/platform';
 import type { LedgerApi } from '../../api/src/bootstrap';
+import { FRESHNESS_TIMEOUT_MS } from '../../api/src/read-models/freshness';
 import { DEMO_ACCOUNT } from '../../api/src/workspace/demo-workspace';
 import { runSeedScenario } from '../../cli/src/seed-scenario';
 import { launchChromium } from '../../../test/support/browser';
@@ -184,7 +185,8 @@ describe('the billing overview', () => {
         'topup-live',
       );
     expect(receipt.status).toBe(200);
-    setTimeout(() => (projector = startProjector(ledger)), 500);
+    // Restarted after the API's own wait for it (5 s) has run out once: the page asks again.
+    setTimeout(() => (projector = startProjector(ledger)), FRESHNESS_TIMEOUT_MS + 1_000);
     await open(`/workspace/billing?state=live&account=${LIVE_ACCOUNT}&atLeastPosition=${receipt.body.position}`);
     const newest = page.locator('table.events tbody tr').first();
     await expect(newest.textContent()).resolves.toContain('250');

@@ -48,7 +48,26 @@ function pathWith(path: string, query: Query = {}): string {
   return text ? `${path}?${text}` : path;
 }
 
+/** How often a read that waits for the projector to catch up is asked again before the page gives up. */
+const CATCH_UP_RETRIES = 5;
+const CATCH_UP_PAUSE_MS = 1_000;
+
 async function answer(path: string, key: string | undefined): Promise<Response> {
+  for (let retry = 0; ; retry++) {
+    try {
+      return await answerOnce(path, key);
+    } catch (error) {
+      // The read models are behind the position asked for (a projector starting or catching up):
+      // worth waiting a little longer than the API's own bound before showing an error.
+      if (!(error instanceof QueryApiError && error.code === 'read_model_behind') || retry === CATCH_UP_RETRIES) {
+        throw error;
+      }
+      await new Promise((resolve) => setTimeout(resolve, CATCH_UP_PAUSE_MS));
+    }
+  }
+}
+
+async function answerOnce(path: string, key: string | undefined): Promise<Response> {
   let response: Response;
   try {
     response = await fetch(path, { headers: key ? { authorization: `Bearer ${key}` } : {} });
