@@ -245,7 +245,11 @@ async function applyInShadow(
   events: readonly RecordedEvent[],
 ): Promise<void> {
   const { rows } = await sql<{ path: string }>`SELECT current_setting('search_path') AS path`.execute(tx);
-  await sql`SELECT set_config('search_path', ${quoteIdent(shadow)}, true)`.execute(tx);
+  // Shadow rows need no flush of their own: a crash discards the build, and the swap's synchronous
+  // commit flushes the log up to itself, every shadow batch before it included.
+  await sql`SELECT set_config('search_path', ${quoteIdent(shadow)}, true), set_config('synchronous_commit', 'off', true)`.execute(
+    tx,
+  );
   try {
     await options.projection.applyBatch(
       events.map((event) => options.toProjectedEvent(event)),
