@@ -93,8 +93,9 @@ test('killed at random instants while catching up, restarted, it ends with exact
     const rows = await checkpoints(db);
     progress.add(names.map((name) => rows.get(name)?.position).join(' '));
   }
-  // The runs did work between kills: the checkpoints stood at many different places.
-  expect(progress.size).toBeGreaterThan(10);
+  // The runs did work between kills: the checkpoints stood at many different places (a kill soon
+  // after a start can land before the first commit, so not at a new place every time).
+  expect(progress.size).toBeGreaterThan(delays.length / 4);
 
   const last = startWorker(build.script('main'), [], env);
   await waitForCheckpoints(db, names, 180_000);
