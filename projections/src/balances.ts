@@ -12,7 +12,7 @@
 import { formatCredits, type PlanTerms } from '@ledger/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
-import type { AccountProjectsTable, BillingAccountsTable, ReadModelTables } from './read-models';
+import type { AccountProjectsTable, BalanceBucketsTable, BillingAccountsTable, ReadModelTables } from './read-models';
 import {
   applyPatches,
   inSlices,
@@ -131,22 +131,11 @@ export const balanceHandlers: Handlers<BalanceWrite> = {
   SettlementHoldReleased: ({ accountId, projectId, amount }, at) => move(at, accountId, projectId, { hold: -amount }),
 };
 
-/** One row's accumulated change: the bucket deltas, and the event that last wrote it. */
-interface BucketRowDelta {
-  account_id: string;
-  project_id: string;
-  included: bigint;
-  bonus: bigint;
-  reserved: bigint;
-  consumed: bigint;
-  hold: bigint;
-  expired: bigint;
-  /** null on project rows, which have no available. */
-  available: bigint | null;
-  position_commit: bigint;
-  position_prepare: bigint;
-  updated_at: Date;
-}
+/**
+ * One row's accumulated change, in the row's own shape: the bucket deltas (available null on project
+ * rows, which have none), and the event that last wrote it.
+ */
+type BucketRowDelta = Selectable<BalanceBucketsTable>;
 
 const availableDelta = (d: BucketDelta): bigint =>
   (d.included ?? 0n) + (d.bonus ?? 0n) - (d.reserved ?? 0n) - (d.consumed ?? 0n) - (d.expired ?? 0n);

@@ -5,7 +5,7 @@ import { usageProjection } from './usage';
 
 export * from './read-models';
 export type { ProjectedEvent, Projection } from './projection';
-export { readModelMigrations, readModelTableNames } from './migrations';
+export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
 export { balancesProjection, runsProjection, usageProjection };
 export { balanceHandlers, type BalanceWrite } from './balances';

@@ -20,6 +20,20 @@ export const readModelTableNames = [
   'projection_checkpoints',
 ] as const;
 
+/** Each table's primary key, in column order: how a row is ordered, dumped and matched to its replayed twin. */
+export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], readonly string[]> = {
+  balance_buckets: ['account_id', 'project_id'],
+  billing_accounts: ['account_id'],
+  account_projects: ['account_id', 'project_id'],
+  usage_ledger: ['event_id', 'entry_index'],
+  runs: ['account_id', 'run_id'],
+  settlement_holds: ['account_id', 'hold_id'],
+  billing_events: ['event_id'],
+  run_totals: ['account_id', 'project_id'],
+  usage_totals: ['account_id', 'project_id'],
+  projection_checkpoints: ['projection'],
+};
+
 const kinds = sql.join(usageKinds.map((kind) => sql.lit(kind)));
 
 const readModels: Migration = {

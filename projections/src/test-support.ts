@@ -23,7 +23,7 @@ import { createKysely, createPool, migrate } from '@ledger/platform';
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../test/support/database';
-import { readModelMigrations, readModelTableNames } from './migrations';
+import { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 import { toProjectedEvent } from './projected-event';
 import type { ProjectedEvent, Projection } from './projection';
 import type { ReadModelTables } from './read-models';
@@ -163,26 +163,13 @@ export async function applyInBatches(
   return batches;
 }
 
-const primaryKeys: Record<(typeof readModelTableNames)[number], string[]> = {
-  balance_buckets: ['account_id', 'project_id'],
-  billing_accounts: ['account_id'],
-  account_projects: ['account_id', 'project_id'],
-  usage_ledger: ['event_id', 'entry_index'],
-  runs: ['account_id', 'run_id'],
-  settlement_holds: ['account_id', 'hold_id'],
-  billing_events: ['event_id'],
-  run_totals: ['account_id', 'project_id'],
-  usage_totals: ['account_id', 'project_id'],
-  projection_checkpoints: ['projection'],
-};
-
 /** Every row of a table, in primary-key order. */
 export async function dumpTable(
   db: Kysely<ReadModelTables>,
   table: keyof ReadModelTables,
   schema = 'public',
 ): Promise<Record<string, unknown>[]> {
-  const order = sql.join(primaryKeys[table].map((column) => sql.ref(column)));
+  const order = sql.join(readModelPrimaryKeys[table].map((column) => sql.ref(column)));
   const { rows } = await sql<Record<string, unknown>>`
     SELECT * FROM ${sql.table(`${schema}.${table}`)} ORDER BY ${order}
   `.execute(db);

@@ -26,6 +26,7 @@ import {
 } from '@ledger/event-store';
 import {
   projections as allProjections,
+  readModelPrimaryKeys,
   toProjectedEvent,
   type ProjectedEvent,
   type Projection,
@@ -35,19 +36,6 @@ import { sql, type Kysely, type Transaction } from 'kysely';
 import { lockProjection } from '../../../projector/src/checkpoints';
 
 type TableName = Projection['tables'][number];
-
-/** Each read-model table's primary key: how a live row and its replayed twin are matched. */
-const TABLE_KEYS: Record<TableName, readonly string[]> = {
-  balance_buckets: ['account_id', 'project_id'],
-  billing_accounts: ['account_id'],
-  account_projects: ['account_id', 'project_id'],
-  usage_ledger: ['event_id', 'entry_index'],
-  runs: ['account_id', 'run_id'],
-  settlement_holds: ['account_id', 'hold_id'],
-  billing_events: ['event_id'],
-  run_totals: ['account_id', 'project_id'],
-  usage_totals: ['account_id', 'project_id'],
-};
 
 /** Columns holding credits (10^-4 units): shown as decimal credits in a diff. */
 const CREDIT_COLUMNS = new Set([
@@ -364,7 +352,7 @@ async function diffTable(
   accountId: string | undefined,
   limit: number,
 ): Promise<{ listed: Mismatch[]; count: number }> {
-  const keys = TABLE_KEYS[table];
+  const keys = readModelPrimaryKeys[table];
   const on = sql.join(
     keys.map((k) => sql`l.${sql.id(k)} = s.${sql.id(k)}`),
     sql` AND `,
