@@ -4,7 +4,7 @@
  * already exists (the demo workspace the API makes on start, say) is shown, not seeded again.
  */
 import { LedgerClient } from './ledger-client';
-import { runSeedScenario } from './seed-scenario';
+import { seedUnlessPresent } from './seed-scenario';
 
 interface Figures {
   buckets: Record<string, string>;
@@ -15,16 +15,15 @@ async function main(): Promise<void> {
   const url = process.env.LEDGER_URL ?? `http://127.0.0.1:${process.env.PORT ?? 3000}`;
   const accountId = process.argv[2] ?? 'acct-demo';
   const client = new LedgerClient(url, process.env.LEDGER_API_KEY ?? 'dev-service-key');
-  const existing = await client.get(`/v1/accounts/${accountId}/events/0`);
+  const seeded = await seedUnlessPresent(client, accountId, new Date(), (step) => console.log(`  ✓ ${step}`));
   let figures: Figures;
-  if (existing.status === 200) {
+  if (seeded === 'present') {
     console.log(`account ${accountId} already exists: showing it as it is`);
     const overview = await client.get<Figures>(`/v1/accounts/${accountId}/overview`);
     if (overview.status !== 200) throw new Error(`could not read ${accountId}: ${JSON.stringify(overview.body)}`);
     figures = overview.body;
   } else {
-    const receipt = await runSeedScenario(client, accountId, new Date(), (step) => console.log(`  ✓ ${step}`));
-    figures = receipt.body as Figures;
+    figures = seeded.body as Figures;
   }
   console.log(`\naccount ${accountId}`);
   for (const [bucket, amount] of Object.entries(figures.buckets)) console.log(`  ${bucket.padEnd(10)} ${amount}`);

@@ -81,3 +81,22 @@ export async function runSeedScenario(
   }
   return last!;
 }
+
+/**
+ * Seeds the account unless its stream already exists: the event store (one event by revision), not
+ * a read model, says so, so there is no race with the projector. Returns the last receipt, or
+ * 'present'. Seeding twice would replay the keys, and in another month clash with their bodies.
+ */
+export async function seedUnlessPresent(
+  client: LedgerClient,
+  accountId: string,
+  now = new Date(),
+  onStep: (name: string) => void = () => undefined,
+): Promise<LedgerResponse | 'present'> {
+  const first = await client.get(`/v1/accounts/${accountId}/events/0`);
+  if (first.status === 200) return 'present';
+  if (first.body.code !== 'event_not_found') {
+    throw new Error(`could not look for account ${accountId}: ${first.status} ${JSON.stringify(first.body)}`);
+  }
+  return runSeedScenario(client, accountId, now, onStep);
+}

@@ -5,7 +5,7 @@
  */
 import { randomBytes } from 'node:crypto';
 import { LedgerClient } from '../../../cli/src/ledger-client';
-import { runSeedScenario } from '../../../cli/src/seed-scenario';
+import { seedUnlessPresent } from '../../../cli/src/seed-scenario';
 import type { KeyEntry } from '../identity/api-keys';
 
 export const DEMO_ACCOUNT = 'acct-demo';
@@ -39,13 +39,7 @@ export function demoWorkspace(): DemoWorkspace {
     ],
     async ensure(apiUrl) {
       const client = new LedgerClient(apiUrl, seederKey);
-      // The event store, not a read model, says whether the account exists: no race with the projector.
-      const first = await client.get(`/v1/accounts/${DEMO_ACCOUNT}/events/0`);
-      if (first.status === 200) return 'present';
-      if (first.body.code !== 'event_not_found') {
-        throw new Error(`could not look for the demo account: ${first.status} ${JSON.stringify(first.body)}`);
-      }
-      await runSeedScenario(client, DEMO_ACCOUNT);
+      if ((await seedUnlessPresent(client, DEMO_ACCOUNT)) === 'present') return 'present';
       const empty = await client.command(
         '/v1/accounts',
         { accountId: EMPTY_DEMO_ACCOUNT, name: 'New workspace (no grants or runs yet)' },
