@@ -2,19 +2,14 @@
  * The usage ledger's rows an account's filters select, newest first in global order — the one
  * query behind the paged ledger and its CSV export.
  */
-import type { UsageKind } from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import type { LedgerDatabase } from '../infrastructure/database';
+import type { z } from 'zod';
 import type { UsageCursor } from './usage-cursor';
+import type { usageExportQuery } from './usage-params';
 
-export interface UsageFilters {
-  readonly project?: string;
-  readonly kind?: UsageKind;
-  readonly run?: string;
-  readonly command?: string;
-  readonly from?: string;
-  readonly to?: string;
-}
+/** What the usage query string selects (paging and read-your-writes aside), as its schema decodes it. */
+export type UsageFilters = Omit<z.output<typeof usageExportQuery>, 'atLeastPosition'>;
 
 /** Rows after `cursor` (older than it), at most `limit`. */
 export function selectUsageRows(

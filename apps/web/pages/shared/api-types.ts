@@ -9,7 +9,9 @@ import type { AccountOverviewHandler } from '../../../api/src/overview/account-o
 import type { ProjectBucketsHandler } from '../../../api/src/projects/project-buckets.query';
 import type { UsageLedgerPageHandler } from '../../../api/src/usage/usage-ledger.query';
 import type { WorkspaceController } from '../../../api/src/workspace/workspace.controller';
+import type { readRoutes } from '../../../api/src/read-models/read-routes';
 import type { usageKinds } from '../../../../projections/src/read-models';
+import type { z } from 'zod';
 
 type Answer<Handler extends { execute(...args: never[]): Promise<unknown> }> = Awaited<ReturnType<Handler['execute']>>;
 
@@ -24,3 +26,6 @@ export type AccountEvent = Answer<AccountEventHandler>;
 export type AccountList = Answer<AccountListHandler>;
 export type Me = ReturnType<MeController['me']>;
 export type WorkspaceSettings = ReturnType<WorkspaceController['settings']>;
+
+/** What each read takes in its query string, as the API's route table declares it. */
+export type QueryOf<Route extends keyof typeof readRoutes> = z.input<(typeof readRoutes)[Route]['query']>;

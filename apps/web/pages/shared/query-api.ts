@@ -8,7 +8,7 @@ import type {
   Me,
   Overview,
   ProjectBuckets,
-  UsageKind,
+  QueryOf,
   UsagePage,
   WorkspaceSettings,
 } from './api-types';
@@ -24,26 +24,15 @@ export class QueryApiError extends Error {
   }
 }
 
-/** Every read can ask to include a command's effects: the position its receipt carried. */
-export interface Freshness {
-  readonly atLeastPosition?: string;
-}
+/** The usage filters the pages send: the ledger page's and the CSV export's, paging aside. */
+export type UsageFilters = QueryOf<'usageExport'>;
 
-export interface UsageFilters extends Freshness {
-  readonly project?: string;
-  readonly kind?: UsageKind;
-  readonly command?: string;
-  readonly run?: string;
-  readonly from?: string;
-  readonly to?: string;
-}
-
-type Query = Record<string, string | number | undefined>;
+type Query = Record<string, unknown>;
 
 function pathWith(path: string, query: Query = {}): string {
   const search = new URLSearchParams();
   for (const [name, value] of Object.entries(query))
-    if (value !== undefined && value !== '') search.set(name, String(value));
+    if (value !== undefined && value !== null && value !== '') search.set(name, String(value));
   const text = search.toString();
   return text ? `${path}?${text}` : path;
 }
@@ -92,9 +81,9 @@ export const readSettings = () => json<WorkspaceSettings>('/workspace/config.jso
 export interface QueryApi {
   me(): Promise<Me>;
   accounts(): Promise<AccountList>;
-  overview(accountId: string, options: Freshness & { project?: string }): Promise<Overview>;
-  usage(accountId: string, filters: UsageFilters & { cursor?: string; limit?: number }): Promise<UsagePage>;
-  projects(accountId: string, options: Freshness): Promise<ProjectBuckets>;
+  overview(accountId: string, options: QueryOf<'overview'>): Promise<Overview>;
+  usage(accountId: string, filters: QueryOf<'usage'>): Promise<UsagePage>;
+  projects(accountId: string, options: QueryOf<'projects'>): Promise<ProjectBuckets>;
   event(accountId: string, revision: string): Promise<AccountEvent>;
   usageCsv(accountId: string, filters: UsageFilters): Promise<Blob>;
 }
