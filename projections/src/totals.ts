@@ -77,9 +77,9 @@ export class BatchTotals<Sums extends string, Latest extends string> {
     const columns: Array<[string, string, unknown[]]> = [
       ['account_id', 'text', rows.map((row) => row.account_id)],
       ['project_id', 'text', rows.map((row) => row.project_id)],
-      ...sums.map((name): [string, string, unknown[]] => ['' + name, 'bigint', rows.map((row) => row.sums[name])]),
+      ...sums.map((name): [string, string, unknown[]] => [name, 'bigint', rows.map((row) => row.sums[name])]),
       ...latest.map((name): [string, string, unknown[]] => [
-        '' + name,
+        name,
         latestTypes[name],
         rows.map((row) => row.latest[name] ?? null),
       ]),

@@ -37,6 +37,7 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
     const scope = projectId ?? '';
+    const accountWide = this.bucketsOf(accountId, '');
     // Every part at once: one round of queries, not one after another.
     const [account, projects, buckets, accountBuckets, runs, ledger, recent, reached] = await Promise.all([
       this.db.selectFrom('billing_accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst(),
@@ -47,8 +48,9 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
         .orderBy('attached_at')
         .orderBy('project_id')
         .execute(),
-      this.bucketsOf(accountId, scope),
-      this.bucketsOf(accountId, ''),
+      // The account's own view reads its buckets once.
+      projectId === undefined ? accountWide : this.bucketsOf(accountId, projectId),
+      accountWide,
       this.db
         .selectFrom('run_totals')
         .select(['accepted', 'open'])
