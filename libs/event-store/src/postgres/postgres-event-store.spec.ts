@@ -14,7 +14,7 @@ import {
   waitFor,
 } from '../conformance/event-store-contract';
 import { eventStoreMigrations } from './migrations';
-import { appendToStream, PostgresEventStore } from './postgres-event-store';
+import { appendToStream, NOTIFIER_NAME, PostgresEventStore } from './postgres-event-store';
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -140,6 +140,21 @@ describe('PostgresEventStore', () => {
       } finally {
         await blocker.query('ROLLBACK').catch(() => undefined);
         blocker.release();
+      }
+    });
+
+    it('is not held back by a notification in flight, which writes nothing', async () => {
+      const notifier = await pool.connect();
+      try {
+        // A NOTIFY takes its transaction id only as it commits: hold one with the notifier's name open.
+        await notifier.query('BEGIN');
+        await notifier.query(`SELECT set_config('application_name', $1, true), pg_current_xact_id()`, [NOTIFIER_NAME]);
+
+        const appended = await store.append(newStream(), newEvents(1), 'no_stream');
+        expect(await store.headPosition()).toEqual(appended.position);
+      } finally {
+        await notifier.query('ROLLBACK').catch(() => undefined);
+        notifier.release();
       }
     });
 

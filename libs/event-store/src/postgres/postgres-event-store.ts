@@ -58,18 +58,26 @@ type EventColumns = Pick<
 const EVENT_COLUMNS = 'stream_id, revision, transaction_id, position, type, data, metadata';
 
 /**
+ * The name a notification's transaction runs under, set for that transaction only: the log reader
+ * passes over transactions by this name, so nothing else may ever run under it.
+ */
+export const NOTIFIER_NAME = 'ledger-events-notify';
+
+/**
  * The oldest transaction that may still add events: below it, every transaction has ended. It is
  * the snapshot's oldest running transaction, except that transactions seen running in another
  * database of the cluster are passed over — they cannot write this database's events, and a long
- * one must not hold this log back. A transaction the activity view does not show (it ended since,
- * or is prepared) still counts: that only delays, never skips. Computed once per statement, in that
- * statement's snapshot.
+ * one must not hold this log back. So are the store's own notifications (CommitSignal): a NOTIFY
+ * takes a transaction id as it commits, yet writes nothing, and must not hold back the appends it
+ * announces. A transaction the activity view does not show (it ended since, or is prepared) still
+ * counts: that only delays, never skips. Computed once per statement, in that statement's snapshot.
  */
 const FINISHED = `(SELECT coalesce(min(running.xid), pg_snapshot_xmax(pg_current_snapshot()))
    FROM pg_snapshot_xip(pg_current_snapshot()) AS running(xid)
    WHERE NOT EXISTS (
-     SELECT 1 FROM pg_stat_activity elsewhere
-     WHERE elsewhere.backend_xid = running.xid::xid AND elsewhere.datname IS DISTINCT FROM current_database()
+     SELECT 1 FROM pg_stat_activity passed_over
+     WHERE passed_over.backend_xid = running.xid::xid
+       AND (passed_over.datname IS DISTINCT FROM current_database() OR passed_over.application_name = '${NOTIFIER_NAME}')
    ))`;
 
 /**
@@ -335,7 +343,9 @@ class CommitSignal {
   private async send(): Promise<void> {
     do {
       this.again = false;
-      await this.pool.query(`SELECT pg_notify($1, '')`, [EVENTS_CHANNEL]).catch(() => undefined);
+      await this.pool
+        .query(`SELECT set_config('application_name', $1, true), pg_notify($2, '')`, [NOTIFIER_NAME, EVENTS_CHANNEL])
+        .catch(() => undefined);
     } while (this.again);
     this.sending = false;
   }
