@@ -210,7 +210,7 @@ export class PostgresEventStore implements EventStore {
 
   async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {
     const result = await appendToStream(this.pool, streamId, events, expected);
-    if (events.length > 0) this.commits.signal();
+    if (events.length > 0) await this.commits.signal();
     return result;
   }
 
@@ -324,30 +324,38 @@ export class PostgresEventStore implements EventStore {
  * notifications, not one each. The statement writes nothing, so its commit waits for no WAL flush
  * and holds Postgres' notify lock only for an instant. A failed notification is only latency:
  * subscribers poll.
+ *
+ * `signal()` settles once a notification sent after the call has committed. An append waits for
+ * it: a NOTIFY takes a transaction id as it commits, and a reader that catches that id in its
+ * snapshot holds the log back behind it (see FINISHED), so an append that returned while its
+ * notification was in flight could be missing from the caller's very next read of the log.
  */
 class CommitSignal {
-  private sending = false;
-  private again = false;
+  private inFlight: Promise<void> | null = null;
+  private next: Promise<void> | null = null;
 
   constructor(private readonly pool: pg.Pool) {}
 
-  signal(): void {
-    if (this.sending) {
-      this.again = true;
-      return;
+  signal(): Promise<void> {
+    if (!this.inFlight) {
+      this.inFlight = this.send().finally(() => (this.inFlight = null));
+      return this.inFlight;
     }
-    this.sending = true;
-    void this.send();
+    // The one in flight may have started before this append committed: one more follows it.
+    this.next ??= this.inFlight.then(() => {
+      this.next = null;
+      return this.signal();
+    });
+    return this.next;
   }
 
   private async send(): Promise<void> {
-    do {
-      this.again = false;
-      await this.pool
-        .query(`SELECT set_config('application_name', $1, true), pg_notify($2, '')`, [NOTIFIER_NAME, EVENTS_CHANNEL])
-        .catch(() => undefined);
-    } while (this.again);
-    this.sending = false;
+    await this.pool
+      .query(`SELECT set_config('application_name', $1, true), pg_notify($2, '')`, [NOTIFIER_NAME, EVENTS_CHANNEL])
+      .then(
+        () => undefined,
+        () => undefined,
+      );
   }
 }
 
