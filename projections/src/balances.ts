@@ -9,7 +9,7 @@
  * available = included + bonus − reserved − consumed − expired; a project row takes the movements
  * attributed to it (a grant's or expiry's project, a run's project) and has no available.
  */
-import { formatCredits, type PlanTerms } from '@ledger/domain';
+import { formatCredits, type GrantSource, type PlanTerms } from '@ledger/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
 import type { AccountProjectsTable, BalanceBucketsTable, BillingAccountsTable, ReadModelTables } from './read-models';
@@ -74,6 +74,9 @@ const posture = (at: ProjectedEvent, accountId: string, set: Partial<BillingAcco
   { table: 'billing_accounts', id: [accountId], set: { ...set, updated_at: occurredAt(at) }, at },
 ];
 
+const grantBuckets = (source: GrantSource, amount: bigint): BucketDelta =>
+  source === 'plan_included' ? { included: amount } : { bonus: amount };
+
 export const balanceHandlers: Handlers<BalanceWrite> = {
   BillingAccountOpened: ({ accountId, name }, at) => [
     {
@@ -120,8 +123,11 @@ export const balanceHandlers: Handlers<BalanceWrite> = {
     // The project's buckets exist, at zero, from the moment it is attached.
     { table: 'balance_buckets', accountId, projectId, delta: {}, at },
   ],
-  CreditsGranted: ({ accountId, projectId, source, amount }, at) =>
-    move(at, accountId, projectId, source === 'plan_included' ? { included: amount } : { bonus: amount }),
+  // A scheduled grant joins the buckets when it takes effect, not when it is recorded.
+  CreditsGranted: ({ accountId, projectId, source, amount, effectiveAt }, at) =>
+    effectiveAt === null ? move(at, accountId, projectId, grantBuckets(source, amount)) : [],
+  CreditsBecameEffective: ({ accountId, projectId, source, amount }, at) =>
+    move(at, accountId, projectId, grantBuckets(source, amount)),
   CreditsExpired: ({ accountId, projectId, amount }, at) => move(at, accountId, projectId, { expired: amount }),
   CreditsReserved: ({ accountId, projectId, amount }, at) => move(at, accountId, projectId, { reserved: amount }),
   ReservationReleased: ({ accountId, projectId, amount }, at) => move(at, accountId, projectId, { reserved: -amount }),

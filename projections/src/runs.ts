@@ -76,7 +76,7 @@ export const runHandlers: Handlers<RunWrite> = {
     { table: 'runs', id: [accountId, runId], set: { status: 'cancelled', finished_at: occurredAt(at) }, at },
   ],
   SettlementHoldPlaced: ({ accountId, runId, projectId, holdId, provider, amount }, at) => [
-    // Like the domain's run.held: credits of the run ever placed in holds, released or not.
+    // Like the domain's run.held: credits of the run in holds still open or paid out.
     { table: 'runs', id: [accountId, runId], add: { held: amount }, at },
     {
       table: 'settlement_holds',
@@ -96,7 +96,9 @@ export const runHandlers: Handlers<RunWrite> = {
       at,
     },
   ],
-  SettlementHoldReleased: ({ accountId, holdId, outcome }, at) => [
+  SettlementHoldReleased: ({ accountId, runId, holdId, amount, outcome }, at) => [
+    // A reversed hold's credits may be held again.
+    ...(outcome === 'reversed' ? [{ table: 'runs' as const, id: [accountId, runId], add: { held: -amount }, at }] : []),
     {
       table: 'settlement_holds',
       id: [accountId, holdId],

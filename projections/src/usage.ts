@@ -70,22 +70,45 @@ const grantSummaries: Record<GrantSource, string> = {
   manual: 'Credits granted manually',
 };
 
+/** Granted credits joining the account's balance: one `grant` row. */
+function grantMoved(
+  at: ProjectedEvent,
+  grant: { accountId: string; projectId: string | null; grantId: string; source: GrantSource; amount: bigint },
+  summary: string,
+): UsageWrite[] {
+  const { accountId, projectId, grantId, source, amount } = grant;
+  return [
+    entry({ kind: 'grant', accountId, projectId, amount, grantId, grantSource: source, availableChange: amount }),
+    billingEvent(at, accountId, projectId, summary, amount),
+  ];
+}
+
 export const usageHandlers: Handlers<UsageWrite> = {
-  CreditsGranted: ({ accountId, projectId, grantId, source, amount }, at) => [
-    entry({
-      kind: 'grant',
+  CreditsGranted: ({ accountId, projectId, grantId, source, amount, effectiveAt }, at) =>
+    effectiveAt === null
+      ? grantMoved(at, { accountId, projectId, grantId, source, amount }, grantSummaries[source])
+      : // A scheduled grant moves no money yet: the overview names it, the ledger row comes when it takes effect.
+        [
+          billingEvent(
+            at,
+            accountId,
+            projectId,
+            `${grantSummaries[source]}, in effect from ${effectiveAt.slice(0, 10)}`,
+            amount,
+          ),
+        ],
+  CreditsBecameEffective: (data, at) => grantMoved(at, data, `${grantSummaries[data.source]}: now in effect`),
+  CreditsExpired: ({ accountId, projectId, grantId, amount, reason }, at) => [
+    entry({ kind: 'expiry', accountId, projectId, amount, grantId, reason, availableChange: -amount }),
+    billingEvent(
+      at,
       accountId,
       projectId,
+      reason === 'account_closed'
+        ? `Credits of grant ${grantId} expired as the account closed`
+        : `Credits of grant ${grantId} expired`,
       amount,
-      grantId,
-      grantSource: source,
-      availableChange: amount,
-    }),
-    billingEvent(at, accountId, projectId, grantSummaries[source], amount),
-  ],
-  CreditsExpired: ({ accountId, projectId, grantId, amount }, at) => [
-    entry({ kind: 'expiry', accountId, projectId, amount, grantId, availableChange: -amount }),
-    billingEvent(at, accountId, projectId, `Credits of grant ${grantId} expired`, amount),
+    ),
   ],
   RunAccepted: ({ accountId, projectId, runId, estimatedCost }, at) => [
     billingEvent(at, accountId, projectId, `Run ${runId} accepted`, estimatedCost),

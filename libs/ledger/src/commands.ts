@@ -23,11 +23,14 @@ export const commandSchemas = {
     grantId: identifier,
     source: z.enum(grantSources),
     amount: credits,
+    /** When the credits become spendable (default: at once); a later start schedules the grant. */
+    effectiveAt: instant.optional(),
     expiresAt: instant.optional(),
     projectId: identifier.optional(),
     reason,
   }),
-  ExpireCredits: z.object({ ...account, asOf: instant }),
+  /** Records what fell due by now (grants taking effect, credits lapsing); `asOf` may not be in the future. */
+  ExpireCredits: z.object({ ...account, asOf: instant.optional() }),
   AcceptRun: z.object({
     ...account,
     runId: identifier,

@@ -109,6 +109,7 @@ const samples: Record<EventType, { event: LedgerEvent; json: Record<string, unkn
         grantId: 'promo-1',
         source: 'top_up',
         amount: 125_000n,
+        effectiveAt: '2026-11-01T12:00:00.000Z',
         expiresAt: '2026-11-02T00:00:00.000Z',
         projectId: 'proj-a',
         reason: 'launch promo',
@@ -119,14 +120,25 @@ const samples: Record<EventType, { event: LedgerEvent; json: Record<string, unkn
       grantId: 'promo-1',
       source: 'top_up',
       amount: '12.5',
+      effectiveAt: '2026-11-01T12:00:00.000Z',
       expiresAt: '2026-11-02T00:00:00.000Z',
       projectId: 'proj-a',
       reason: 'launch promo',
     },
   },
+  CreditsBecameEffective: {
+    event: {
+      type: 'CreditsBecameEffective',
+      data: { accountId: acct, grantId: 'promo-1', source: 'top_up', projectId: 'proj-a', amount: 125_000n },
+    },
+    json: { accountId: acct, grantId: 'promo-1', source: 'top_up', projectId: 'proj-a', amount: '12.5' },
+  },
   CreditsExpired: {
-    event: { type: 'CreditsExpired', data: { accountId: acct, grantId: 'promo-1', projectId: null, amount: 1n } },
-    json: { accountId: acct, grantId: 'promo-1', projectId: null, amount: '0.0001' },
+    event: {
+      type: 'CreditsExpired',
+      data: { accountId: acct, grantId: 'promo-1', projectId: null, amount: 1n, reason: 'lapsed' },
+    },
+    json: { accountId: acct, grantId: 'promo-1', projectId: null, amount: '0.0001', reason: 'lapsed' },
   },
   RunAccepted: {
     event: {

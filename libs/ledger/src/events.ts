@@ -10,6 +10,8 @@ import { period, planTerms } from './plan';
 import { upcastEventData } from './upcasters';
 
 const account = { accountId: identifier };
+export const expiryReasons = ['lapsed', 'account_closed'] as const;
+export type ExpiryReason = (typeof expiryReasons)[number];
 const run = { ...account, runId: identifier, projectId: identifier };
 
 /** Credits drawn from (or returned to) one grant: how money moves are traced to their source. */
@@ -27,11 +29,31 @@ export const eventSchemas = {
     grantId: identifier,
     source: z.enum(grantSources),
     amount: credits,
+    /**
+     * Set when the grant takes effect later than it was recorded: until `CreditsBecameEffective`
+     * its credits are in no bucket. Null: in effect at once (every version-1 grant).
+     */
+    effectiveAt: instant.nullable(),
     expiresAt: instant.nullable(),
     projectId: identifier.nullable(),
     reason: label.nullable(),
   }),
-  CreditsExpired: z.object({ ...account, grantId: identifier, projectId: identifier.nullable(), amount: credits }),
+  /** A scheduled grant's validity window began: its credits join included or bonus, and available. */
+  CreditsBecameEffective: z.object({
+    ...account,
+    grantId: identifier,
+    source: z.enum(grantSources),
+    projectId: identifier.nullable(),
+    amount: credits,
+  }),
+  CreditsExpired: z.object({
+    ...account,
+    grantId: identifier,
+    projectId: identifier.nullable(),
+    amount: credits,
+    /** `lapsed`: the grant's validity ended; `account_closed`: what was left when the account closed. */
+    reason: z.enum(expiryReasons),
+  }),
   RunAccepted: z.object({
     ...run,
     action: identifier,
@@ -83,11 +105,14 @@ export type LedgerEvent = { [T in EventType]: EventOf<T> }[EventType];
 
 /**
  * The current schema version of each event type; a stored event older than this is upcast (see
- * upcasters.ts). Version history: RunAccepted 2 added `capabilityBand`.
+ * upcasters.ts). Version history: RunAccepted 2 added `capabilityBand`; CreditsGranted 2 added
+ * `effectiveAt`; CreditsExpired 2 added `reason`.
  */
 export const eventSchemaVersions: Record<EventType, number> = {
   ...(Object.fromEntries(Object.keys(eventSchemas).map((type) => [type, 1])) as Record<EventType, number>),
   RunAccepted: 2,
+  CreditsGranted: 2,
+  CreditsExpired: 2,
 };
 
 export const isEventType = (type: string): type is EventType => Object.hasOwn(eventSchemas, type);

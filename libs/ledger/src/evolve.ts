@@ -49,6 +49,23 @@ function takeFromReservation(state: AccountState, run: Run, draws: readonly Gran
   state.totals.reserved -= total;
 }
 
+/** A grant's credits join the buckets: free to spend, counted as included or bonus. */
+function putInEffect(
+  state: AccountState,
+  grant: Omit<Grant, 'sequence' | 'free' | 'reserved' | 'consumed' | 'expired'>,
+) {
+  state.grants.set(grant.grantId, {
+    ...grant,
+    sequence: state.grantSequence++,
+    free: grant.amount,
+    reserved: 0n,
+    consumed: 0n,
+    expired: 0n,
+  });
+  if (grant.source === 'plan_included') state.totals.included += grant.amount;
+  else state.totals.bonus += grant.amount;
+}
+
 const handlers: Handlers = {
   BillingAccountOpened(state, { accountId, name }) {
     state.accountId = accountId;
@@ -56,7 +73,7 @@ const handlers: Handlers = {
     state.status = 'active';
   },
   SubscriptionStarted(state, { plan, period }) {
-    state.subscription = { plan, period };
+    state.subscription = { plan, period, previousPeriod: null };
   },
   PlanChanged(state, { plan }) {
     invariant(state.subscription, 'plan changed without a subscription');
@@ -64,28 +81,25 @@ const handlers: Handlers = {
   },
   SubscriptionPeriodRenewed(state, { period }) {
     invariant(state.subscription, 'period renewed without a subscription');
-    state.subscription = { ...state.subscription, period };
+    state.subscription = { ...state.subscription, period, previousPeriod: state.subscription.period };
   },
   ProjectAttached(state, { projectId, name }) {
     state.projects.set(projectId, { name });
   },
-  CreditsGranted(state, { grantId, source, amount, expiresAt, projectId }) {
+  CreditsGranted(state, { grantId, source, amount, effectiveAt, expiresAt, projectId }) {
     invariant(!state.grantIds.has(grantId), `grant ${grantId} granted twice`);
     state.grantIds.add(grantId);
-    state.grants.set(grantId, {
-      grantId,
-      source,
-      projectId,
-      amount,
-      expiresAt,
-      sequence: state.grantSequence++,
-      free: amount,
-      reserved: 0n,
-      consumed: 0n,
-      expired: 0n,
-    });
-    if (source === 'plan_included') state.totals.included += amount;
-    else state.totals.bonus += amount;
+    if (effectiveAt !== null) {
+      state.scheduledGrants.set(grantId, { grantId, source, projectId, amount, effectiveAt, expiresAt });
+      return;
+    }
+    putInEffect(state, { grantId, source, projectId, amount, effectiveAt, expiresAt });
+  },
+  CreditsBecameEffective(state, { grantId, amount }) {
+    const grant = state.scheduledGrants.get(grantId);
+    invariant(grant && grant.amount === amount, `grant ${grantId} is not scheduled for ${amount}`);
+    state.scheduledGrants.delete(grantId);
+    putInEffect(state, grant);
   },
   CreditsExpired(state, { grantId, amount }) {
     const grant = grantOf(state, grantId);
@@ -172,6 +186,8 @@ const handlers: Handlers = {
     invariant(hold?.status === 'held' && hold.amount === amount, `hold ${holdId} released wrongly`);
     hold.status = outcome;
     state.totals.hold -= amount;
+    // A paid-out hold's credits are settled for good; a reversed hold's may be held again.
+    if (outcome === 'reversed') runOf(state, hold.runId).held -= amount;
   },
   AccountSuspended(state) {
     state.status = 'suspended';
@@ -201,6 +217,7 @@ export function cloneState(state: AccountState): AccountState {
     subscription: state.subscription && { ...state.subscription },
     projects: new Map(state.projects),
     grants: new Map([...state.grants].map(([id, grant]) => [id, { ...grant }])),
+    scheduledGrants: new Map(state.scheduledGrants),
     grantIds: new Set(state.grantIds),
     runs: new Map([...state.runs].map(([id, run]) => [id, { ...run, reservation: new Map(run.reservation) }])),
     holds: new Map([...state.holds].map(([id, hold]) => [id, { ...hold }])),
@@ -213,7 +230,7 @@ export function cloneState(state: AccountState): AccountState {
  * snapshot folded by a different evolve is never trusted.
  */
 export function evolveSource(): string {
-  return [evolve, grantOf, runOf, dropIfSpent, drawsTotal, takeFromReservation, ...Object.values(handlers)]
+  return [evolve, grantOf, runOf, dropIfSpent, drawsTotal, takeFromReservation, putInEffect, ...Object.values(handlers)]
     .map(String)
     .join('\n');
 }

@@ -27,6 +27,13 @@ interface ModelGrant {
   free: Credits;
 }
 
+interface ModelScheduled {
+  source: string;
+  amount: Credits;
+  effectiveAt: Instant;
+  expiresAt: Instant | null;
+}
+
 class Model {
   included = 0n;
   bonus = 0n;
@@ -36,7 +43,22 @@ class Model {
   hold = 0n;
   shortfall = 0n;
   grants = new Map<string, ModelGrant>();
+  scheduled = new Map<string, ModelScheduled>();
+  /** Per run: credits consumed, and those held or paid out (a reversed hold gives them back). */
+  runs = new Map<string, { consumed: Credits; held: Credits }>();
   private sequence = 0;
+
+  private run(runId: string) {
+    let run = this.runs.get(runId);
+    if (!run) this.runs.set(runId, (run = { consumed: 0n, held: 0n }));
+    return run;
+  }
+
+  private putInEffect(grantId: string, source: string, amount: Credits, expiresAt: Instant | null): void {
+    if (source === 'plan_included') this.included += amount;
+    else this.bonus += amount;
+    this.grants.set(grantId, { expiresAt, sequence: this.sequence++, free: amount });
+  }
 
   buckets(): Buckets {
     const available = this.included + this.bonus - this.reserved - this.consumed - this.expired;
@@ -92,11 +114,20 @@ class Model {
   apply(event: LedgerEvent, now: Instant): void {
     switch (event.type) {
       case 'CreditsGranted': {
-        const { source, amount, grantId, expiresAt } = event.data;
-        if (source === 'plan_included') this.included += amount;
-        else this.bonus += amount;
-        expect(this.grants.has(grantId)).toBe(false);
-        this.grants.set(grantId, { expiresAt, sequence: this.sequence++, free: amount });
+        const { source, amount, grantId, expiresAt, effectiveAt } = event.data;
+        expect(this.grants.has(grantId) || this.scheduled.has(grantId)).toBe(false);
+        // a window still to come is scheduled: in no bucket until it begins
+        if (effectiveAt !== null) {
+          expect(effectiveAt > now).toBe(true);
+          this.scheduled.set(grantId, { source, amount, effectiveAt, expiresAt });
+        } else this.putInEffect(grantId, source, amount, expiresAt);
+        break;
+      }
+      case 'CreditsBecameEffective': {
+        const grant = this.scheduled.get(event.data.grantId);
+        expect(grant?.amount).toBe(event.data.amount);
+        this.scheduled.delete(event.data.grantId);
+        this.putInEffect(event.data.grantId, grant!.source, grant!.amount, grant!.expiresAt);
         break;
       }
       case 'CreditsReserved':
@@ -107,6 +138,7 @@ class Model {
       case 'CreditsConsumed':
         this.checkDrawOrder(event.data.overrunDraws, now);
         this.consumed += event.data.amount;
+        this.run(event.data.runId).consumed += event.data.amount;
         this.reserved -= event.data.fromReservation;
         for (const d of event.data.overrunDraws) this.take(d.grantId, d.amount);
         break;
@@ -120,9 +152,11 @@ class Model {
         break;
       case 'SettlementHoldPlaced':
         this.hold += event.data.amount;
+        this.run(event.data.runId).held += event.data.amount;
         break;
       case 'SettlementHoldReleased':
         this.hold -= event.data.amount;
+        if (event.data.outcome === 'reversed') this.run(event.data.runId).held -= event.data.amount;
         break;
       case 'CommercialExceptionRecorded':
         this.shortfall += event.data.amount;
@@ -207,11 +241,15 @@ function commandFor(step: Step, world: World): LedgerCommand {
     case 'GrantCredits': {
       const duplicate = step.variant === 0 ? choose(world.grantIds, step.pick) : undefined;
       const expiresAt = step.variant < 4 ? undefined : step.variant === 9 ? now : at(now, (step.pick % 240) * HOUR + 1);
+      // a window beginning later (sometimes after it ends: refused), or one that began already
+      const effectiveAt =
+        step.pick % 4 === 0 ? at(now, (step.pick % 97) * HOUR + 1) : step.pick % 4 === 1 ? at(now, -HOUR) : undefined;
       return cmd('GrantCredits', {
         grantId: duplicate ?? id('g'),
-        source: step.variant % 2 === 0 ? 'manual' : 'top_up',
+        source: step.variant % 2 === 0 ? 'manual' : step.pick % 5 === 0 ? 'plan_included' : 'top_up',
         amount: step.amount,
         ...(expiresAt ? { expiresAt } : {}),
+        ...(effectiveAt ? { effectiveAt } : {}),
         ...(step.variant === 5 ? { projectId: choose(PROJECTS, step.pick) } : {}),
       });
     }
@@ -270,12 +308,19 @@ function commandFor(step: Step, world: World): LedgerCommand {
       return cmd('ReleaseSettlementHold', { holdId, outcome: step.variant % 2 === 0 ? 'paid_out' : 'reversed' });
     }
     case 'ExpireCredits': {
+      if (step.variant === 9) return cmd('ExpireCredits', {});
       const asOf = step.variant === 0 ? at(now, 1 + (step.pick % DAY)) : at(now, -((step.pick * 997) % (2 * DAY)));
       return cmd('ExpireCredits', { asOf });
     }
     case 'RenewSubscriptionPeriod': {
-      const start = step.variant === 0 ? at(world.period.end, -HOUR) : world.period.end;
-      const end = step.variant === 1 ? start : at(start, 30 * DAY);
+      // overlapping, contiguous, or leaving a gap of a few days
+      const start =
+        step.variant === 0
+          ? at(world.period.end, -HOUR)
+          : step.variant === 2 || step.variant === 4
+            ? at(world.period.end, (step.pick % 5) * DAY + HOUR)
+            : world.period.end;
+      const end = step.variant === 1 ? start : at(start, (step.variant === 3 ? 3 : 30) * DAY);
       return cmd('RenewSubscriptionPeriod', { period: { start, end } });
     }
     case 'SuspendAccount':
@@ -290,13 +335,6 @@ function commandFor(step: Step, world: World): LedgerCommand {
         }),
       });
   }
-}
-
-/** Where CreditsExpired may reach: grants lapsed at this moment. */
-function expiryHorizon(command: LedgerCommand, now: Instant): Instant {
-  if (command.type === 'ExpireCredits') return command.asOf;
-  if (command.type === 'RenewSubscriptionPeriod') return command.period.start > now ? command.period.start : now;
-  return now;
 }
 
 function setup(): World {
@@ -333,6 +371,13 @@ function perform(world: World, command: LedgerCommand): void {
   const after = picture(state);
   if (after !== before) expect(after).toBe(before); // decide mutates nothing
 
+  // A hold fits in what the run consumed less what is held or paid out: reversed holds count no more.
+  if (command.type === 'PlaceSettlementHold' && state.runs.get(command.runId)?.status === 'completed') {
+    const run = model.runs.get(command.runId) ?? { consumed: 0n, held: 0n };
+    const exceeds = !decision.ok && decision.rejection.code === 'hold_exceeds_consumed';
+    if (!state.holds.has(command.holdId)) expect(exceeds).toBe(command.amount > run.consumed - run.held);
+  }
+
   if (!decision.ok) {
     world.rejected++;
     seen.set(decision.rejection.code, (seen.get(decision.rejection.code) ?? 0) + 1);
@@ -341,13 +386,14 @@ function perform(world: World, command: LedgerCommand): void {
     return;
   }
   world.accepted++;
-  const horizon = expiryHorizon(command, world.now);
   for (const event of decision.events) {
     seen.set(event.type, (seen.get(event.type) ?? 0) + 1);
     if (event.type === 'CreditsExpired') {
+      seen.set(`expiry:${event.data.reason}`, (seen.get(`expiry:${event.data.reason}`) ?? 0) + 1);
+      // only a lapsed grant expires, unless the account closes
       const grant = model.grants.get(event.data.grantId);
-      expect(grant?.expiresAt).not.toBeNull();
-      expect(grant!.expiresAt! <= horizon).toBe(true);
+      if (event.data.reason === 'lapsed') expect(grant?.expiresAt != null && grant.expiresAt <= world.now).toBe(true);
+      else expect(command.type).toBe('CloseBillingAccount');
     }
     model.apply(event, world.now);
     evolve(state, event);
@@ -364,6 +410,14 @@ function perform(world: World, command: LedgerCommand): void {
     if (state.shortfall !== model.shortfall) expect(state.shortfall).toBe(model.shortfall);
   }
 
+  // On time: once a command is accepted, nothing that fell due by now is left unrecorded.
+  for (const grant of state.grants.values()) {
+    if (grant.free > 0n && grant.expiresAt !== null && grant.expiresAt <= world.now) {
+      expect(`grant ${grant.grantId} lapsed at ${grant.expiresAt} and still has free credits`).toBe('');
+    }
+  }
+  for (const grant of state.scheduledGrants.values()) expect(grant.effectiveAt > world.now).toBe(true);
+
   // Per-command promises beyond the bucket arithmetic.
   const events = decision.events;
   if (command.type === 'CompleteRun') {
@@ -379,7 +433,9 @@ function perform(world: World, command: LedgerCommand): void {
   if (command.type === 'PlaceSettlementHold') world.holdIds.push(command.holdId);
   if (command.type === 'RenewSubscriptionPeriod') world.period = command.period;
   if (command.type === 'ReactivateAccount' || command.type === 'SuspendAccount') {
-    expect(events).toHaveLength(1);
+    // the posture change itself, after whatever fell due
+    const own = events.filter((e) => e.type !== 'CreditsBecameEffective' && e.type !== 'CreditsExpired');
+    expect(own).toHaveLength(1);
   }
 }
 
@@ -420,6 +476,33 @@ describe('ledger invariants under random command sequences', () => {
     );
   });
 
+  it('closing any history expires what is left: available 0, every credit accounted for (200 sequences)', () => {
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 1, maxLength: 60, size: 'max' }), (steps) => {
+        const world = play(steps);
+        const { state } = world;
+        const finish = [
+          ...(state.status === 'suspended' ? [cmd('ReactivateAccount', {})] : []),
+          ...[...state.runs.values()]
+            .filter((run) => run.status === 'accepted')
+            .map((run) => cmd('FailRun', { runId: run.runId })),
+          ...[...state.holds.values()]
+            .filter((hold) => hold.status === 'held')
+            .map((hold) => cmd('ReleaseSettlementHold', { holdId: hold.holdId, outcome: 'paid_out' as const })),
+        ];
+        for (const command of finish) perform(world, command);
+        perform(world, cmd('CloseBillingAccount', {}));
+        expect(state.status).toBe('closed');
+        const buckets = bucketsOf(state);
+        expect(buckets.available).toBe(0n);
+        expect(buckets.reserved).toBe(0n);
+        expect(buckets.included + buckets.bonus).toBe(buckets.consumed + buckets.expired);
+        expect(state.scheduledGrants.size).toBe(0);
+      }),
+      { numRuns: 200 },
+    );
+  });
+
   it('exercised both accepted and rejected commands', () => {
     // A guard against a generator that only ever produces rejections (or only acceptances).
     if (process.env.LEDGER_PROPERTY_STATS) console.log(accepted, rejected, Object.fromEntries(seen));
@@ -447,6 +530,12 @@ describe('ledger invariants under random command sequences', () => {
       'account_not_active',
       'subscription_period_ended',
       'as_of_in_future',
+      'CreditsBecameEffective',
+      'expiry:lapsed',
+      'expiry:account_closed',
+      'grant_window_invalid',
+      'period_already_renewed',
+      'subscription_period_not_started',
     ].filter((what) => (seen.get(what) ?? 0) < 20);
     expect(rare).toEqual([]);
   });

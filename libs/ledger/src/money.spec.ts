@@ -1,5 +1,13 @@
 import fc from 'fast-check';
-import { CREDIT_SCALE, creditValueInFen, creditValueInYuan, formatCredits, parseCredits, parseFen } from './money';
+import {
+  CREDIT_SCALE,
+  creditValueInFen,
+  creditValueInYuan,
+  formatCredits,
+  formatYuan,
+  parseCredits,
+  parseFen,
+} from './money';
 
 describe('credits', () => {
   it.each([
@@ -47,17 +55,19 @@ describe('credits', () => {
     expect(parseFen('1.5')).toMatchObject({ ok: false, problem: 'amount_too_precise' });
   });
 
-  it('values credits in yuan exactly: the fen value with the point moved two places', () => {
+  it('values credits in whole fen, rounded down, never more than the exact value', () => {
     fc.assert(
       fc.property(fc.bigInt({ min: 0n, max: 10n ** 12n }), fc.bigInt({ min: 0n, max: 10n ** 6n }), (amount, price) => {
         const fen = creditValueInFen(amount, price);
-        const yuan = creditValueInYuan(amount, price);
-        const [whole, fraction = ''] = fen.split('.');
-        const digits = `${whole}${fraction.padEnd(4, '0')}`.replace(/^0+(?=\d)/, '');
-        const [yuanWhole, yuanFraction = ''] = yuan.split('.');
-        expect(`${yuanWhole}${yuanFraction.padEnd(6, '0')}`.replace(/^0+(?=\d)/, '')).toBe(digits);
+        // fen ≤ amount × price / 10^4 < fen + 1, compared exactly in minor units
+        expect(fen * CREDIT_SCALE <= amount * price).toBe(true);
+        expect((fen + 1n) * CREDIT_SCALE > amount * price).toBe(true);
+        expect(creditValueInYuan(amount, price)).toBe(formatYuan(fen));
       }),
     );
+    // the issue's case: 3.0001 credits at 33 fen are 99.0033 fen, shown as 99
+    expect(creditValueInFen(30001n, 33n)).toBe(99n);
     expect(creditValueInYuan(80000n, 100n)).toBe('8');
+    expect(creditValueInYuan(30001n, 33n)).toBe('0.99');
   });
 });

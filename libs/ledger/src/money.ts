@@ -89,14 +89,18 @@ export function formatFen(value: Fen): string {
   return formatScaled(value, 0);
 }
 
-/** Credits → the exact fen value at a price per whole credit, as a decimal string of fen. */
-export function creditValueInFen(amount: Credits, pricePerCreditFen: Fen): string {
-  return formatScaled(amount * pricePerCreditFen, CREDIT_DECIMALS);
+/**
+ * What `amount` credits are worth at a price per whole credit, in whole fen, rounded down: CNY is
+ * whole fen everywhere, and a value that decides a payout (the held value against the settlement
+ * threshold) must never be overstated. Every fen figure the ledger derives from credits uses it.
+ */
+export function creditValueInFen(amount: Credits, pricePerCreditFen: Fen): Fen {
+  return (amount * pricePerCreditFen) / CREDIT_SCALE;
 }
 
-/** What `amount` credits are worth in yuan (CNY), exactly: the fen value with the point moved two places. */
+/** The same whole-fen value in yuan ("9903" fen → "99.03"). */
 export function creditValueInYuan(amount: Credits, pricePerCreditFen: Fen): string {
-  return formatScaled(amount * pricePerCreditFen, CREDIT_DECIMALS + 2);
+  return formatYuan(creditValueInFen(amount, pricePerCreditFen));
 }
 
 /** Formats fen as yuan ("10000" → "100"), exactly. */

@@ -79,7 +79,19 @@ export const rejectionCatalogue = {
     kind: 'conflict',
     summary: 'The subscription period has ended and was not renewed.',
   },
+  subscription_period_not_started: {
+    kind: 'conflict',
+    summary: 'No subscription period has begun yet: runs are accepted from the period’s start.',
+  },
   period_invalid: { kind: 'invalid', summary: 'A period must end after it starts.' },
+  period_already_ended: {
+    kind: 'unprocessable',
+    summary: 'The period has ended already; its credits would lapse unused.',
+  },
+  period_already_renewed: {
+    kind: 'conflict',
+    summary: 'The next period is renewed already; renew again once it has begun.',
+  },
   period_not_after_current: {
     kind: 'conflict',
     summary: 'A renewed period must start at or after the end of the current one.',
@@ -116,6 +128,7 @@ export const rejectionCatalogue = {
     summary: 'Grant ids starting with "included:" name a plan’s included credits.',
   },
   grant_expiry_not_in_future: { kind: 'unprocessable', summary: 'A grant must expire after it is granted.' },
+  grant_window_invalid: { kind: 'unprocessable', summary: 'A grant must take effect before it expires.' },
   as_of_in_future: { kind: 'unprocessable', summary: 'Credits cannot be expired as of a time still to come.' },
 
   // Runs

@@ -5,7 +5,7 @@
  */
 import type { GrantSource } from './commands';
 import type { Instant } from './fields';
-import { CREDIT_SCALE, creditValueInFen, type Credits } from './money';
+import { creditValueInFen, type Credits, type Fen } from './money';
 import type { Period, PlanTerms } from './plan';
 
 export type AccountStatus = 'unopened' | 'active' | 'suspended' | 'closed';
@@ -15,6 +15,8 @@ export interface Grant {
   readonly source: GrantSource;
   readonly projectId: string | null;
   readonly amount: Credits;
+  /** When the grant took effect, if later than it was recorded (a scheduled grant); null: at once. */
+  readonly effectiveAt: Instant | null;
   readonly expiresAt: Instant | null;
   /** Order of granting, the tie-break of the draw order. */
   readonly sequence: number;
@@ -38,7 +40,7 @@ export interface Run {
   readonly reservation: Map<string, Credits>;
   reserved: Credits;
   consumed: Credits;
-  /** Part of `consumed` currently or formerly placed in settlement holds. */
+  /** Part of `consumed` held or paid out; a reversed hold gives its credits back to be held again. */
   held: Credits;
   actualCost: Credits | null;
 }
@@ -65,9 +67,25 @@ export interface Buckets {
   expired: Credits;
 }
 
+/**
+ * A grant recorded with a validity window that has not begun: its credits are in no bucket until
+ * `CreditsBecameEffective` moves them in (see rules.md, "Validity windows").
+ */
+export interface ScheduledGrant {
+  readonly grantId: string;
+  readonly source: GrantSource;
+  readonly projectId: string | null;
+  readonly amount: Credits;
+  readonly effectiveAt: Instant;
+  readonly expiresAt: Instant | null;
+}
+
 export interface Subscription {
   plan: PlanTerms;
+  /** The latest period recorded: the current one, or the next one after an early renewal. */
   period: Period;
+  /** The period before `period`, which stays current until `period` starts. */
+  previousPeriod: Period | null;
 }
 
 export interface AccountState {
@@ -78,6 +96,8 @@ export interface AccountState {
   projects: Map<string, { name: string | null }>;
   /** Grants that still hold free or reserved credits; spent and lapsed ones are dropped. */
   grants: Map<string, Grant>;
+  /** Grants whose validity window has not begun yet. */
+  scheduledGrants: Map<string, ScheduledGrant>;
   grantIds: Set<string>;
   runs: Map<string, Run>;
   holds: Map<string, SettlementHold>;
@@ -95,6 +115,7 @@ export function initialState(): AccountState {
     subscription: null,
     projects: new Map(),
     grants: new Map(),
+    scheduledGrants: new Map(),
     grantIds: new Set(),
     runs: new Map(),
     holds: new Map(),
@@ -105,6 +126,24 @@ export function initialState(): AccountState {
 }
 
 export const granted = (state: AccountState): Credits => state.totals.included + state.totals.bonus;
+
+/** Credits granted with a validity window still to begin: in no bucket yet. */
+export function scheduled(state: AccountState): Credits {
+  let total = 0n;
+  for (const grant of state.scheduledGrants.values()) total += grant.amount;
+  return total;
+}
+
+/**
+ * The subscription period `now` falls in, if any: the latest period once it has started, the one
+ * before it until then. A gap between periods, or a time before the first, is in no period.
+ */
+export function currentPeriod(subscription: Subscription, now: Instant): Period | null {
+  const inside = (period: Period) => period.start <= now && now < period.end;
+  if (inside(subscription.period)) return subscription.period;
+  if (subscription.previousPeriod && inside(subscription.previousPeriod)) return subscription.previousPeriod;
+  return null;
+}
 
 export function bucketsOf(state: AccountState): Buckets {
   const { included, bonus, reserved, consumed, hold, expired } = state.totals;
@@ -129,18 +168,19 @@ export function spendableAt(state: AccountState, now: Instant): Credits {
 }
 
 /**
- * Held credits become eligible for a provider payout once their value at the plan's credit price
- * reaches the settlement threshold. Compared in exact units: hold (10^-4 credits) × price (fen per
- * credit) against threshold (fen) × 10^4.
+ * Held credits become eligible for a provider payout once their value reaches the settlement
+ * threshold. The value is the one the overview shows — whole fen at the plan's credit price,
+ * rounded down — so "reached" can never disagree with the figure beside it, and a payout is
+ * never made on a value the credits do not have.
  */
-export function settlementReached(hold: Credits, creditPriceFen: bigint, thresholdFen: bigint): boolean {
-  return hold > 0n && hold * creditPriceFen >= thresholdFen * CREDIT_SCALE;
+export function settlementReached(hold: Credits, creditPriceFen: Fen, thresholdFen: Fen): boolean {
+  return hold > 0n && creditValueInFen(hold, creditPriceFen) >= thresholdFen;
 }
 
 /** Where held credits stand against the plan's settlement threshold, valued at the plan's price. */
 export function settlementPosition(state: AccountState): {
-  thresholdFen: bigint;
-  heldValueFen: string;
+  thresholdFen: Fen;
+  heldValueFen: Fen;
   reached: boolean;
 } | null {
   const plan = state.subscription?.plan;

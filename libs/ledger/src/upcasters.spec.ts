@@ -39,6 +39,23 @@ describe('upcasting stored events', () => {
     expect(() => decodeEvent('RunAccepted', v1RunAccepted)).toThrow(/RunAccepted/);
   });
 
+  it('reads a version-1 CreditsGranted as in effect when recorded, and a version-1 expiry as a lapse', () => {
+    const grant = {
+      accountId: 'acct-1',
+      grantId: 'g-1',
+      source: 'manual',
+      amount: '5',
+      expiresAt: null,
+      projectId: null,
+      reason: null,
+    };
+    expect(decodeEvent('CreditsGranted', grant, 1).data).toMatchObject({ effectiveAt: null, amount: credits('5') });
+    expect(() => decodeEvent('CreditsGranted', grant, 2)).toThrow(/CreditsGranted/);
+    const expiry = { accountId: 'acct-1', grantId: 'g-1', projectId: null, amount: '5' };
+    expect(decodeEvent('CreditsExpired', expiry, 1).data).toMatchObject({ reason: 'lapsed' });
+    expect(() => decodeEvent('CreditsExpired', expiry, 2)).toThrow(/CreditsExpired/);
+  });
+
   it('refuses a version newer than it knows, and one that is not a version', () => {
     expect(() => decodeEvent('RunAccepted', v1RunAccepted, 3)).toThrow(/newer than this ledger reads/);
     expect(() => decodeEvent('RunAccepted', v1RunAccepted, 0)).toThrow(/schema version/);

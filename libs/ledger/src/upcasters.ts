@@ -28,6 +28,10 @@ export const upcasters: Readonly<Record<string, Upcaster>> = {
    * band; a v1 event that already carries one (written while v1 and the field overlapped) keeps it.
    */
   'RunAccepted@1': (data) => ({ ...data, capabilityBand: data.capabilityBand ?? V1_RUN_CAPABILITY_BAND }),
+  /** CreditsGranted v1 → v2: v2 added validity windows; every v1 grant took effect when recorded. */
+  'CreditsGranted@1': (data) => ({ ...data, effectiveAt: data.effectiveAt ?? null }),
+  /** CreditsExpired v1 → v2: v2 added `reason`; before accounts could close, every expiry was a lapse. */
+  'CreditsExpired@1': (data) => ({ ...data, reason: data.reason ?? 'lapsed' }),
 };
 
 export const upcasterKey = (type: string, fromVersion: number): string => `${type}@${fromVersion}`;

@@ -13,7 +13,7 @@ export function settlementJson(state: AccountState) {
   return (
     position && {
       thresholdFen: formatFen(position.thresholdFen),
-      heldValueFen: position.heldValueFen,
+      heldValueFen: formatFen(position.heldValueFen),
       reached: position.reached,
     }
   );

@@ -49,7 +49,7 @@ export function settlementView(hold: bigint, creditPriceFen: bigint | null, thre
   return {
     thresholdFen: formatFen(thresholdFen),
     thresholdCny: formatYuan(thresholdFen),
-    heldValueFen: creditValueInFen(hold, creditPriceFen),
+    heldValueFen: formatFen(creditValueInFen(hold, creditPriceFen)),
     heldValueCny: creditValueInYuan(hold, creditPriceFen),
     reached: settlementReached(hold, creditPriceFen, thresholdFen),
   };

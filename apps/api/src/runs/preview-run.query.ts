@@ -36,7 +36,7 @@ export class PreviewRunHandler implements IQueryHandler<PreviewRun, QuoteJson> {
       available: formatCredits(quote.available),
       availableAfter: formatCredits(quote.availableAfter),
       creditPriceFen: formatFen(quote.creditPriceFen),
-      estimatedValueFen: quote.estimatedValueFen,
+      estimatedValueFen: formatFen(quote.estimatedValueFen),
     };
   }
 }

@@ -1,6 +1,7 @@
 import type { CommandOf } from '../commands';
 import { event } from '../events';
 import type { AccountState } from '../state';
+import { drawOrder } from './draws';
 import {
   accepted,
   checkAccount,
@@ -83,5 +84,21 @@ export function closeBillingAccount(
       { openRuns, openHolds },
     );
   }
-  return accepted(event('BillingAccountClosed', { accountId: command.accountId }));
+  // The final buckets say where every credit went: what is left expires, scheduled grants too
+  // (they take effect and expire at once), so available is zero on a closed account.
+  const { accountId } = command;
+  const closing = 'account_closed' as const;
+  return accepted(
+    ...[...state.scheduledGrants.values()].flatMap(({ grantId, source, projectId, amount }) => [
+      event('CreditsBecameEffective', { accountId, grantId, source, projectId, amount }),
+      event('CreditsExpired', { accountId, grantId, projectId, amount, reason: closing }),
+    ]),
+    ...[...state.grants.values()]
+      .filter((grant) => grant.free > 0n)
+      .sort(drawOrder)
+      .map(({ grantId, projectId, free }) =>
+        event('CreditsExpired', { accountId, grantId, projectId, amount: free, reason: closing }),
+      ),
+    event('BillingAccountClosed', { accountId }),
+  );
 }

@@ -303,13 +303,14 @@ describe('PreviewRun', () => {
   });
 
   it.each([
-    // cost, price per credit in fen, the exact fen value worked out by hand
-    ['24', 100n, '2400'],
-    ['0.35', 100n, '35'],
-    ['1.2345', 7n, '8.6415'],
-    ['1.0001', 1n, '1.0001'],
-    ['3', 0n, '0'],
-  ])('quotes %s credits at %s fen each as %s fen, and appends nothing', (cost, price, valueFen) => {
+    // cost, price per credit in fen, the value in whole fen (rounded down) worked out by hand
+    ['24', 100n, 2400n],
+    ['0.35', 100n, 35n],
+    ['1.2345', 7n, 8n], // 8.6415
+    ['1.0001', 1n, 1n], // 1.0001
+    ['3.0001', 33n, 99n], // 99.0033
+    ['3', 0n, 0n],
+  ])('quotes %s credits at %s fen each as %s whole fen, and appends nothing', (cost, price, valueFen) => {
     const state = openedAccount(defaultPlan({ creditPriceFen: price }));
     const before = picture(state);
     const answer = previewRun(state, query(credits(cost)), context());

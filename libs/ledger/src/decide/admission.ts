@@ -5,7 +5,7 @@
 import type { CommandOf } from '../commands';
 import type { Credits } from '../money';
 import type { RateCardEntry } from '../plan';
-import { spendableAt, type AccountState } from '../state';
+import { currentPeriod, spendableAt, type AccountState } from '../state';
 import { checkAccount, rejected, type Decision, type DecisionContext } from './context';
 import { formatCredits } from '../money';
 
@@ -41,8 +41,10 @@ export function admitRun(
 
   const subscription = state.subscription;
   if (!subscription) return fail('subscription_missing', 'plan', 'the account has no subscription');
-  if (context.now >= subscription.period.end) {
-    return fail('subscription_period_ended', 'plan', `the subscription period ended at ${subscription.period.end}`);
+  if (!currentPeriod(subscription, context.now)) {
+    return context.now >= subscription.period.end
+      ? fail('subscription_period_ended', 'plan', `the subscription period ended at ${subscription.period.end}`)
+      : fail('subscription_period_not_started', 'plan', `no subscription period has begun by ${context.now}`);
   }
   if (!subscription.plan.capabilityBands.includes(request.capabilityBand)) {
     return fail(

@@ -1,9 +1,9 @@
 import type { CommandOf } from '../commands';
 import { event } from '../events';
 import { formatCredits, MAX_ACCOUNT_CREDITS } from '../money';
-import { granted, type AccountState } from '../state';
+import { granted, scheduled, type AccountState } from '../state';
 import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
-import { expireLapsed } from './draws';
+import { scheduledStart } from './clock';
 import { INCLUDED_GRANT_PREFIX } from './subscription';
 
 export function grantCredits(
@@ -28,7 +28,17 @@ export function grantCredits(
   if (command.expiresAt !== undefined && command.expiresAt <= context.now) {
     return rejected('grant_expiry_not_in_future', `the grant would expire at ${command.expiresAt}, which has passed`);
   }
-  if (granted(state) + amount > MAX_ACCOUNT_CREDITS) {
+  if (
+    command.effectiveAt !== undefined &&
+    command.expiresAt !== undefined &&
+    command.effectiveAt >= command.expiresAt
+  ) {
+    return rejected(
+      'grant_window_invalid',
+      `the grant would take effect at ${command.effectiveAt}, not before it expires (${command.expiresAt})`,
+    );
+  }
+  if (granted(state) + scheduled(state) + amount > MAX_ACCOUNT_CREDITS) {
     return rejected(
       'account_credit_limit',
       `an account may be granted at most ${formatCredits(MAX_ACCOUNT_CREDITS)} credits in all`,
@@ -40,6 +50,7 @@ export function grantCredits(
       grantId,
       source,
       amount,
+      effectiveAt: scheduledStart(command.effectiveAt, context.now),
       expiresAt: command.expiresAt ?? null,
       projectId: command.projectId ?? null,
       reason: command.reason ?? null,
@@ -47,7 +58,11 @@ export function grantCredits(
   );
 }
 
-/** Expires every free credit whose grant lapsed at or before `asOf`; nothing to expire appends nothing. */
+/**
+ * Records whatever time has done to the account by now — scheduled grants taking effect, lapsed
+ * credits expiring — which `decide` puts before every accepted command; on its own, this command
+ * appends exactly that, and nothing when nothing is due. `asOf` may not be in the future.
+ */
 export function expireCredits(
   state: AccountState,
   command: CommandOf<'ExpireCredits'>,
@@ -55,8 +70,8 @@ export function expireCredits(
 ): Decision {
   const failure = checkAccount(state, command.accountId, context, 'open');
   if (failure) return failure;
-  if (command.asOf > context.now) {
+  if (command.asOf !== undefined && command.asOf > context.now) {
     return rejected('as_of_in_future', `credits cannot be expired as of ${command.asOf}, after now (${context.now})`);
   }
-  return accepted(...expireLapsed(state, command.accountId, command.asOf));
+  return accepted();
 }

@@ -179,6 +179,27 @@ describe('StartSubscription', () => {
     expect(rejectionOf(opened(), cmd('StartSubscription', { plan: defaultPlan(), period }))).toBe('period_invalid');
   });
 
+  it('refuses a period that has already ended, as GrantCredits refuses a past expiry', () => {
+    expect(rejectionOf(opened(), cmd('StartSubscription', { plan: defaultPlan(), period: PERIOD }), PERIOD.end)).toBe(
+      'period_already_ended',
+    );
+  });
+
+  it('schedules the included credits of a period still to come: no runs and no credits before it starts', () => {
+    const state = opened();
+    const events = expectAccepted(apply(state, cmd('StartSubscription', { plan: defaultPlan(), period: NEXT_PERIOD })));
+    expect(eventsOfType(events, 'CreditsGranted')[0]).toMatchObject({ effectiveAt: NEXT_PERIOD.start });
+    expect(bucketsOf(state)).toEqual(buckets({}));
+    apply(state, cmd('AttachProject', { projectId: PROJECT }));
+    expect(rejectionOf(state, acceptRunCommand('r1', credits('2')))).toBe('subscription_period_not_started');
+    const accepted = expectAccepted(apply(state, acceptRunCommand('r1', credits('2')), NEXT_PERIOD.start));
+    expect(typesOf(accepted)).toEqual(['CreditsBecameEffective', 'RunAccepted', 'CreditsReserved']);
+    expect(bucketsOf(state)).toEqual(
+      buckets({ included: credits('500'), reserved: credits('2'), available: credits('498') }),
+    );
+    expectSound(state);
+  });
+
   it('starts only once', () => {
     expect(rejectionOf(openedAccount(), cmd('StartSubscription', { plan: defaultPlan(), period: NEXT_PERIOD }))).toBe(
       'subscription_already_started',
@@ -222,42 +243,48 @@ describe('ChangePlan', () => {
 });
 
 describe('RenewSubscriptionPeriod', () => {
-  it('grants the new included credits and expires the old ones, even those a run still reserved', () => {
+  it('schedules the next period’s included credits; the current ones lapse at the period’s end, not at the renewal', () => {
     const { state } = runCommands([...openedAccountCommands(), acceptRunCommand('r1', credits('24'))]);
-    const events = expectAccepted(
-      apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), NEXT_PERIOD.start),
-    );
+    const early = at(PERIOD.end, -5 * DAY);
+    const events = expectAccepted(apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), early));
     expect(events).toEqual([
       { type: 'SubscriptionPeriodRenewed', data: { accountId: ACCOUNT, period: NEXT_PERIOD } },
-      {
-        type: 'CreditsExpired',
-        data: { accountId: ACCOUNT, grantId: INCLUDED_ID, projectId: null, amount: credits('476') },
-      },
       {
         type: 'CreditsGranted',
         data: expect.objectContaining({
           grantId: NEXT_INCLUDED_ID,
           source: 'plan_included',
           amount: credits('500'),
+          effectiveAt: NEXT_PERIOD.start,
           expiresAt: NEXT_PERIOD.end,
         }),
       },
     ]);
+    // nothing expired, nothing new spendable yet: the next period's credits wait for its start
     expect(bucketsOf(state)).toEqual(
-      buckets({
-        included: credits('1000'),
-        reserved: credits('24'),
-        expired: credits('476'),
-        available: credits('500'),
-      }),
+      buckets({ included: credits('500'), reserved: credits('24'), available: credits('476') }),
     );
     expectSound(state);
 
-    // the run's 24 go back to the lapsed old grant and expire at once
+    // failed before the period ends, the run's 24 go back to a grant still in force
+    const before = runCommands([...openedAccountCommands(), acceptRunCommand('r1', credits('24'))]).state;
+    apply(before, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), early);
+    expectAccepted(apply(before, cmd('FailRun', { runId: 'r1' }), at(early, 1)));
+    expect(bucketsOf(before)).toEqual(buckets({ included: credits('500'), available: credits('500') }));
+
+    // failed after it ended, the first command of the new period records what time did first:
+    // the new grant takes effect, the old one's free credits lapse; the 24 released to it expire at once
     const failed = expectAccepted(apply(state, cmd('FailRun', { runId: 'r1' }), at(NEXT_PERIOD.start, 1)));
-    expect(typesOf(failed)).toEqual(['ReservationReleased', 'CreditsExpired', 'RunFailed']);
+    expect(typesOf(failed)).toEqual([
+      'CreditsBecameEffective',
+      'CreditsExpired',
+      'ReservationReleased',
+      'CreditsExpired',
+      'RunFailed',
+    ]);
     expect(eventsOfType(failed, 'CreditsExpired')).toEqual([
-      { accountId: ACCOUNT, grantId: INCLUDED_ID, projectId: null, amount: credits('24') },
+      { accountId: ACCOUNT, grantId: INCLUDED_ID, projectId: null, amount: credits('476'), reason: 'lapsed' },
+      { accountId: ACCOUNT, grantId: INCLUDED_ID, projectId: null, amount: credits('24'), reason: 'lapsed' },
     ]);
     expect(bucketsOf(state)).toEqual(
       buckets({ included: credits('1000'), expired: credits('500'), available: credits('500') }),
@@ -265,14 +292,37 @@ describe('RenewSubscriptionPeriod', () => {
     expectSound(state);
   });
 
-  it('renewed ahead of time, retires the old allowance at once and leaves other grants to their own expiry', () => {
+  it('the issue’s sequence: credits released after the renewed period began are not spendable again', () => {
+    // 100 included for now−1d → E; a run reserves 60; renewal for E → E+30d; the run fails after E
+    const now = '2026-11-10T00:00:00.000Z';
+    const E = '2026-12-10T00:00:00.000Z';
+    const plan = defaultPlan({ includedCredits: credits('100') });
+    const { state } = runCommands(
+      [
+        ...openedAccountCommands(plan, { start: at(now, -DAY), end: E }),
+        acceptRunCommand('r1', credits('60')),
+        cmd('RenewSubscriptionPeriod', { period: { start: E, end: at(E, 30 * DAY) } }),
+      ],
+      { now },
+    );
+    expect(bucketsOf(state)).toEqual(
+      buckets({ included: credits('100'), reserved: credits('60'), available: credits('40') }),
+    );
+    expectAccepted(apply(state, cmd('FailRun', { runId: 'r1' }), at(E, 1)));
+    expect(bucketsOf(state)).toEqual(
+      buckets({ included: credits('200'), expired: credits('100'), available: credits('100') }),
+    );
+    expectSound(state);
+  });
+
+  it('touches only the included grants of the period that ends: a plan_included grant by hand keeps its expiry', () => {
     const { state } = runCommands([
       ...openedAccountCommands(),
       cmd('GrantCredits', {
-        grantId: 'nov-28',
-        source: 'top_up',
+        grantId: 'goodwill',
+        source: 'plan_included',
         amount: credits('7'),
-        expiresAt: '2026-11-28T00:00:00.000Z',
+        expiresAt: '2027-06-01T00:00:00.000Z',
       }),
       cmd('GrantCredits', {
         grantId: 'dec-15',
@@ -281,18 +331,25 @@ describe('RenewSubscriptionPeriod', () => {
         expiresAt: '2026-12-15T00:00:00.000Z',
       }),
     ]);
-    const early = '2026-11-25T00:00:00.000Z';
-    const events = expectAccepted(apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), early));
-    // the old allowance goes at once, so the two never overlap; a top-up keeps its own days
+    apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), '2026-11-25T00:00:00.000Z');
+    const events = expectAccepted(apply(state, cmd('ExpireCredits', {}), at(NEXT_PERIOD.start, 1)));
     expect(eventsOfType(events, 'CreditsExpired').map((e) => [e.grantId, e.amount])).toEqual([
       [INCLUDED_ID, credits('500')],
     ]);
     expect(bucketsOf(state)).toMatchObject({
-      included: credits('1000'),
+      included: credits('1007'),
       expired: credits('500'),
       available: credits('510'),
     });
     expectSound(state);
+  });
+
+  it('keeps the current period current until the renewed one starts', () => {
+    const state = openedAccount();
+    apply(state, cmd('RenewSubscriptionPeriod', { period: NEXT_PERIOD }), at(PERIOD.end, -DAY));
+    expect(judge(state, acceptRunCommand('r1', credits('2')), at(PERIOD.end, -1)).ok).toBe(true);
+    expect(judge(state, acceptRunCommand('r1', credits('2')), NEXT_PERIOD.start).ok).toBe(true);
+    expect(rejectionOf(state, acceptRunCommand('r1', credits('2')), NEXT_PERIOD.end)).toBe('subscription_period_ended');
   });
 
   it('lets runs be accepted again after a lapsed period is renewed', () => {
@@ -305,12 +362,26 @@ describe('RenewSubscriptionPeriod', () => {
     expect(rejectionOf(state, acceptRunCommand('r1', credits('500.0001')), later)).toBe('insufficient_credits');
   });
 
-  it('rejects an invalid period, one that overlaps the current one, and an unsubscribed account', () => {
+  it('leaves a gap between periods in no period', () => {
+    const state = openedAccount();
+    const gap = { start: at(PERIOD.end, 2 * DAY), end: at(PERIOD.end, 30 * DAY) };
+    apply(state, cmd('RenewSubscriptionPeriod', { period: gap }), at(PERIOD.end, -DAY));
+    expect(rejectionOf(state, acceptRunCommand('r1', credits('2')), at(PERIOD.end, DAY))).toBe(
+      'subscription_period_not_started',
+    );
+  });
+
+  it('checks in order: period shape, subscription, one period ahead at most, after the current, not over', () => {
     const state = openedAccount();
     const renew = (start: string, end: string) => cmd('RenewSubscriptionPeriod', { period: { start, end } });
     expect(rejectionOf(state, renew(NEXT_PERIOD.end, NEXT_PERIOD.start))).toBe('period_invalid');
     expect(rejectionOf(state, renew(at(PERIOD.end, -1), NEXT_PERIOD.end))).toBe('period_not_after_current');
+    expect(rejectionOf(state, renew(PERIOD.end, NEXT_PERIOD.end), NEXT_PERIOD.end)).toBe('period_already_ended');
     expect(judge(state, renew(PERIOD.end, NEXT_PERIOD.end)).ok).toBe(true);
+    apply(state, renew(PERIOD.end, NEXT_PERIOD.end));
+    const after = { start: NEXT_PERIOD.end, end: at(NEXT_PERIOD.end, 30 * DAY) };
+    expect(rejectionOf(state, renew(after.start, after.end))).toBe('period_already_renewed');
+    expect(judge(state, renew(after.start, after.end), NEXT_PERIOD.start).ok).toBe(true);
     const unsubscribed = runCommands([cmd('OpenBillingAccount', { name: 'Acme' })]).state;
     expect(rejectionOf(unsubscribed, renew(PERIOD.start, PERIOD.end))).toBe('subscription_missing');
   });
@@ -352,6 +423,7 @@ describe('GrantCredits', () => {
           grantId: 'promo-1',
           source: 'top_up',
           amount: 125_000n,
+          effectiveAt: null,
           expiresAt: '2026-11-02T00:00:00.000Z',
           projectId: PROJECT,
           reason: 'launch promo',
@@ -361,6 +433,49 @@ describe('GrantCredits', () => {
     expect(bucketsOf(state)).toEqual(
       buckets({ included: credits('500'), bonus: credits('12.5'), available: credits('512.5') }),
     );
+  });
+
+  describe('validity window', () => {
+    const later = at(T0, 2 * DAY);
+    const scheduledGrant = (fields: { effectiveAt?: string; expiresAt?: string } = {}) =>
+      cmd('GrantCredits', { grantId: 'dec', source: 'top_up', amount: credits('30'), effectiveAt: later, ...fields });
+
+    it('a grant effective later is in no bucket, and not spendable, until its window begins', () => {
+      const state = openedAccount();
+      const events = expectAccepted(apply(state, scheduledGrant({ expiresAt: at(later, DAY) })));
+      expect(eventsOfType(events, 'CreditsGranted')[0]).toMatchObject({ effectiveAt: later });
+      expect(bucketsOf(state)).toEqual(buckets({ included: credits('500'), available: credits('500') }));
+      expect(rejectionOf(state, acceptRunCommand('r1', credits('500.0001')), at(later, -1))).toBe(
+        'insufficient_credits',
+      );
+      const accepted = expectAccepted(apply(state, acceptRunCommand('r1', credits('510')), later));
+      expect(typesOf(accepted)).toEqual(['CreditsBecameEffective', 'RunAccepted', 'CreditsReserved']);
+      expect(bucketsOf(state)).toEqual(
+        buckets({ included: credits('500'), bonus: credits('30'), reserved: credits('510'), available: credits('20') }),
+      );
+      expectSound(state);
+    });
+
+    it('a window that begins at or before now is in effect at once', () => {
+      const state = openedAccount();
+      const events = expectAccepted(apply(state, scheduledGrant({ effectiveAt: at(T0, -DAY) })));
+      expect(eventsOfType(events, 'CreditsGranted')[0]).toMatchObject({ effectiveAt: null });
+      expect(bucketsOf(state).bonus).toBe(credits('30'));
+    });
+
+    it('a window passed unseen takes effect and expires in the same command, so the books still show it', () => {
+      const state = openedAccount();
+      apply(state, scheduledGrant({ expiresAt: at(later, DAY) }));
+      const events = expectAccepted(apply(state, cmd('ExpireCredits', {}), at(later, 2 * DAY)));
+      expect(typesOf(events)).toEqual(['CreditsBecameEffective', 'CreditsExpired']);
+      expect(bucketsOf(state)).toMatchObject({ bonus: credits('30'), expired: credits('30') });
+      expectSound(state);
+    });
+
+    it('refuses a window that ends before it begins', () => {
+      expect(rejectionOf(openedAccount(), scheduledGrant({ expiresAt: later }))).toBe('grant_window_invalid');
+      expect(rejectionOf(openedAccount(), scheduledGrant({ expiresAt: at(later, -1) }))).toBe('grant_window_invalid');
+    });
   });
 
   it('counts manual grants and top-ups as bonus, plan_included as included', () => {
@@ -464,17 +579,17 @@ describe('ExpireCredits', () => {
       cmd('GrantCredits', { grantId: 'forever', source: 'manual', amount: credits('40') }),
     ]).state;
 
-  it('expires the free credits of every grant lapsed at asOf, and nothing else', () => {
+  it('expires the free credits of every grant lapsed by now, and nothing else', () => {
     const state = withShortGrants();
-    const now = at(T0, 5 * DAY);
-    const events = expectAccepted(apply(state, cmd('ExpireCredits', { asOf: at(T0, 2 * DAY) }), now));
+    const events = expectAccepted(apply(state, cmd('ExpireCredits', {}), at(T0, 2 * DAY)));
     expect(events).toEqual([
       {
         type: 'CreditsExpired',
-        data: { accountId: ACCOUNT, grantId: 'day-1', projectId: null, amount: credits('10') },
+        data: { accountId: ACCOUNT, grantId: 'day-1', projectId: null, amount: credits('10'), reason: 'lapsed' },
       },
     ]);
-    const next = expectAccepted(apply(state, cmd('ExpireCredits', { asOf: now }), now));
+    const now = at(T0, 5 * DAY);
+    const next = expectAccepted(apply(state, cmd('ExpireCredits', { asOf: at(T0, 2 * DAY) }), now));
     expect(eventsOfType(next, 'CreditsExpired').map((e) => [e.grantId, e.amount])).toEqual([['day-3', credits('20')]]);
     expect(bucketsOf(state)).toEqual(
       buckets({ included: credits('500'), bonus: credits('70'), expired: credits('30'), available: credits('540') }),
@@ -485,10 +600,22 @@ describe('ExpireCredits', () => {
 
   it('a grant lapses at its expiry instant, not before', () => {
     const state = withShortGrants();
-    expect(expectAccepted(judge(state, cmd('ExpireCredits', { asOf: at(T0, DAY - 1) }), at(T0, DAY)))).toEqual([]);
-    expect(typesOf(expectAccepted(judge(state, cmd('ExpireCredits', { asOf: at(T0, DAY) }), at(T0, DAY))))).toEqual([
-      'CreditsExpired',
-    ]);
+    expect(expectAccepted(judge(state, cmd('ExpireCredits', {}), at(T0, DAY - 1)))).toEqual([]);
+    expect(typesOf(expectAccepted(judge(state, cmd('ExpireCredits', {}), at(T0, DAY))))).toEqual(['CreditsExpired']);
+  });
+
+  it('is recorded before any other command accepted after the lapse, and not by a rejected one', () => {
+    const state = withShortGrants();
+    const granted = expectAccepted(
+      apply(state, cmd('GrantCredits', { grantId: 'g2', source: 'manual', amount: credits('1') }), at(T0, DAY)),
+    );
+    expect(typesOf(granted)).toEqual(['CreditsExpired', 'CreditsGranted']);
+    const rejected = judge(
+      state,
+      cmd('GrantCredits', { grantId: 'g2', source: 'manual', amount: 1n }),
+      at(T0, 3 * DAY),
+    );
+    expect(rejected.ok).toBe(false);
   });
 
   it('leaves reserved credits alone; they expire when released', () => {
@@ -779,7 +906,7 @@ describe('CompleteRun', () => {
       { grantId: INCLUDED_ID, amount: credits('15') },
     ]);
     expect(eventsOfType(events, 'CreditsExpired')).toEqual([
-      { accountId: ACCOUNT, grantId: 'nov-10', projectId: null, amount: credits('6') },
+      { accountId: ACCOUNT, grantId: 'nov-10', projectId: null, amount: credits('6'), reason: 'lapsed' },
     ]);
     expect(bucketsOf(state)).toEqual(
       buckets({
@@ -849,7 +976,7 @@ describe('FailRun and CancelRun', () => {
     const events = expectAccepted(apply(state, cmd('CancelRun', { runId: 'r1' }), at(T0, 2 * DAY)));
     expect(typesOf(events)).toEqual(['ReservationReleased', 'CreditsExpired', 'RunCancelled']);
     expect(eventsOfType(events, 'CreditsExpired')).toEqual([
-      { accountId: ACCOUNT, grantId: 'day-1', projectId: null, amount: credits('10') },
+      { accountId: ACCOUNT, grantId: 'day-1', projectId: null, amount: credits('10'), reason: 'lapsed' },
     ]);
     expect(bucketsOf(state)).toEqual(
       buckets({ included: credits('500'), bonus: credits('10'), expired: credits('10'), available: credits('500') }),
@@ -932,9 +1059,12 @@ describe('settlement holds', () => {
         'hold_already_released',
       );
       expect(rejectionOf(state, cmd('ReleaseSettlementHold', { holdId: 'h9', outcome }))).toBe('hold_not_found');
-      // credits once held are not held again
-      expectAccepted(apply(state, hold('h2', credits('36'))));
+      // paid-out credits are settled for good; a reversed hold's credits may be held again
+      const holdable = outcome === 'paid_out' ? credits('36') : credits('44');
+      expectAccepted(apply(state, hold('h2', holdable)));
       expect(rejectionOf(state, hold('h3', 1n))).toBe('hold_exceeds_consumed');
+      expect(state.runs.get('r1')?.held).toBe(credits('44'));
+      expectSound(state);
     },
   );
 
@@ -978,8 +1108,23 @@ describe('account posture', () => {
     });
     apply(state, cmd('ReleaseSettlementHold', { holdId: 'h1', outcome: 'paid_out' }));
     expect(expectAccepted(apply(state, cmd('CloseBillingAccount', {})))).toEqual([
+      {
+        type: 'CreditsExpired',
+        data: {
+          accountId: ACCOUNT,
+          grantId: INCLUDED_ID,
+          projectId: null,
+          amount: credits('495'),
+          reason: 'account_closed',
+        },
+      },
       { type: 'BillingAccountClosed', data: { accountId: ACCOUNT } },
     ]);
+    // the final buckets say where every credit went: nothing is left available
+    expect(bucketsOf(state)).toEqual(
+      buckets({ included: credits('500'), consumed: credits('5'), hold: 0n, expired: credits('495') }),
+    );
+    expectSound(state);
     expect(expectRejected(judge(state, acceptRunCommand('r2', credits('2'))))).toMatchObject({
       code: 'account_closed',
       details: { check: 'account_state' },
@@ -989,6 +1134,31 @@ describe('account posture', () => {
   it('closes a suspended account', () => {
     const { state } = runCommands([...openedAccountCommands(), cmd('SuspendAccount', {})]);
     expect(judge(state, cmd('CloseBillingAccount', {})).ok).toBe(true);
+  });
+
+  it('closing expires scheduled grants too: they take effect and expire, so the books show them', () => {
+    const { state } = runCommands([
+      ...openedAccountCommands(),
+      cmd('GrantCredits', {
+        grantId: 'later',
+        source: 'top_up',
+        amount: credits('3'),
+        effectiveAt: at(T0, DAY),
+        projectId: PROJECT,
+      }),
+    ]);
+    const events = expectAccepted(apply(state, cmd('CloseBillingAccount', {})));
+    expect(typesOf(events)).toEqual([
+      'CreditsBecameEffective',
+      'CreditsExpired',
+      'CreditsExpired',
+      'BillingAccountClosed',
+    ]);
+    expect(bucketsOf(state)).toEqual(
+      buckets({ included: credits('500'), bonus: credits('3'), expired: credits('503') }),
+    );
+    expect(state.scheduledGrants.size).toBe(0);
+    expectSound(state);
   });
 });
 
@@ -1021,7 +1191,7 @@ describe('the seed billing overview', () => {
   });
 
   it('values the hold at 800 fen against a 10000-fen threshold: not reached', () => {
-    expect(settlementPosition(seed())).toEqual({ thresholdFen: 10000n, heldValueFen: '800', reached: false });
+    expect(settlementPosition(seed())).toEqual({ thresholdFen: 10000n, heldValueFen: 800n, reached: false });
   });
 
   it('reaches the threshold when the held value equals it, not a ten-thousandth of a credit before', () => {
@@ -1033,12 +1203,13 @@ describe('the seed billing overview', () => {
       state,
       cmd('PlaceSettlementHold', { holdId: 'hold-2', runId: 'run-c', provider: 'openai', amount: credits('91.9999') }),
     );
-    expect(settlementPosition(state)).toEqual({ thresholdFen: 10000n, heldValueFen: '9999.99', reached: false });
+    // 9999.99 fen, shown in whole fen rounded down: a payout is never overstated
+    expect(settlementPosition(state)).toEqual({ thresholdFen: 10000n, heldValueFen: 9999n, reached: false });
     apply(
       state,
       cmd('PlaceSettlementHold', { holdId: 'hold-3', runId: 'run-c', provider: 'openai', amount: credits('0.0001') }),
     );
-    expect(settlementPosition(state)).toEqual({ thresholdFen: 10000n, heldValueFen: '10000', reached: true });
+    expect(settlementPosition(state)).toEqual({ thresholdFen: 10000n, heldValueFen: 10000n, reached: true });
   });
 
   it('has no settlement position without a subscription', () => {

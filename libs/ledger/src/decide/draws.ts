@@ -10,12 +10,15 @@ import type { AccountState, Grant, Run } from '../state';
 
 const NEVER = '\uffff';
 
-function drawOrder(a: Grant, b: Grant): number {
+type Ordered = Pick<Grant, 'expiresAt' | 'sequence'>;
+
+export function drawOrder(a: Ordered, b: Ordered): number {
   const byExpiry = (a.expiresAt ?? NEVER).localeCompare(b.expiresAt ?? NEVER);
   return byExpiry !== 0 ? byExpiry : a.sequence - b.sequence;
 }
 
-const hasLapsed = (grant: Grant, now: Instant): boolean => grant.expiresAt !== null && grant.expiresAt <= now;
+export const hasLapsed = (grant: Pick<Grant, 'expiresAt'>, now: Instant): boolean =>
+  grant.expiresAt !== null && grant.expiresAt <= now;
 
 function take(amount: Credits, sources: Array<{ grantId: string; has: Credits }>): GrantDraw[] {
   const draws: GrantDraw[] = [];
@@ -48,22 +51,6 @@ export function drawReservation(state: AccountState, run: Run, amount: Credits):
   );
 }
 
-/** Expiry of the free credits of every grant the predicate picks. */
-function expireGrants(state: AccountState, accountId: string, picked: (grant: Grant) => boolean): LedgerEvent[] {
-  return [...state.grants.values()]
-    .filter((g) => g.free > 0n && picked(g))
-    .sort(drawOrder)
-    .map((g) => event('CreditsExpired', { accountId, grantId: g.grantId, projectId: g.projectId, amount: g.free }));
-}
-
-/** Expiry of every free credit whose grant has lapsed at `asOf`. */
-export const expireLapsed = (state: AccountState, accountId: string, asOf: Instant): LedgerEvent[] =>
-  expireGrants(state, accountId, (g) => hasLapsed(g, asOf));
-
-/** At a renewal: what has lapsed by now, and whatever is left of earlier periods' included credits. */
-export const expireAtRenewal = (state: AccountState, accountId: string, now: Instant): LedgerEvent[] =>
-  expireGrants(state, accountId, (g) => hasLapsed(g, now) || g.source === 'plan_included');
-
 /** Released credits that return to an already-lapsed grant expire at once. */
 export function expireReleased(
   state: AccountState,
@@ -74,7 +61,7 @@ export function expireReleased(
   return released.flatMap(({ grantId, amount }) => {
     const grant = state.grants.get(grantId)!;
     return hasLapsed(grant, now)
-      ? [event('CreditsExpired', { accountId, grantId, projectId: grant.projectId, amount })]
+      ? [event('CreditsExpired', { accountId, grantId, projectId: grant.projectId, amount, reason: 'lapsed' as const })]
       : [];
   });
 }

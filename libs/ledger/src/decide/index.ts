@@ -8,7 +8,9 @@ import type { Rejection } from '../rejections';
 import type { AccountState } from '../state';
 import { closeBillingAccount, openBillingAccount, reactivateAccount, suspendAccount, attachProject } from './account';
 import { admitRun } from './admission';
-import type { Decision, DecisionContext } from './context';
+import { accepted, type Decision, type DecisionContext } from './context';
+import { dueByNow } from './clock';
+import { cloneState, fold } from '../evolve';
 import { expireCredits, grantCredits } from './credits';
 import { acceptRun, cancelRun, completeRun, failRun } from './runs';
 import { placeSettlementHold, releaseSettlementHold } from './settlement';
@@ -37,18 +39,28 @@ const deciders: Deciders = {
   CloseBillingAccount: closeBillingAccount,
 };
 
+/**
+ * Every command on an open account is decided on the state time has left it in: what fell due by
+ * `now` (grants taking effect, credits lapsing) is recorded first, in the same append, whenever the
+ * command is accepted. A rejected command appends nothing, what fell due included.
+ */
 export function decide(command: LedgerCommand, state: AccountState, context: DecisionContext): Decision {
   const decider = deciders[command.type] as (s: AccountState, c: LedgerCommand, x: DecisionContext) => Decision;
-  return decider(state, command, context);
+  const due = isOpen(state) ? dueByNow(state, command.accountId, context.now) : [];
+  if (due.length === 0) return decider(state, command, context);
+  const decision = decider(fold(due, cloneState(state)), command, context);
+  return decision.ok ? accepted(...due, ...decision.events) : decision;
 }
+
+const isOpen = (state: AccountState): boolean => state.status === 'active' || state.status === 'suspended';
 
 export interface Quote {
   readonly estimatedCost: Credits;
   readonly available: Credits;
   readonly availableAfter: Credits;
   readonly creditPriceFen: Fen;
-  /** The estimated cost's CNY value in fen, exact (a decimal string: fen may be fractional). */
-  readonly estimatedValueFen: string;
+  /** The estimated cost's CNY value in whole fen, rounded down (money.ts, creditValueInFen). */
+  readonly estimatedValueFen: Fen;
 }
 
 /** PreviewRun: the same checks as AcceptRun and the quote it would reserve; appends nothing. */
@@ -57,9 +69,11 @@ export function previewRun(
   query: PreviewRunQuery,
   context: DecisionContext,
 ): { ok: true; quote: Quote } | { ok: false; rejection: Rejection } {
-  const admitted = admitRun(state, query, context);
+  const due = isOpen(state) ? dueByNow(state, query.accountId, context.now) : [];
+  const current = due.length === 0 ? state : fold(due, cloneState(state));
+  const admitted = admitRun(current, query, context);
   if (!admitted.ok) return admitted;
-  const price = state.subscription!.plan.creditPriceFen;
+  const price = current.subscription!.plan.creditPriceFen;
   return {
     ok: true,
     quote: {

@@ -4,14 +4,13 @@ import { minCredits } from '../money';
 import { spendableAt, type AccountState, type Run } from '../state';
 import { admitRun } from './admission';
 import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
-import { drawFree, drawReservation, expireLapsed, expireReleased } from './draws';
+import { drawFree, drawReservation, expireReleased } from './draws';
 
 export function acceptRun(state: AccountState, command: CommandOf<'AcceptRun'>, context: DecisionContext): Decision {
   const admitted = admitRun(state, command, context);
   if (!admitted.ok) return admitted;
   const { accountId, runId, projectId, action, capabilityBand, estimatedCost } = command;
   return accepted(
-    ...expireLapsed(state, accountId, context.now),
     event('RunAccepted', { accountId, runId, projectId, action, capabilityBand, estimatedCost }),
     event('CreditsReserved', {
       accountId,
@@ -82,7 +81,6 @@ export function completeRun(
   // The money moves before the run is marked completed, so that no event leaves a finished run
   // still holding a reservation (see invariants.ts): every event, not just every decision, is sound.
   return accepted(
-    ...expireLapsed(state, accountId, context.now),
     ...(actualCost > 0n
       ? [
           event('CreditsConsumed', {
@@ -117,7 +115,6 @@ function endRun(
     command.type === 'FailRun' ? event('RunFailed', { ...ids, reason }) : event('RunCancelled', { ...ids, reason });
   const draws = [...run.reservation].map(([grantId, amount]) => ({ grantId, amount }));
   return accepted(
-    ...expireLapsed(state, command.accountId, context.now),
     ...release(state, run, command.accountId, draws, command.type === 'FailRun' ? 'failed' : 'cancelled', context),
     ended,
   );

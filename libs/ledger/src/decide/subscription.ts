@@ -2,9 +2,9 @@ import type { CommandOf } from '../commands';
 import { event, type LedgerEvent } from '../events';
 import { periodIsValid, planTermsProblem, type Period, type PlanTerms } from '../plan';
 import { MAX_ACCOUNT_CREDITS } from '../money';
-import { granted, type AccountState } from '../state';
+import { granted, scheduled, type AccountState } from '../state';
 import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
-import { expireAtRenewal } from './draws';
+import { scheduledStart } from './clock';
 
 function termsFailure(plan: PlanTerms | undefined, period: Period | undefined): Decision | undefined {
   const problem = plan && planTermsProblem(plan);
@@ -18,8 +18,11 @@ function termsFailure(plan: PlanTerms | undefined, period: Period | undefined): 
 /** Grant ids of a plan's included credits are `included:<period start>`; callers may not use them. */
 export const INCLUDED_GRANT_PREFIX = 'included:';
 
-/** The plan's included credits for one period, lapsing when the period ends. */
-function includedGrant(accountId: string, plan: PlanTerms, period: Period): LedgerEvent[] {
+/**
+ * The plan's included credits for one period: in effect from the period's start (scheduled, when
+ * it is still to come) and lapsing at its end.
+ */
+function includedGrant(accountId: string, plan: PlanTerms, period: Period, now: string): LedgerEvent[] {
   if (plan.includedCredits === 0n) return [];
   return [
     event('CreditsGranted', {
@@ -27,6 +30,7 @@ function includedGrant(accountId: string, plan: PlanTerms, period: Period): Ledg
       grantId: `${INCLUDED_GRANT_PREFIX}${period.start}`,
       source: 'plan_included',
       amount: plan.includedCredits,
+      effectiveAt: scheduledStart(period.start, now),
       expiresAt: period.end,
       projectId: null,
       reason: `${plan.name}: included credits for the period from ${period.start}`,
@@ -45,7 +49,12 @@ export function startSubscription(
     return rejected('subscription_already_started', `the account is subscribed to "${state.subscription.plan.planId}"`);
   }
   const { accountId, plan, period } = command;
-  return accepted(event('SubscriptionStarted', { accountId, plan, period }), ...includedGrant(accountId, plan, period));
+  const ended = periodEnded(period, context);
+  if (ended) return ended;
+  return accepted(
+    event('SubscriptionStarted', { accountId, plan, period }),
+    ...includedGrant(accountId, plan, period, context.now),
+  );
 }
 
 /** A plan change applies to bands, rate card and CNY terms at once; its included credits from the next period. */
@@ -65,21 +74,36 @@ export function renewSubscriptionPeriod(
   if (failure) return failure;
   const subscription = state.subscription;
   if (!subscription) return rejected('subscription_missing', 'the account has no subscription to renew');
+  // One period ahead at most: the period renewed last must have begun before the next is renewed.
+  if (context.now < subscription.period.start) {
+    return rejected(
+      'period_already_renewed',
+      `the period from ${subscription.period.start} is renewed already and has not begun; renew again once it has`,
+    );
+  }
   if (command.period.start < subscription.period.end) {
     return rejected(
       'period_not_after_current',
       `the new period starts ${command.period.start}, before the current one ends (${subscription.period.end})`,
     );
   }
+  const ended = periodEnded(command.period, context);
+  if (ended) return ended;
   const { accountId, period } = command;
-  if (granted(state) + subscription.plan.includedCredits > MAX_ACCOUNT_CREDITS) {
+  if (granted(state) + scheduled(state) + subscription.plan.includedCredits > MAX_ACCOUNT_CREDITS) {
     return rejected('account_credit_limit', 'the new period’s included credits would pass the account’s credit limit');
   }
-  // The old period's unused allowance ends with it, even when the renewal comes early; other grants
-  // expire only once they have lapsed.
+  // The current period's included credits are not touched: they lapse at its end, on time, like
+  // every grant; the new period's take effect at its start.
   return accepted(
     event('SubscriptionPeriodRenewed', { accountId, period }),
-    ...expireAtRenewal(state, accountId, context.now),
-    ...includedGrant(accountId, subscription.plan, period),
+    ...includedGrant(accountId, subscription.plan, period, context.now),
   );
+}
+
+/** A period that is over by now cannot be started or renewed: its credits would lapse unused. */
+function periodEnded(period: Period, { now }: DecisionContext): Decision | undefined {
+  return period.end <= now
+    ? rejected('period_already_ended', `the period ended at ${period.end}, before now (${now})`)
+    : undefined;
 }
