@@ -1,4 +1,5 @@
 import { balancesProjection } from './balances';
+import { grantsProjection } from './grants';
 import type { Projection } from './projection';
 import { runsProjection } from './runs';
 import { usageProjection } from './usage';
@@ -7,13 +8,19 @@ export * from './read-models';
 export type { ProjectedEvent, Projection } from './projection';
 export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
-export { balancesProjection, runsProjection, usageProjection };
+export { balancesProjection, grantsProjection, runsProjection, usageProjection };
+export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';
 export { runHandlers, type RunWrite } from './runs';
 export { usageHandlers, type UsageEntry, type UsageWrite } from './usage';
 
 /** Every projection the projector runs. */
-export const projections: readonly Projection[] = [balancesProjection, usageProjection, runsProjection];
+export const projections: readonly Projection[] = [
+  balancesProjection,
+  usageProjection,
+  runsProjection,
+  grantsProjection,
+];
 
 export const projectionNames: readonly string[] = projections.map((projection) => projection.name);
 

@@ -17,6 +17,7 @@ export const readModelTableNames = [
   'billing_events',
   'run_totals',
   'usage_totals',
+  'credit_grants',
   'projection_checkpoints',
 ] as const;
 
@@ -31,6 +32,7 @@ export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], 
   billing_events: ['event_id'],
   run_totals: ['account_id', 'project_id'],
   usage_totals: ['account_id', 'project_id'],
+  credit_grants: ['account_id', 'grant_id'],
   projection_checkpoints: ['projection'],
 };
 
@@ -286,8 +288,47 @@ const totals: Migration = {
   },
 };
 
+/**
+ * Every grant with its validity window and where its credits are, for the grant scheduler and
+ * auditors. Its own projection (`grants`), so an existing database fills it by catching up from
+ * position zero, while the other projections go on from their checkpoints.
+ */
+const creditGrants: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      CREATE TABLE credit_grants (
+        account_id text NOT NULL,
+        grant_id text NOT NULL,
+        source text NOT NULL,
+        project_id text,
+        amount bigint NOT NULL,
+        status text NOT NULL CHECK (status IN ('scheduled', 'effective')),
+        granted_at timestamptz NOT NULL,
+        effective_at timestamptz NOT NULL,
+        expires_at timestamptz,
+        free bigint NOT NULL,
+        reserved bigint NOT NULL,
+        consumed bigint NOT NULL,
+        expired bigint NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, grant_id)
+      )
+    `.execute(db);
+    // What the scheduler asks: which grants fall due, soonest first.
+    await sql`CREATE INDEX credit_grants_taking_effect ON credit_grants (effective_at) WHERE status = 'scheduled'`.execute(
+      db,
+    );
+    await sql`CREATE INDEX credit_grants_lapsing ON credit_grants (expires_at) WHERE free > 0`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE credit_grants`.execute(db);
+  },
+};
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
   '2026-11-29T02-totals': totals,
+  '2026-12-01T01-credit-grants': creditGrants,
 };

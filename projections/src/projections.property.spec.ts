@@ -88,6 +88,8 @@ function commandFor(
         source: action.variant % 2 === 0 ? 'top_up' : 'manual',
         amount: action.amount,
         ...(action.variant < 3 ? { expiresAt: later(now, (1 + (action.choice % 72)) * HOUR) } : {}),
+        // some grants take effect later: scheduled, then in effect with the first command after
+        ...(action.choice % 3 === 0 ? { effectiveAt: later(now, (action.choice % 48) * HOUR) } : {}),
         ...(action.variant % 3 === 0 ? {} : { projectId: one(projects, action.choice) }),
       };
     case 'accept': {
@@ -149,7 +151,7 @@ function commandFor(
       };
     }
     case 'expire':
-      return { ...base, type: 'ExpireCredits', asOf: now };
+      return { ...base, type: 'ExpireCredits' };
     case 'renew': {
       const start = state.subscription?.period.end ?? now;
       return { ...base, type: 'RenewSubscriptionPeriod', period: { start, end: later(start, 30 * 24 * HOUR) } };
@@ -245,6 +247,7 @@ describe('read models under random histories and random batch cuts', () => {
       console.log(Object.fromEntries([...outcomes].sort()), Object.fromEntries(seen));
     const rare = [
       'CreditsGranted',
+      'CreditsBecameEffective',
       'CreditsReserved',
       'CreditsConsumed',
       'ReservationReleased',

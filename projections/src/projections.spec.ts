@@ -12,6 +12,7 @@ import {
   readModelMigrations,
   readModelTableNames,
   runsProjection,
+  grantsProjection,
   usageProjection,
 } from './index';
 import {
@@ -417,7 +418,8 @@ describe('two accounts, interleaved, through every kind of movement', () => {
     const last = new Map<string, bigint>();
     for (const e of ledger.events) {
       const data = e.event.data as { accountId: string; runId?: string };
-      if (writesRun.has(e.event.type)) last.set(`${data.accountId}/${data.runId}`, e.position.prepare);
+      const reversed = e.event.type === 'SettlementHoldReleased' && e.event.data.outcome === 'reversed';
+      if (writesRun.has(e.event.type) || reversed) last.set(`${data.accountId}/${data.runId}`, e.position.prepare);
     }
     const runs = await db.selectFrom('runs').select(['account_id', 'run_id', 'position_prepare']).execute();
     for (const run of runs) expect(run.position_prepare).toBe(last.get(`${run.account_id}/${run.run_id}`));
@@ -447,6 +449,8 @@ describe('two accounts, interleaved, through every kind of movement', () => {
     await balancesProjection.applyBatch(ledger.events.slice(cut), db);
     await usageProjection.applyBatch(ledger.events.slice(cut + 5), db);
     await runsProjection.applyBatch(ledger.events.slice(3), db);
+    await grantsProjection.applyBatch(ledger.events.slice(0, 7), db);
+    await grantsProjection.applyBatch(ledger.events.slice(7), db);
     await verifyReadModels(db, ledger);
   });
 
@@ -505,9 +509,9 @@ describe('two accounts, interleaved, through every kind of movement', () => {
 
 describe('the projection set', () => {
   it('names its projections and the tables each alone writes', () => {
-    expect(projections.map((p) => p.name)).toEqual(['balances', 'usage', 'runs']);
+    expect(projections.map((p) => p.name)).toEqual(['balances', 'usage', 'runs', 'grants']);
     expect(projectionNamed('usage')).toBe(usageProjection);
-    expect(() => projectionNamed('nope')).toThrow(/balances, usage, runs/);
+    expect(() => projectionNamed('nope')).toThrow(/balances, usage, runs, grants/);
     const owned = projections.flatMap((p) => p.tables);
     expect(new Set(owned).size).toBe(owned.length);
     expect([...owned, 'projection_checkpoints'].sort()).toEqual([...readModelTableNames].sort());

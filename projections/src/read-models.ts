@@ -159,6 +159,25 @@ export interface UsageTotalsTable extends WrittenAt {
   last_movement_at: Date | null;
 }
 
+/** Every credit grant: its validity window, and where its credits are now. */
+export interface CreditGrantsTable extends WrittenAt {
+  account_id: string;
+  grant_id: string;
+  source: 'plan_included' | 'manual' | 'top_up';
+  project_id: string | null;
+  amount: bigint;
+  /** `scheduled` until its validity window begins, then `effective`. */
+  status: 'scheduled' | 'effective';
+  granted_at: Date;
+  /** When its credits became (or become) spendable. */
+  effective_at: Date;
+  expires_at: Date | null;
+  free: bigint;
+  reserved: bigint;
+  consumed: bigint;
+  expired: bigint;
+}
+
 export interface ProjectionCheckpointsTable {
   projection: string;
   position_commit: bigint;
@@ -181,5 +200,6 @@ export interface ReadModelTables {
   billing_events: BillingEventsTable;
   run_totals: RunTotalsTable;
   usage_totals: UsageTotalsTable;
+  credit_grants: CreditGrantsTable;
   projection_checkpoints: ProjectionCheckpointsTable;
 }

@@ -1,5 +1,5 @@
 /**
- * What the three projections share: dispatching an event to its handler, the position and time a
+ * What the projections share: dispatching an event to its handler, the position and time a
  * row is stamped with, folding many writes to one row into its latest state, and multi-row
  * statements cut to Postgres's parameter limit.
  */
@@ -135,7 +135,7 @@ export function foldPatches<Row extends WrittenAt>(
 
 /** A latest-state table: its name and its primary key's columns, in the order of a patch's `id`. */
 export interface LatestStateTable<Row> {
-  readonly name: 'billing_accounts' | 'runs' | 'settlement_holds';
+  readonly name: 'billing_accounts' | 'runs' | 'settlement_holds' | 'credit_grants';
   readonly key: ReadonlyArray<keyof Row & string>;
   /** How a loaded row becomes an insertable one (e.g. jsonb read back as an object, written as text). */
   readonly fromLoaded?: (row: Row) => Row;

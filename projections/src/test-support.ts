@@ -193,6 +193,7 @@ export async function truncateReadModels(db: Kysely<ReadModelTables>, schema = '
 
 const MONEY_MOVING = new Set([
   'CreditsGranted',
+  'CreditsBecameEffective',
   'CreditsReserved',
   'CreditsConsumed',
   'ReservationReleased',
@@ -241,7 +242,11 @@ export function projectSharesOf(ledger: RecordingLedger, accountId: string): Map
   for (const hold of state.holds.values()) if (hold.status === 'held') share(hold.projectId).hold += hold.amount;
   for (const { event } of ledger.events) {
     if (event.data.accountId !== accountId) continue;
-    if (event.type === 'CreditsGranted') {
+    // a grant's credits count from the moment they take effect
+    if (
+      (event.type === 'CreditsGranted' && event.data.effectiveAt === null) ||
+      event.type === 'CreditsBecameEffective'
+    ) {
       share(event.data.projectId)[event.data.source === 'plan_included' ? 'included' : 'bonus'] += event.data.amount;
     } else if (event.type === 'CreditsExpired') {
       share(event.data.projectId).expired += event.data.amount;
@@ -330,7 +335,9 @@ export async function verifyReadModels(db: Kysely<ReadModelTables>, ledger: Reco
   }
   for (const recorded of ledger.events) {
     const indexes = rowsPerEvent.get(recorded.metadata.eventId) ?? [];
-    if (MONEY_MOVING.has(recorded.event.type)) {
+    // a scheduled grant moves nothing until it takes effect
+    const scheduled = recorded.event.type === 'CreditsGranted' && recorded.event.data.effectiveAt !== null;
+    if (MONEY_MOVING.has(recorded.event.type) && !scheduled) {
       expect([recorded.event.type, indexes.length > 0]).toEqual([recorded.event.type, true]);
     } else {
       expect([recorded.event.type, indexes]).toEqual([recorded.event.type, []]);
@@ -404,6 +411,33 @@ export async function verifyReadModels(db: Kysely<ReadModelTables>, ledger: Reco
         hold.status,
         hold.status !== 'held',
       ]);
+    }
+  }
+
+  // Each grant's credits are where the domain's grants have them.
+  const grants = await db.selectFrom('credit_grants').selectAll().execute();
+  for (const [accountId, state] of ledger.states) {
+    const accountGrants = grants.filter((row) => row.account_id === accountId);
+    expect(accountGrants.map((row) => row.grant_id).sort()).toEqual([...state.grantIds].sort());
+    for (const row of accountGrants) {
+      const parts = { free: row.free, reserved: row.reserved, consumed: row.consumed, expired: row.expired };
+      const live = state.grants.get(row.grant_id);
+      if (live) {
+        expect([row.status, parts]).toEqual([
+          'effective',
+          { free: live.free, reserved: live.reserved, consumed: live.consumed, expired: live.expired },
+        ]);
+      } else if (state.scheduledGrants.has(row.grant_id)) {
+        expect([row.status, parts]).toEqual(['scheduled', { free: 0n, reserved: 0n, consumed: 0n, expired: 0n }]);
+      } else {
+        // spent or lapsed: the domain dropped it, every credit consumed or expired
+        expect([row.status, row.free, row.reserved, row.consumed + row.expired]).toEqual([
+          'effective',
+          0n,
+          0n,
+          row.amount,
+        ]);
+      }
     }
   }
 
