@@ -8,6 +8,7 @@ import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { createEventStore } from '@ledger/event-store';
 import { createKysely, createPool, migrate, type LedgerConfig } from '@ledger/platform';
 import { AppModule } from './app.module';
+import { GrantScheduler } from './credits/grant-scheduler';
 import { LedgerErrorFilter } from './errors/error.filter';
 import { ApiKeys } from './identity/api-keys';
 import { ledgerMigrations, type LedgerDatabase } from './infrastructure/database';
@@ -19,6 +20,8 @@ export interface LedgerApi {
   readonly infrastructure: Infrastructure;
   /** Settles once the demo workspace exists (or at once, 'off', when LEDGER_DEMO is off). */
   readonly demo: Promise<'created' | 'present' | 'off'>;
+  /** Records what falls due (grants taking effect, credits lapsing) on its interval, or when asked. */
+  readonly grantScheduler: GrantScheduler;
   close(): Promise<void>;
 }
 
@@ -70,6 +73,7 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
     url,
     infrastructure,
     demo: demoReady,
+    grantScheduler: app.get(GrantScheduler),
     async close() {
       // server.close() lets in-flight requests finish; idle keep-alive sockets must not hold it open.
       const server = app.getHttpServer() as import('node:http').Server;

@@ -88,12 +88,15 @@ describe('postures and terms that refuse commands', () => {
     await ok('/v1/accounts/paused/suspend', { reason: 'unpaid invoice' });
     await ok('/v1/accounts', { accountId: 'gone', name: 'Closed' });
     await ok('/v1/accounts/gone/close', {});
+    // A period that has ended cannot be started, so this one ends a moment from now, and lapses.
+    const end = new Date(Date.now() + 500).toISOString();
     await ok('/v1/accounts', { accountId: 'lapsed', name: 'Lapsed' });
     await ok('/v1/accounts/lapsed/subscription', {
       plan: GROWTH_PLAN,
-      period: { start: '2020-01-01T00:00:00Z', end: '2020-02-01T00:00:00Z' },
+      period: { start: '2020-01-01T00:00:00Z', end },
     });
     await ok('/v1/accounts/lapsed/projects', { projectId: 'p1' });
+    while (Date.now() <= Date.parse(end)) await new Promise((resolve) => setTimeout(resolve, 50));
   });
 
   it.each([

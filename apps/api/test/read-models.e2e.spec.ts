@@ -5,6 +5,7 @@
 import { randomUUID } from 'node:crypto';
 import { formatCredits } from '@ledger/domain';
 import { accountStreamId } from '@ledger/event-store';
+import { projectionNames } from '@ledger/projections';
 import type { LedgerResponse } from '../../cli/src/ledger-client';
 import { runSeedScenario, SEED_PROJECTS } from '../../cli/src/seed-scenario';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
@@ -281,7 +282,7 @@ describe('read-your-writes and lag', () => {
     const caughtUp = await read(`/v1/accounts/acct-seed/overview?atLeastPosition=${next.body.position}`);
     expect(caughtUp.body.buckets.available).toBe('447');
     const lag = await read('/v1/projections');
-    expect(lag.body.projections.map((p: { lagEvents: number }) => p.lagEvents)).toEqual([0, 0, 0]);
+    expect(lag.body.projections.map((p: { lagEvents: number }) => p.lagEvents)).toEqual(projectionNames.map(() => 0));
     const metrics = await ledger.client('').request<string>('GET', '/metrics', {});
     expect(metrics.body).toContain('ledger_projection_lag_events{projection="usage"} 0');
     expect(metrics.body).toContain('ledger_projection_failed{projection="balances"} 0');

@@ -19,6 +19,11 @@ export interface LedgerConfig {
    * at start, and a public key that can read only it. On by default on the embedded Postgres.
    */
   readonly demo: boolean;
+  /**
+   * How often the grant scheduler looks for grants falling due (LEDGER_GRANT_SCHEDULER_MS; 0 turns it
+   * off). Lapsed credits show as available in the read models for at most about this long.
+   */
+  readonly grantSchedulerIntervalMs: number;
 }
 
 function integer(name: string, fallback: number): number {
@@ -26,6 +31,15 @@ function integer(name: string, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
+  return value;
+}
+
+function milliseconds(name: string, raw: string | undefined, fallback: number): number {
+  if (raw === undefined || raw === '') return fallback;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < 0 || value > 24 * 60 * 60 * 1000) {
+    throw new Error(`${name} must be a whole number of milliseconds, at most a day`);
+  }
   return value;
 }
 
@@ -53,5 +67,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     eventStore: eventStoreKind(env.EVENT_STORE),
     eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING || undefined,
     demo: onOff('LEDGER_DEMO', env.LEDGER_DEMO, !env.DATABASE_URL),
+    grantSchedulerIntervalMs: milliseconds('LEDGER_GRANT_SCHEDULER_MS', env.LEDGER_GRANT_SCHEDULER_MS, 15_000),
   };
 }

@@ -1,0 +1,137 @@
+/**
+ * The grant scheduler: records what time does to accounts when no other command comes along. Every
+ * interval it asks the grants read model which accounts have something due — a scheduled grant
+ * whose window began, free credits of a grant that lapsed — and sends each an `ExpireCredits`
+ * through the same command path as HTTP, which records exactly what is due by now (see
+ * libs/ledger/src/decide/clock.ts). Decisions never wait for it: they ignore lapsed credits and
+ * record what fell due themselves. It exists so the read models are on time too.
+ *
+ * Safe to run in every API instance: a command for an account that has nothing due appends
+ * nothing, two instances racing on one account are ordered by the stream's expected revision, and
+ * each sends under the idempotency key `due:<instant>` for the earliest thing due.
+ */
+import { randomUUID } from 'node:crypto';
+import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
+import { CommandBus } from '@nestjs/cqrs';
+import type { Principal } from '@ledger/domain';
+import type { LedgerConfig } from '@ledger/platform';
+import { sql, type Kysely } from 'kysely';
+import { commandMessages } from '../commands/command-messages';
+import { requestHash } from '../commands/command-input';
+import type { ReceiptJson } from '../commands/receipt';
+import type { LedgerDatabase } from '../infrastructure/database';
+import { CONFIG, DATABASE } from '../infrastructure/tokens';
+
+/** The scheduler acts for every account, as the ledger itself; its events name it as the principal. */
+export const GRANT_SCHEDULER: Principal = { id: 'ledger-grant-scheduler', role: 'admin', accounts: '*' };
+
+/** Accounts handled per tick; the rest wait for the next (the oldest due first). */
+const ACCOUNTS_PER_TICK = 500;
+/** An account just sent for is not sent again for the same due instant while the read models catch up. */
+const RESEND_AFTER_MS = 60_000;
+
+export interface DueAccount {
+  readonly accountId: string;
+  readonly dueAt: Date;
+}
+
+export interface SchedulerTick {
+  readonly due: number;
+  readonly sent: number;
+  readonly receipts: readonly ReceiptJson[];
+  readonly failures: number;
+}
+
+@Injectable()
+export class GrantScheduler implements OnApplicationBootstrap, OnApplicationShutdown {
+  private readonly logger = new Logger('GrantScheduler');
+  private timer: NodeJS.Timeout | undefined;
+  private running: Promise<SchedulerTick> | undefined;
+  private readonly sent = new Map<string, number>();
+
+  constructor(
+    private readonly commandBus: CommandBus,
+    @Inject(DATABASE) private readonly db: Kysely<LedgerDatabase>,
+    @Inject(CONFIG) private readonly config: LedgerConfig,
+  ) {}
+
+  onApplicationBootstrap(): void {
+    const interval = this.config.grantSchedulerIntervalMs;
+    if (interval === 0) return;
+    this.timer = setInterval(() => void this.tick().catch(() => undefined), interval);
+    this.timer.unref();
+  }
+
+  async onApplicationShutdown(): Promise<void> {
+    clearInterval(this.timer);
+    await this.running?.catch(() => undefined);
+  }
+
+  /** One pass: every account with something due by now gets its command. Overlapping calls share a pass. */
+  tick(now: Date = new Date()): Promise<SchedulerTick> {
+    this.running ??= this.pass(now).finally(() => (this.running = undefined));
+    return this.running;
+  }
+
+  /** Accounts where something falls due by `now`, earliest first. */
+  async dueAccounts(now: Date, limit = ACCOUNTS_PER_TICK): Promise<DueAccount[]> {
+    const rows = await sql<{ account_id: string; due_at: Date }>`
+      SELECT account_id, min(due_at) AS due_at FROM (
+        SELECT account_id, effective_at AS due_at FROM credit_grants
+         WHERE status = 'scheduled' AND effective_at <= ${now}
+        UNION ALL
+        SELECT account_id, expires_at AS due_at FROM credit_grants
+         WHERE free > 0 AND expires_at <= ${now}
+      ) due
+      GROUP BY account_id ORDER BY min(due_at), account_id LIMIT ${limit}
+    `.execute(this.db);
+    return rows.rows.map((row) => ({ accountId: row.account_id, dueAt: row.due_at }));
+  }
+
+  private async pass(now: Date): Promise<SchedulerTick> {
+    let due: DueAccount[];
+    try {
+      due = await this.dueAccounts(now);
+    } catch (error) {
+      this.logger.warn(`could not read the grants falling due: ${String(error)}`);
+      throw error;
+    }
+    for (const [key, at] of this.sent) if (now.getTime() - at > RESEND_AFTER_MS) this.sent.delete(key);
+    const toSend = due.filter(({ accountId, dueAt }) => !this.sent.has(`${accountId}\u0000${dueAt.toISOString()}`));
+    const outcomes = await Promise.allSettled(toSend.map((account) => this.send(account, now)));
+    const receipts: ReceiptJson[] = [];
+    let failures = 0;
+    outcomes.forEach((outcome, i) => {
+      if (outcome.status === 'fulfilled') {
+        receipts.push(outcome.value);
+        const { accountId, dueAt } = toSend[i];
+        this.sent.set(`${accountId}\u0000${dueAt.toISOString()}`, now.getTime());
+      } else {
+        failures++;
+        this.logger.warn(`recording what fell due on ${toSend[i].accountId} failed: ${String(outcome.reason)}`);
+      }
+    });
+    const recorded = receipts.reduce((total, receipt) => total + receipt.events.length, 0);
+    if (recorded > 0) this.logger.log(`recorded ${recorded} events falling due on ${receipts.length} accounts`);
+    return { due: due.length, sent: toSend.length, receipts, failures };
+  }
+
+  private send({ accountId, dueAt }: DueAccount, now: Date): Promise<ReceiptJson> {
+    const input = { accountId };
+    const commandId = randomUUID();
+    return this.commandBus.execute(
+      new commandMessages.ExpireCredits(
+        { type: 'ExpireCredits', accountId },
+        {
+          principal: GRANT_SCHEDULER,
+          idempotencyKey: `due:${dueAt.toISOString()}`,
+          requestHash: requestHash('ExpireCredits', input),
+          commandId,
+          correlationId: commandId,
+          causationId: commandId,
+          now: now.toISOString(),
+        },
+      ),
+    );
+  }
+}

@@ -1,0 +1,206 @@
+/**
+ * Money rules over HTTP, end to end: validity windows, expiry on time by the grant scheduler,
+ * renewals that leave the current period alone, reversed holds, closing, and whole-fen values —
+ * each figure read back from the read models the real projector writes.
+ */
+import { randomUUID } from 'node:crypto';
+import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
+import { startProjector, type RunningProjector } from '../../../test/support/projector';
+
+let ledger: TestLedger;
+let projector: RunningProjector;
+
+beforeAll(async () => {
+  // The scheduler is driven by the tests (tick), not by its timer.
+  ledger = await startTestLedger({ grantSchedulerIntervalMs: 0 });
+  projector = startProjector(ledger);
+});
+afterAll(async () => {
+  await projector?.stop();
+  await ledger?.close();
+});
+
+const HOUR = 60 * 60 * 1000;
+const DAY = 24 * HOUR;
+const iso = (ms: number) => new Date(ms).toISOString();
+
+const send = async (path: string, body: unknown) => {
+  const response = await ledger.client().command(path, body, randomUUID());
+  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
+  return response.body;
+};
+
+const plan = (overrides: Record<string, unknown> = {}) => ({
+  planId: 'growth',
+  name: 'Growth',
+  includedCredits: '100',
+  capabilityBands: ['standard'],
+  rateCard: [{ action: 'workflow.run', capabilityBand: 'standard', minimumCost: '0' }],
+  creditPriceFen: '100',
+  settlementThresholdFen: '10000',
+  ...overrides,
+});
+
+async function openAccount(accountId: string, period: { start: string; end: string }, terms = plan()) {
+  await send('/v1/accounts', { accountId, name: accountId });
+  await send(`/v1/accounts/${accountId}/subscription`, { plan: terms, period });
+  return send(`/v1/accounts/${accountId}/projects`, { projectId: 'p1' });
+}
+
+const overview = async (accountId: string, position: string | null) => {
+  const at = position ? `?atLeastPosition=${position}` : '';
+  const response = await ledger.client('dashboard-key-all').get(`/v1/accounts/${accountId}/overview${at}`);
+  expect(response.status).toBe(200);
+  return response.body;
+};
+
+/** Resolves once the wall clock has passed `instant`: the only way to let real time happen. */
+async function clockPasses(instant: string): Promise<void> {
+  for (;;) {
+    const left = Date.parse(instant) - Date.now();
+    if (left < 0) return;
+    await new Promise((resolve) => setTimeout(resolve, Math.min(left + 1, 200)));
+  }
+}
+
+/** Ticks until the scheduler has appended for `accountId`, then returns the last position it wrote. */
+async function schedulerRecords(accountId: string): Promise<string> {
+  for (let attempt = 0; ; attempt++) {
+    const tick = await ledger.api.grantScheduler.tick();
+    const receipt = tick.receipts.find((r) => r.accountId === accountId && r.position !== null);
+    if (receipt?.position) return receipt.position;
+    if (attempt > 600) throw new Error(`the scheduler never recorded anything for ${accountId}`);
+    // the grants read model may not have caught up with the grant yet
+    await new Promise((resolve) => setTimeout(resolve, 50));
+  }
+}
+
+describe('lapsed credits expire on time, without another command', () => {
+  it('the scheduler records the lapse, and the overview stops showing them as available', async () => {
+    const now = Date.now();
+    await openAccount('acct-lapse', { start: iso(now - DAY), end: iso(now + 30 * DAY) });
+    const expiresAt = iso(Date.now() + 1500);
+    const granted = await send('/v1/accounts/acct-lapse/grants', {
+      grantId: 'short',
+      source: 'top_up',
+      amount: '7',
+      expiresAt,
+    });
+    expect((await overview('acct-lapse', granted.position)).buckets).toMatchObject({
+      available: '107',
+      expired: '0',
+    });
+
+    await clockPasses(expiresAt);
+    const position = await schedulerRecords('acct-lapse');
+    expect((await overview('acct-lapse', position)).buckets).toMatchObject({
+      bonus: '7',
+      available: '100',
+      expired: '7',
+    });
+    // once recorded (and projected, as the overview above shows), nothing more is due for it
+    const again = await ledger.api.grantScheduler.tick();
+    expect(again.receipts.filter((r) => r.accountId === 'acct-lapse')).toEqual([]);
+  });
+
+  it('a grant effective later joins available when its window begins', async () => {
+    const now = Date.now();
+    await openAccount('acct-later', { start: iso(now - DAY), end: iso(now + 30 * DAY) });
+    const effectiveAt = iso(Date.now() + 1500);
+    const granted = await send('/v1/accounts/acct-later/grants', {
+      grantId: 'later',
+      source: 'manual',
+      amount: '5',
+      effectiveAt,
+    });
+    expect(granted.events[0].data).toMatchObject({ effectiveAt });
+    expect(granted.buckets).toMatchObject({ bonus: '0', available: '100' });
+    await clockPasses(effectiveAt);
+    const position = await schedulerRecords('acct-later');
+    expect((await overview('acct-later', position)).buckets).toMatchObject({ bonus: '5', available: '105' });
+  });
+});
+
+describe('a renewal leaves the current period’s credits alone until it ends', () => {
+  it('the issue’s sequence: a run failed after the renewal gives back credits that are still in force', async () => {
+    const now = Date.now();
+    const E = now + 30 * DAY;
+    await openAccount('acct-renew', { start: iso(now - DAY), end: iso(E) });
+    await send('/v1/accounts/acct-renew/runs', {
+      runId: 'r1',
+      projectId: 'p1',
+      action: 'workflow.run',
+      capabilityBand: 'standard',
+      estimatedCost: '60',
+    });
+    const renewed = await send('/v1/accounts/acct-renew/subscription/renewals', {
+      period: { start: iso(E), end: iso(E + 30 * DAY) },
+    });
+    // nothing expired, the next period's 100 scheduled for its start
+    expect(renewed.buckets).toMatchObject({ included: '100', reserved: '60', available: '40', expired: '0' });
+    const failed = await send('/v1/accounts/acct-renew/runs/r1/fail', {});
+    expect(failed.buckets).toMatchObject({ included: '100', available: '100', expired: '0' });
+    const read = await overview('acct-renew', failed.position);
+    expect(read.buckets).toMatchObject({ included: '100', available: '100', expired: '0' });
+  });
+});
+
+describe('settlement holds and closing', () => {
+  it('values holds in whole fen, makes reversed credits holdable again, and closes with nothing available', async () => {
+    const now = Date.now();
+    await openAccount(
+      'acct-close',
+      { start: iso(now - DAY), end: iso(now + 30 * DAY) },
+      plan({ creditPriceFen: '33', settlementThresholdFen: '99' }),
+    );
+    const run = { projectId: 'p1', action: 'workflow.run', capabilityBand: 'standard', estimatedCost: '5' };
+    await send('/v1/accounts/acct-close/runs', { runId: 'r1', ...run });
+    await send('/v1/accounts/acct-close/runs/r1/complete', { actualCost: '5' });
+    const held = await send('/v1/accounts/acct-close/settlement-holds', {
+      holdId: 'h1',
+      runId: 'r1',
+      provider: 'openai',
+      amount: '3.0001',
+    });
+    // 3.0001 × 33 = 99.0033 fen: 99 whole fen, which reaches a 99-fen threshold
+    expect(held.settlement).toEqual({ thresholdFen: '99', heldValueFen: '99', reached: true });
+    expect((await overview('acct-close', held.position)).settlement).toMatchObject({
+      heldValueFen: '99',
+      heldValueCny: '0.99',
+      reached: true,
+    });
+
+    await send('/v1/accounts/acct-close/settlement-holds/h1/release', { outcome: 'reversed' });
+    // all 5 consumed credits may be held again
+    await send('/v1/accounts/acct-close/settlement-holds', {
+      holdId: 'h2',
+      runId: 'r1',
+      provider: 'openai',
+      amount: '5',
+    });
+    await send('/v1/accounts/acct-close/settlement-holds/h2/release', { outcome: 'paid_out' });
+
+    const closed = await send('/v1/accounts/acct-close/close', {});
+    expect(closed.events.map((e: { type: string }) => e.type)).toEqual(['CreditsExpired', 'BillingAccountClosed']);
+    expect(closed.events[0].data).toMatchObject({ amount: '95', reason: 'account_closed' });
+    const read = await overview('acct-close', closed.position);
+    expect(read.buckets).toMatchObject({ included: '100', available: '0', consumed: '5', expired: '95' });
+    const usage = await ledger.client('dashboard-key-all').get(`/v1/accounts/acct-close/usage?kind=expiry`);
+    expect(usage.body.rows.map((row: { reason: string; amount: string }) => [row.reason, row.amount])).toEqual([
+      ['account_closed', '95'],
+    ]);
+  });
+
+  it('refuses a subscription whose period has already ended', async () => {
+    await send('/v1/accounts', { accountId: 'acct-past', name: 'Past' });
+    const response = await ledger
+      .client()
+      .command(
+        '/v1/accounts/acct-past/subscription',
+        { plan: plan(), period: { start: iso(Date.now() - 30 * DAY), end: iso(Date.now() - DAY) } },
+        randomUUID(),
+      );
+    expect(response.status).toBe(422);
+    expect(response.body).toMatchObject({ code: 'period_already_ended' });
+  });
+});
