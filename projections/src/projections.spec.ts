@@ -1,5 +1,5 @@
 /**
- * The three projections against a real Postgres, fed histories the real domain decided: the seed
+ * The projections against a real Postgres, fed histories the real domain decided: the seed
  * page's account, and a second account that reaches every corner (overruns, commercial exceptions,
  * expiries on release, renewals, posture changes), interleaved with it.
  */

@@ -138,6 +138,8 @@ describe('a renewal leaves the current period’s credits alone until it ends', 
     });
     // nothing expired, the next period's 100 scheduled for its start
     expect(renewed.buckets).toMatchObject({ included: '100', reserved: '60', available: '40', expired: '0' });
+    const wallet = (await overview('acct-renew', renewed.position)).relationship.creditWallet;
+    expect(wallet).toMatchObject({ available: '40', included: '100', scheduled: '100' });
     const failed = await send('/v1/accounts/acct-renew/runs/r1/fail', {});
     expect(failed.buckets).toMatchObject({ included: '100', available: '100', expired: '0' });
     const read = await overview('acct-renew', failed.position);

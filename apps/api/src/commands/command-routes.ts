@@ -23,14 +23,14 @@ export const commandRoutes: Record<CommandType, CommandRoute> = {
   ChangePlan: { path: 'accounts/:accountId/subscription/plan', summary: 'Change the plan', tag: 'subscriptions' },
   RenewSubscriptionPeriod: {
     path: 'accounts/:accountId/subscription/renewals',
-    summary: 'Renew the period: old included credits lapse, new ones are granted',
+    summary: 'Renew for the next period: its included credits take effect at its start',
     tag: 'subscriptions',
   },
   AttachProject: { path: 'accounts/:accountId/projects', summary: 'Attach a project', tag: 'projects' },
   GrantCredits: { path: 'accounts/:accountId/grants', summary: 'Grant a block of credits', tag: 'credits' },
   ExpireCredits: {
     path: 'accounts/:accountId/expirations',
-    summary: 'Expire credits whose grants lapsed as of a time',
+    summary: 'Record what fell due by now: scheduled grants taking effect, lapsed credits expiring',
     tag: 'credits',
   },
   AcceptRun: { path: 'accounts/:accountId/runs', summary: 'Accept a run and reserve its cost', tag: 'runs' },

@@ -6,7 +6,7 @@ import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { formatFen, reject, type Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import type { LedgerDatabase } from '../infrastructure/database';
 import { DATABASE } from '../infrastructure/tokens';
@@ -39,7 +39,7 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
     const scope = projectId ?? '';
     const accountWide = this.bucketsOf(accountId, '');
     // Every part at once: one round of queries, not one after another.
-    const [account, projects, buckets, accountBuckets, runs, ledger, recent, reached] = await Promise.all([
+    const [account, projects, buckets, accountBuckets, runs, ledger, recent, scheduled, reached] = await Promise.all([
       this.db.selectFrom('billing_accounts').selectAll().where('account_id', '=', accountId).executeTakeFirst(),
       this.db
         .selectFrom('account_projects')
@@ -72,6 +72,14 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
         .orderBy('position_prepare', 'desc')
         .limit(RECENT_EVENTS)
         .execute(),
+      // Granted with a validity window still to come: in no bucket yet (docs/rules.md).
+      this.db
+        .selectFrom('credit_grants')
+        .select((eb) => eb.fn.coalesce(eb.fn.sum<bigint>('amount'), sql<bigint>`0`).as('amount'))
+        .where('account_id', '=', accountId)
+        .where('status', '=', 'scheduled')
+        .$if(projectId !== undefined, (q) => q.where('project_id', '=', projectId!))
+        .executeTakeFirstOrThrow(),
       this.freshness.reached(),
     ]);
     if (!account) throw new LedgerHttpError(reject('account_not_found', `there is no billing account "${accountId}"`));
@@ -116,6 +124,8 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
           available: formatCredits(accountBuckets.available ?? 0n),
           included: formatCredits(buckets.included),
           bonus: formatCredits(buckets.bonus),
+          /** Granted, taking effect later (e.g. the next period's included credits after a renewal). */
+          scheduled: formatCredits(BigInt(scheduled.amount)),
           surface: '/workspace/billing',
         },
         acceptedExecution: {

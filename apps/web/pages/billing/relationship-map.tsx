@@ -56,6 +56,9 @@ function stages(overview: Overview): Stage[] {
         ['Wallet available', formatAmount(creditWallet.available)],
         ['Included', formatAmount(creditWallet.included)],
         ['Granted and top-up', formatAmount(creditWallet.bonus)],
+        ...(creditWallet.scheduled !== '0'
+          ? [['Scheduled, not yet in effect', formatAmount(creditWallet.scheduled)] as [string, string]]
+          : []),
       ],
     },
     {
