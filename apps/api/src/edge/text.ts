@@ -23,9 +23,3 @@ export function textProblem(text: string): string | undefined {
 }
 
 const hex = (unit: number): string => unit.toString(16).toUpperCase().padStart(4, '0');
-
-/** Control characters shown as escapes, for a reader's terminal or a log line. */
-export function escapeControls(text: string): string {
-  // eslint-disable-next-line no-control-regex -- matching control characters is the point
-  return text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${hex(c.charCodeAt(0))}`);
-}
