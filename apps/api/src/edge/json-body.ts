@@ -9,6 +9,8 @@ import { LedgerHttpError } from '../errors/ledger-http-error';
 import { textProblem } from './text';
 
 export const BODY_LIMIT = '256kb';
+/** The error type a too-deep body is refused with (see the error filter). */
+export const JSON_TOO_DEEP = 'entity.too.deep';
 /** Commands nest three levels at most (a plan's rate card); 32 leaves room and bounds every walk. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -68,11 +70,12 @@ export const jsonBodyOptions = {
   strict: true,
   verify: (_request: unknown, _response: unknown, raw: Buffer) => {
     if (jsonDepthExceeds(raw, MAX_JSON_DEPTH)) {
-      throw new LedgerHttpError(
-        reject('json_too_deep', `the body nests arrays or objects more than ${MAX_JSON_DEPTH} deep`, {
-          maxDepth: MAX_JSON_DEPTH,
-        }),
-      );
+      // body-parser re-wraps what verify throws (and overwrites its `body`), so the refusal travels
+      // as a tagged error that the error filter turns back into json_too_deep.
+      throw Object.assign(new Error(`the body nests arrays or objects more than ${MAX_JSON_DEPTH} deep`), {
+        status: 400,
+        type: JSON_TOO_DEEP,
+      });
     }
   },
 };

@@ -6,6 +6,7 @@
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { reject } from '@ledger/domain';
 import type { Request, Response } from 'express';
+import { JSON_TOO_DEEP, MAX_JSON_DEPTH } from '../edge/json-body';
 import { LedgerHttpError } from './ledger-http-error';
 
 /** A stored answer replayed verbatim for a retried idempotency key. */
@@ -42,6 +43,12 @@ function toLedgerError(error: unknown): LedgerHttpError | undefined {
         return new LedgerHttpError(reject('malformed_json'));
       case 'entity.too.large':
         return new LedgerHttpError(reject('payload_too_large'));
+      case JSON_TOO_DEEP:
+        return new LedgerHttpError(
+          reject('json_too_deep', `the body nests arrays or objects more than ${MAX_JSON_DEPTH} deep`, {
+            maxDepth: MAX_JSON_DEPTH,
+          }),
+        );
       case 'charset.unsupported':
       case 'encoding.unsupported':
         return new LedgerHttpError(reject('unsupported_media_type', String((error as { message?: unknown }).message)));
