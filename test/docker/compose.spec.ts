@@ -12,6 +12,7 @@ const yaml = require('js-yaml') as { load(text: string): unknown };
 
 interface Service {
   image?: string;
+  ports?: string[];
   build?: { context: string; dockerfile: string };
   command?: string[];
   environment?: Record<string, string>;
@@ -61,4 +62,15 @@ it('builds one image, multi-stage, running as a non-root user with production de
   for (const built of ['dist/apps/api/src/main.js', 'dist/apps/projector/src/main.js']) {
     expect(readFileSync(path.join(root, 'docker/compose.yml'), 'utf8') + dockerfile).toContain(built);
   }
+});
+
+it('requires API keys, publishes no store, and the API on this machine only by default', () => {
+  for (const name of ['api', 'projector']) {
+    expect(services[name].environment?.API_KEYS).toMatch(/^\$\{API_KEYS:\?.+\}$/);
+    expect(services[name].environment?.NODE_ENV).toBe('production');
+  }
+  expect(services.eventstoredb.ports).toBeUndefined();
+  expect(services.postgres.ports).toBeUndefined();
+  expect(services.projector.ports).toBeUndefined();
+  expect(services.api.ports).toEqual(['${API_PUBLISH:-127.0.0.1}:3000:3000']);
 });

@@ -10,6 +10,8 @@ import { createKysely, createPool, migrate, type LedgerConfig } from '@ledger/pl
 import { AppModule } from './app.module';
 import { GrantScheduler } from './credits/grant-scheduler';
 import { LedgerErrorFilter } from './errors/error.filter';
+import { installEdge } from './edge/edge';
+import { PathParamsGuard } from './edge/path-params.guard';
 import { ApiKeys } from './identity/api-keys';
 import { ledgerMigrations, type LedgerDatabase } from './infrastructure/database';
 import type { Infrastructure } from './infrastructure/infrastructure.module';
@@ -37,17 +39,19 @@ export interface ApiOptions {
 }
 
 export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
+  const demo = options.config.demo ? demoWorkspace() : null;
+  // Keys first: a ledger that must not start (no keys outside development) touches no database.
+  const apiKeys = ApiKeys.fromConfig(options.config, demo?.keys);
   const pool = createPool(options.databaseUrl, { max: 20 });
   const db = createKysely<LedgerDatabase>(pool);
   await migrate(db, ledgerMigrations);
-  const demo = options.config.demo ? demoWorkspace() : null;
   const infrastructure: Infrastructure = {
     config: options.config,
     pool,
     db,
     answersDb: createKysely<LedgerDatabase>(createPool(options.databaseUrl, { max: 10, asynchronousCommit: true })),
     eventStore: createEventStore(options.config, pool),
-    apiKeys: ApiKeys.fromConfig(options.config, demo?.keys),
+    apiKeys,
     demo,
   };
   const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {
@@ -61,8 +65,9 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
           }),
     bodyParser: false,
   });
-  app.useBodyParser('json', { limit: '256kb', strict: true });
+  installEdge(app, infrastructure.apiKeys);
   app.useGlobalFilters(new LedgerErrorFilter());
+  app.useGlobalGuards(new PathParamsGuard());
   app.disable('x-powered-by');
   await app.listen(options.port, options.host ?? '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };

@@ -4,7 +4,7 @@
  */
 import 'reflect-metadata';
 import { ConsoleLogger, Logger } from '@nestjs/common';
-import { loadConfig, startEmbeddedPostgres, type RunningPostgres } from '@ledger/platform';
+import { ConfigurationError, loadConfig, startEmbeddedPostgres, type RunningPostgres } from '@ledger/platform';
 import { startLedgerApi } from './bootstrap';
 
 async function main(): Promise<void> {
@@ -49,6 +49,7 @@ async function main(): Promise<void> {
 }
 
 main().catch((error: unknown) => {
-  console.error(error);
+  // A setting to fix is one line saying what to do; anything else is a fault, with its stack.
+  console.error(error instanceof ConfigurationError ? `credit ledger: ${error.message}` : error);
   process.exit(1);
 });

@@ -4,7 +4,14 @@
  * SIGINT/SIGTERM are passed on to both; when both have exited, Postgres stops. If either dies on its
  * own, the other is stopped and the launcher exits non-zero.
  */
-import { createKysely, createPool, loadConfig, migrate, startEmbeddedPostgres } from '@ledger/platform';
+import {
+  ConfigurationError,
+  createKysely,
+  createPool,
+  loadConfig,
+  migrate,
+  startEmbeddedPostgres,
+} from '@ledger/platform';
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
@@ -38,15 +45,26 @@ async function main(): Promise<number> {
     } finally {
       await db.destroy();
     }
-    return await supervise(url, config.demo, log);
+    return await supervise(url, config.demo, !config.databaseUrl, log);
   } finally {
     await stopPostgres();
   }
 }
 
-async function supervise(databaseUrl: string, demo: boolean, log: ReturnType<typeof createLog>): Promise<number> {
-  // The children see a DATABASE_URL either way: the demo default is decided here, once.
-  const env = { ...process.env, DATABASE_URL: databaseUrl, LEDGER_DEMO: demo ? 'on' : 'off' };
+async function supervise(
+  databaseUrl: string,
+  demo: boolean,
+  embedded: boolean,
+  log: ReturnType<typeof createLog>,
+): Promise<number> {
+  // The children see a DATABASE_URL either way: the demo default, and whether this is the
+  // embedded development database (where the development keys may be used), are decided here, once.
+  const env = {
+    ...process.env,
+    DATABASE_URL: databaseUrl,
+    LEDGER_DEMO: demo ? 'on' : 'off',
+    LEDGER_EMBEDDED_POSTGRES: embedded ? 'on' : 'off',
+  };
   // dist/apps/launcher/src → dist/apps
   const apps = path.resolve(__dirname, '..', '..');
   const children = [
@@ -108,7 +126,8 @@ const signalNumber = (signal: NodeJS.Signals): number => os.constants.signals[si
 main().then(
   (code) => process.exit(code),
   (error: unknown) => {
-    console.error(error);
+    // A setting to fix is one line saying what to do; anything else is a fault, with its stack.
+    console.error(error instanceof ConfigurationError ? `credit ledger: ${error.message}` : error);
     process.exit(1);
   },
 );

@@ -10,6 +10,7 @@ import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/pro
 import { startLedgerApi } from '../../../apps/api/src/bootstrap';
 import { commandRunnerStats } from '../../../apps/api/src/commands/account-command-runner';
 import { Projector } from '../../../apps/projector/src/projector';
+import { BENCH_KEYS } from './workload';
 
 export type ChildMessage =
   | { type: 'ready'; url?: string }
@@ -19,8 +20,8 @@ export type ChildMessage =
 const send = (message: ChildMessage): void => void process.send?.(message);
 
 async function runApi(databaseUrl: string): Promise<() => Promise<void>> {
-  // The development keys: the benchmarks act as the workflow runner and the dashboards do.
-  const config = { ...loadConfig({}), apiKeysJson: undefined, apiKeysFile: undefined };
+  // The benchmarks' keys: they act as the workflow runner and the dashboards do.
+  const config = { ...loadConfig({}), apiKeysJson: JSON.stringify(BENCH_KEYS), apiKeysFile: undefined };
   const api = await startLedgerApi({ config, databaseUrl, port: 0, logLevels: ['error'] });
   send({ type: 'ready', url: api.url });
   return () => api.close();

@@ -6,8 +6,14 @@ import { GROWTH_PLAN } from '../../../apps/cli/src/seed-scenario';
 import type { BenchClient, HttpAnswer } from './http';
 import { now } from './stats';
 
-export const SERVICE_KEY = 'dev-service-key';
-export const DASHBOARD_KEY = 'dev-dashboard-key';
+/** The API runs with NODE_ENV=production here, so its keys are production-length (≥ 32 characters). */
+export const SERVICE_KEY = 'bench-service-key-0123456789abcdefghij';
+export const DASHBOARD_KEY = 'bench-dashboard-key-0123456789abcdefghij';
+/** The benchmarks measure the ledger, not its rate limits: the keys' limits are out of reach. */
+export const BENCH_KEYS = [
+  { key: SERVICE_KEY, principal: 'bench-service', role: 'service', accounts: '*' },
+  { key: DASHBOARD_KEY, principal: 'bench-dashboard', role: 'dashboard', accounts: '*' },
+].map((entry) => ({ ...entry, rateLimit: { perSecond: 1_000_000, burst: 1_000_000 } }));
 export const BENCH_PROJECTS = ['proj-a', 'proj-b', 'proj-c'] as const;
 /** Spans any benchmark run: runs are accepted inside the subscription's period. */
 const PERIOD = { start: '2026-01-01T00:00:00.000Z', end: '2036-01-01T00:00:00.000Z' };

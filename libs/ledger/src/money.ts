@@ -27,6 +27,19 @@ export type Parsed<T> = { ok: true; value: T } | { ok: false; problem: AmountPro
 
 const DECIMAL = /^(-?)(\d+)(?:\.(\d+))?$/;
 
+/**
+ * The longest amount text looked at. The largest amount with every decimal place is ~22
+ * characters; the cap keeps a hostile "0.000…1" of 100 kB from costing the parser anything.
+ */
+export const MAX_AMOUNT_LENGTH = 64;
+
+/** The fraction without its trailing zeros, by one backward scan (a /0+$/ regex is quadratic). */
+function withoutTrailingZeros(fraction: string): string {
+  let end = fraction.length;
+  while (end > 0 && fraction.charCodeAt(end - 1) === 48 /* '0' */) end--;
+  return fraction.slice(0, end);
+}
+
 function parseScaled(text: unknown, decimals: number, unit: string, max: bigint, positive: boolean): Parsed<bigint> {
   if (typeof text !== 'string') {
     return {
@@ -35,12 +48,19 @@ function parseScaled(text: unknown, decimals: number, unit: string, max: bigint,
       message: `${unit} amounts are decimal strings, such as "24" or "0.35"`,
     };
   }
+  if (text.length > MAX_AMOUNT_LENGTH) {
+    return {
+      ok: false,
+      problem: 'amount_invalid',
+      message: `${unit} amounts are at most ${MAX_AMOUNT_LENGTH} characters long; got ${text.length}`,
+    };
+  }
   const match = DECIMAL.exec(text);
   if (!match) {
     return { ok: false, problem: 'amount_invalid', message: `"${text}" is not a decimal number` };
   }
   const [, sign, whole, fraction = ''] = match;
-  const significant = fraction.replace(/0+$/, '');
+  const significant = withoutTrailingZeros(fraction);
   if (significant.length > decimals) {
     return {
       ok: false,
@@ -66,7 +86,7 @@ function formatScaled(value: bigint, decimals: number): string {
   const magnitude = negative ? -value : value;
   const scale = 10n ** BigInt(decimals);
   const whole = magnitude / scale;
-  const fraction = (magnitude % scale).toString().padStart(decimals, '0').replace(/0+$/, '');
+  const fraction = withoutTrailingZeros((magnitude % scale).toString().padStart(decimals, '0'));
   return `${negative ? '-' : ''}${whole}${fraction ? `.${fraction}` : ''}`;
 }
 

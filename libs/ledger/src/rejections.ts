@@ -12,6 +12,8 @@ export type RejectionKind =
   | 'payment_required'
   | 'unprocessable'
   | 'too_large'
+  | 'unsupported_media' // a body in an encoding or charset the API does not read
+  | 'too_many_requests'
   | 'unavailable'
   | 'internal';
 
@@ -46,6 +48,28 @@ export const rejectionCatalogue = {
   },
   route_not_found: { kind: 'not_found', summary: 'No such endpoint.' },
   payload_too_large: { kind: 'too_large', summary: 'The request body is larger than the API accepts.' },
+  json_too_deep: { kind: 'invalid', summary: 'The request body nests arrays or objects deeper than the API reads.' },
+  text_invalid: {
+    kind: 'invalid',
+    summary: 'A text value holds NUL, a control character or invalid Unicode (a lone surrogate).',
+  },
+  body_unreadable: {
+    kind: 'invalid',
+    summary: 'The request body could not be read: not really compressed as it says, or cut short.',
+  },
+  unsupported_media_type: {
+    kind: 'unsupported_media',
+    summary: 'The body is in a charset or Content-Encoding the API does not read (UTF-8; gzip, deflate, br).',
+  },
+  header_invalid: {
+    kind: 'invalid',
+    summary: 'A header (Idempotency-Key, X-Correlation-Id, X-Causation-Id) is too long or holds characters it may not.',
+  },
+  rate_limited: { kind: 'too_many_requests', summary: 'This key sent more requests than its limit; retry later.' },
+  position_ahead_of_store: {
+    kind: 'invalid',
+    summary: 'The requested position is past the event store’s head: no receipt gave it out.',
+  },
   read_model_behind: {
     kind: 'unavailable',
     summary: 'The read models have not caught up with the requested position in time; is the projector running?',

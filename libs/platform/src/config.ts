@@ -1,6 +1,14 @@
 /** The service's configuration, read once from the environment; every default is the embedded one. */
 import path from 'node:path';
 
+/**
+ * A setting that keeps the service from starting, said in one sentence with what to do: the
+ * entry points print its message alone, without a stack.
+ */
+export class ConfigurationError extends Error {
+  override readonly name = 'ConfigurationError';
+}
+
 export interface LedgerConfig {
   readonly port: number;
   /** A Postgres URL; absent means the embedded Postgres under `dataDir`. */
@@ -30,7 +38,8 @@ function integer(name: string, fallback: number): number {
   const raw = process.env[name];
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
-  if (!Number.isInteger(value) || value < 0 || value > 65535) throw new Error(`${name} must be a port number`);
+  if (!Number.isInteger(value) || value < 0 || value > 65535)
+    throw new ConfigurationError(`${name} must be a port number`);
   return value;
 }
 
@@ -46,14 +55,14 @@ function milliseconds(name: string, raw: string | undefined, fallback: number): 
 function eventStoreKind(raw: string | undefined): LedgerConfig['eventStore'] {
   if (raw === undefined || raw === '' || raw === 'postgres') return 'postgres';
   if (raw === 'eventstoredb') return 'eventstoredb';
-  throw new Error(`EVENT_STORE must be postgres or eventstoredb, not "${raw}"`);
+  throw new ConfigurationError(`EVENT_STORE must be postgres or eventstoredb, not "${raw}"`);
 }
 
 function onOff(name: string, raw: string | undefined, fallback: boolean): boolean {
   if (raw === undefined || raw === '') return fallback;
   if (['on', 'true', '1'].includes(raw)) return true;
   if (['off', 'false', '0'].includes(raw)) return false;
-  throw new Error(`${name} must be on or off, not "${raw}"`);
+  throw new ConfigurationError(`${name} must be on or off, not "${raw}"`);
 }
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {

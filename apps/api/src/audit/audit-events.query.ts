@@ -25,8 +25,10 @@ export class AuditEventsPage {
 export const encodeEventsCursor = (revision: bigint): string => Buffer.from(`rev:${revision}`).toString('base64url');
 
 export function decodeEventsCursor(text: string): bigint | undefined {
-  const match = /^rev:(\d{1,20})$/.exec(Buffer.from(text, 'base64url').toString());
-  return match ? BigInt(match[1]) : undefined;
+  if (text.length > 100) return undefined;
+  const match = /^rev:(\d{1,19})$/.exec(Buffer.from(text, 'base64url').toString());
+  // A revision past Postgres's bigint would reach the query as an out-of-range number.
+  return match && BigInt(match[1]) < 2n ** 63n ? BigInt(match[1]) : undefined;
 }
 
 @QueryHandler(AuditEventsPage)

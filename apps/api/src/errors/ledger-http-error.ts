@@ -8,6 +8,8 @@ const statusOfKind: Record<RejectionKind, number> = {
   not_found: 404,
   conflict: 409,
   too_large: 413,
+  unsupported_media: 415,
+  too_many_requests: 429,
   unprocessable: 422,
   internal: 500,
   unavailable: 503,
@@ -26,7 +28,11 @@ export class LedgerHttpError extends Error {
   readonly status: number;
   readonly body: ErrorBody;
 
-  constructor(rejection: Rejection) {
+  constructor(
+    rejection: Rejection,
+    /** Headers the answer carries besides its body, such as Retry-After. */
+    readonly headers: Readonly<Record<string, string>> = {},
+  ) {
     super(rejection.message);
     this.status = httpStatusOf(rejection.code);
     this.body = { code: rejection.code, message: rejection.message, details: rejection.details ?? {} };

@@ -7,13 +7,17 @@ import type { ApiKeys } from './api-keys';
 
 export type AuthenticatedRequest = Request & { principal: Principal };
 
-/** Resolves `Authorization: Bearer <key>` to a principal; no key, or an unknown one, is a 401. */
+/**
+ * Resolves `Authorization: Bearer <key>` to a principal; no key, or an unknown one, is a 401. The
+ * edge (edge/edge.ts) has done so already for every /v1 request, before the body was read.
+ */
 @Injectable()
 export class ApiKeyGuard implements CanActivate {
   constructor(@Inject(API_KEYS) private readonly keys: ApiKeys) {}
 
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
+    if (request.principal) return true;
     const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
     const principal = match ? this.keys.principalFor(match[1]) : undefined;
     if (!principal) {

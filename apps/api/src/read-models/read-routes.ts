@@ -5,7 +5,7 @@
 import { z } from 'zod';
 import { balanceQuery, eventsQuery } from '../audit/audit-params';
 import { usageExportQuery, usageQuery } from '../usage/usage-params';
-import { freshness, identifier, projectFilter } from './read-query';
+import { fitsInt64, freshness, identifier, projectFilter } from './read-query';
 
 export const freshnessQuery = z.object({ ...freshness });
 export const overviewQuery = z.object({ ...projectFilter, ...freshness });
@@ -19,7 +19,8 @@ export const eventParams = z.object({
   revision: z
     .string()
     .regex(/^\d{1,19}$/, 'a revision is a whole number, as usage rows show it')
-    .transform((text) => BigInt(text)),
+    .transform((text) => BigInt(text))
+    .refine((revision) => fitsInt64(revision), 'a revision is at most 9223372036854775807'),
 });
 
 export interface ReadRoute {

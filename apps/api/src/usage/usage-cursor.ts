@@ -8,7 +8,13 @@ export interface UsageCursor {
 export const encodeCursor = (c: UsageCursor): string =>
   Buffer.from(`${c.commit}/${c.prepare}/${c.entry}`).toString('base64url');
 
+/** Postgres's bigint: a cursor past it would reach the query as an out-of-range number. */
+const INT64_MAX = 2n ** 63n - 1n;
+
 export function decodeCursor(text: string): UsageCursor | undefined {
-  const match = /^(\d{1,20})\/(\d{1,20})\/(\d{1,6})$/.exec(Buffer.from(text, 'base64url').toString());
-  return match ? { commit: BigInt(match[1]), prepare: BigInt(match[2]), entry: Number(match[3]) } : undefined;
+  if (text.length > 100) return undefined;
+  const match = /^(\d{1,19})\/(\d{1,19})\/(\d{1,6})$/.exec(Buffer.from(text, 'base64url').toString());
+  if (!match) return undefined;
+  const cursor = { commit: BigInt(match[1]), prepare: BigInt(match[2]), entry: Number(match[3]) };
+  return cursor.commit <= INT64_MAX && cursor.prepare <= INT64_MAX ? cursor : undefined;
 }

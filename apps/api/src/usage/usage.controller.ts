@@ -10,6 +10,20 @@ import { UsageLedgerExport, type UsageCsv } from './usage-export.query';
 import { UsageLedgerPage } from './usage-ledger.query';
 import { usageExportQuery, usageQuery } from './usage-params';
 
+/**
+ * An attachment's name as RFC 6266 wants it: an ASCII fallback (anything else replaced) and the exact
+ * name as RFC 5987 `filename*`, so no id can put a byte into the header that Node refuses to send.
+ */
+export function contentDisposition(filename: string): string {
+  const ascii = filename.replace(/[^\x20-\x7e]|["\\%]/g, '_');
+  if (ascii === filename) return `attachment; filename="${filename}"`;
+  try {
+    return `attachment; filename="${ascii}"; filename*=UTF-8''${encodeURIComponent(filename)}`;
+  } catch {
+    return `attachment; filename="${ascii}"`; // not well-formed Unicode: the fallback alone
+  }
+}
+
 @Controller('v1')
 @UseGuards(ApiKeyGuard)
 export class UsageController {
@@ -33,7 +47,7 @@ export class UsageController {
       new UsageLedgerExport(request.principal, accountId, filters, atLeastPosition),
     );
     response.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    response.setHeader('Content-Disposition', `attachment; filename="${csv.filename}"`);
+    response.setHeader('Content-Disposition', contentDisposition(csv.filename));
     // A failure mid-stream can only cut the download short: the status line is already sent.
     await pipeline(Readable.from(csv.lines), response).catch(() => response.destroy());
   }

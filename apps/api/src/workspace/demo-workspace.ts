@@ -34,7 +34,14 @@ export function demoWorkspace(): DemoWorkspace {
       return seededAt;
     },
     keys: [
-      { key: DEMO_READER_KEY, principal: 'demo-visitor', role: 'dashboard', accounts },
+      // Public, so limited: enough for a few people clicking through the pages, not for a flood.
+      {
+        key: DEMO_READER_KEY,
+        principal: 'demo-visitor',
+        role: 'dashboard',
+        accounts,
+        rateLimit: { perSecond: 20, burst: 100 },
+      },
       { key: seederKey, principal: 'demo-seeder', role: 'admin', accounts },
     ],
     async ensure(apiUrl) {

@@ -7,7 +7,7 @@ import { auditCheckExport, checkExportHelp } from './check-export';
 import { openAuditConnection, type AuditConnection } from './connection';
 import { auditExport, exportHelp } from './export';
 import { auditHistory, historyHelp } from './history';
-import { CliError, EXIT_ERROR, EXIT_OK, type CliIo } from './io';
+import { CliError, escapeControls, EXIT_ERROR, EXIT_OK, type CliIo } from './io';
 import { auditVerify, verifyHelp } from './verify-command';
 
 type Open = () => Promise<AuditConnection>;
@@ -62,13 +62,15 @@ export async function runLedgerCli(argv: readonly string[], io: CliIo, open?: Op
     return await found.run(rest, io, connect);
   } catch (error) {
     if (error instanceof CliError) {
-      io.stderr.write(`ledger: ${error.message}\n`);
+      io.stderr.write(`ledger: ${escapeControls(error.message)}\n`);
       return error.exitCode;
     }
     // parseArgs's own errors name the flag: pass them on, with where to look.
     const code = (error as { code?: unknown }).code;
     if (typeof code === 'string' && code.startsWith('ERR_PARSE_ARGS')) {
-      io.stderr.write(`ledger: ${(error as Error).message}; see \`ledger ${argv.slice(0, 2).join(' ')} --help\`\n`);
+      io.stderr.write(
+        `ledger: ${escapeControls((error as Error).message)}; see \`ledger ${argv.slice(0, 2).join(' ')} --help\`\n`,
+      );
       return EXIT_ERROR;
     }
     io.stderr.write(`ledger: ${error instanceof Error ? (error.stack ?? error.message) : String(error)}\n`);

@@ -6,7 +6,7 @@ import { parseArgs } from 'node:util';
 import { checkId, parseInstant, requireAccount } from './args';
 import type { AuditConnection } from './connection';
 import { bucketsInline, movementInline } from './format';
-import { CliError, EXIT_OK, line, type CliIo } from './io';
+import { CliError, escapeControls, EXIT_OK, line, type CliIo } from './io';
 
 export const historyHelp = `ledger audit history --account <id> [--project <id>] [--from <time>] [--to <time>]
 
@@ -27,7 +27,8 @@ function summary({ recorded }: EventEffect): string {
   const parts: string[] = [];
   for (const key of ['runId', 'projectId', 'grantId', 'holdId', 'provider', 'source', 'outcome', 'reason', 'action']) {
     const value = data[key];
-    if (typeof value === 'string') parts.push(`${key.replace(/Id$/, '')} ${value}`);
+    // escapeControls also catches a line break that would forge a line of the timeline.
+    if (typeof value === 'string') parts.push(`${key.replace(/Id$/, '')} ${escapeControls(value)}`);
   }
   for (const key of ['amount', 'estimatedCost', 'actualCost']) {
     const value = data[key];
@@ -96,8 +97,10 @@ export async function auditHistory(argv: string[], io: CliIo, open: () => Promis
         }
         line(
           io,
-          `    by      ${meta.principal} · ${meta.commandType} ${meta.commandId} · key ${meta.idempotencyKey}` +
-            ` · correlation ${meta.correlationId} · causation ${meta.causationId} · event ${meta.eventId}`,
+          escapeControls(
+            `    by      ${meta.principal} · ${meta.commandType} ${meta.commandId} · key ${meta.idempotencyKey}` +
+              ` · correlation ${meta.correlationId} · causation ${meta.causationId} · event ${meta.eventId}`,
+          ),
         );
       },
     });

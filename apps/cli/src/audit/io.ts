@@ -23,7 +23,19 @@ export class CliError extends Error {
   }
 }
 
-export const line = (io: CliIo, text = ''): void => void io.stdout.write(`${text}\n`);
+const hex = (c: string): string => c.charCodeAt(0).toString(16).toUpperCase().padStart(4, '0');
+
+/**
+ * Control characters as visible escapes (\u001B…): an event's text (a reason, an id from before
+ * the API refused them) must not erase an auditor's screen or retitle the terminal.
+ */
+export const escapeControls = (text: string): string =>
+  // eslint-disable-next-line no-control-regex -- matching control characters is the point
+  text.replace(/[\u0000-\u001f\u007f-\u009f]/g, (c) => `\\u${hex(c)}`);
+
+/** A line of output; control characters in it are escaped, its own line breaks kept. */
+export const line = (io: CliIo, text = ''): void =>
+  void io.stdout.write(`${text.split('\n').map(escapeControls).join('\n')}\n`);
 
 /**
  * Progress for long runs: one line rewritten in place on a terminal (stderr), nothing otherwise,

@@ -1,0 +1,28 @@
+import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
+import { identifier, reject } from '@ledger/domain';
+import type { Request } from 'express';
+import { LedgerHttpError } from '../errors/ledger-http-error';
+
+/**
+ * Every path parameter of the API (account, run and hold ids, revisions) is an id before any
+ * handler sees it: a `%00` or a lone surrogate never reaches a query, and a refusal is a 400.
+ * (The workspace's asset names are looked up in a fixed list, and an unknown one is a 404.)
+ */
+@Injectable()
+export class PathParamsGuard implements CanActivate {
+  canActivate(context: ExecutionContext): boolean {
+    const request = context.switchToHttp().getRequest<Request>();
+    if (!request.path.startsWith('/v1/')) return true;
+    const params = request.params ?? {};
+    for (const [name, value] of Object.entries(params)) {
+      if (typeof value !== 'string' || !identifier.safeParse(value).success) {
+        throw new LedgerHttpError(
+          reject('validation_failed', `the path's ${name} is not an id: 1–128 letters, digits, ".", "_", ":" or "-"`, {
+            parameter: name,
+          }),
+        );
+      }
+    }
+    return true;
+  }
+}
