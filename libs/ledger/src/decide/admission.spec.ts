@@ -1,15 +1,17 @@
 import type { CommandOf, PreviewRunQuery } from '../commands';
+import { event } from '../events';
+import type { RejectionCode } from '../rejections';
 import type { Principal } from './context';
-import { decide, permissionOrder, previewRun } from './index';
-import { initialState, type AccountState } from '../state';
+import { decide, permissionOrder, previewRun, type PermissionCheck } from './index';
+import { given, rejected, type Prior } from '../test/decider-spec';
 import {
   ACCOUNT,
+  NEXT_PERIOD,
   PERIOD,
   PROJECT,
   T0,
   DAY,
   acceptRunCommand,
-  apply,
   at,
   cmd,
   context,
@@ -24,168 +26,179 @@ import {
 
 interface Case {
   readonly name: string;
-  readonly code: string;
-  readonly check: (typeof permissionOrder)[number];
-  readonly setup: () => { state: AccountState; command: CommandOf<'AcceptRun'>; who?: Principal; now?: string };
+  readonly code: RejectionCode;
+  readonly check: PermissionCheck;
+  readonly history: readonly Prior[];
+  readonly command: CommandOf<'AcceptRun'>;
+  readonly who?: Principal;
+  readonly now?: string;
 }
 
 const good = () => acceptRunCommand('run-1', credits('24'));
+const INCLUDED_ID = `included:${PERIOD.start}`;
+const opened = openedAccountCommands();
 
-const suspended = () =>
-  runCommands([...openedAccountCommands(), cmd('SuspendAccount', { reason: 'unpaid invoice' })]).state;
+/** RunAccepted and CreditsReserved, drawn from the included grant. */
+const reserves = (command: CommandOf<'AcceptRun'>) => {
+  const { accountId, runId, projectId, action, capabilityBand, estimatedCost } = command;
+  return [
+    event('RunAccepted', { accountId, runId, projectId, action, capabilityBand, estimatedCost }),
+    event('CreditsReserved', {
+      accountId,
+      runId,
+      projectId,
+      amount: estimatedCost,
+      draws: [{ grantId: INCLUDED_ID, amount: estimatedCost }],
+    }),
+  ];
+};
 
+/** Each step of the permission order, with the first way (or ways) it can fail, in order. */
 const cases: Case[] = [
   {
     name: 'a dashboard key may not send commands',
     code: 'role_forbidden',
     check: 'identity',
-    setup: () => ({ state: openedAccount(), command: good(), who: principal({ role: 'dashboard' }) }),
+    history: opened,
+    command: good(),
+    who: principal({ role: 'dashboard' }),
   },
   {
     name: 'an auditor key may not send commands',
     code: 'role_forbidden',
     check: 'identity',
-    setup: () => ({ state: openedAccount(), command: good(), who: principal({ role: 'auditor' }) }),
+    history: opened,
+    command: good(),
+    who: principal({ role: 'auditor' }),
   },
   {
     name: 'a key scoped to other accounts',
     code: 'identity_denied',
     check: 'identity',
-    setup: () => ({ state: openedAccount(), command: good(), who: principal({ accounts: ['acct-2', 'acct-3'] }) }),
+    history: opened,
+    command: good(),
+    who: principal({ accounts: ['acct-2', 'acct-3'] }),
   },
   {
     name: 'an account that was never opened',
     code: 'account_not_found',
     check: 'account',
-    setup: () => ({ state: initialState(), command: good() }),
+    history: [],
+    command: good(),
   },
   {
     name: 'a suspended account',
     code: 'account_not_active',
     check: 'account_state',
-    setup: () => ({ state: suspended(), command: good() }),
+    history: [...opened, cmd('SuspendAccount', { reason: 'unpaid invoice' })],
+    command: good(),
   },
   {
     name: 'a closed account',
     code: 'account_closed',
     check: 'account_state',
-    setup: () => ({
-      state: runCommands([...openedAccountCommands(), cmd('CloseBillingAccount', {})]).state,
-      command: good(),
-    }),
+    history: [...opened, cmd('CloseBillingAccount', {})],
+    command: good(),
   },
   {
     name: 'no subscription',
     code: 'subscription_missing',
     check: 'plan',
-    setup: () => ({
-      state: runCommands([
-        cmd('OpenBillingAccount', { name: 'Acme' }),
-        cmd('AttachProject', { projectId: PROJECT }),
-        cmd('GrantCredits', { grantId: 'g1', source: 'manual', amount: credits('100') }),
-      ]).state,
-      command: good(),
-    }),
+    history: [
+      cmd('OpenBillingAccount', { name: 'Acme' }),
+      cmd('AttachProject', { projectId: PROJECT }),
+      cmd('GrantCredits', { grantId: 'g1', source: 'manual', amount: credits('100') }),
+    ],
+    command: good(),
   },
   {
     name: 'the period has ended (at its very end)',
     code: 'subscription_period_ended',
     check: 'plan',
-    setup: () => ({ state: openedAccount(), command: good(), now: PERIOD.end }),
+    history: opened,
+    command: good(),
+    now: PERIOD.end,
+  },
+  {
+    name: 'no period has begun yet',
+    code: 'subscription_period_not_started',
+    check: 'plan',
+    history: openedAccountCommands(defaultPlan(), NEXT_PERIOD),
+    command: good(),
   },
   {
     name: 'a band the plan does not allow',
     code: 'capability_band_not_in_plan',
     check: 'plan',
-    setup: () => ({
-      state: openedAccount(),
-      command: acceptRunCommand('run-1', credits('24'), { capabilityBand: 'premium' }),
-    }),
+    history: opened,
+    command: acceptRunCommand('run-1', credits('24'), { capabilityBand: 'premium' }),
   },
   {
     name: 'a project not attached to the account',
     code: 'project_not_attached',
     check: 'project',
-    setup: () => ({
-      state: openedAccount(),
-      command: acceptRunCommand('run-1', credits('24'), { projectId: 'proj-z' }),
-    }),
+    history: opened,
+    command: acceptRunCommand('run-1', credits('24'), { projectId: 'proj-z' }),
   },
   {
     name: 'an action the rate card does not price',
     code: 'action_unknown',
     check: 'action',
-    setup: () => ({
-      state: openedAccount(),
-      command: acceptRunCommand('run-1', credits('24'), { action: 'video.render' }),
-    }),
+    history: opened,
+    command: acceptRunCommand('run-1', credits('24'), { action: 'video.render' }),
   },
   {
     name: 'an action sent under another allowed band',
     code: 'action_band_mismatch',
     check: 'action',
-    setup: () => ({
-      state: openedAccount(),
-      command: acceptRunCommand('run-1', credits('24'), { action: 'agent.run', capabilityBand: 'standard' }),
-    }),
+    history: opened,
+    command: acceptRunCommand('run-1', credits('24'), { action: 'agent.run', capabilityBand: 'standard' }),
   },
   {
     name: 'an estimate below the action minimum',
     code: 'action_cost_below_minimum',
     check: 'action',
-    setup: () => ({ state: openedAccount(), command: acceptRunCommand('run-1', credits('0.9999')) }),
+    history: opened,
+    command: acceptRunCommand('run-1', credits('0.9999')),
   },
   {
     name: 'a run id used already',
     code: 'run_already_exists',
     check: 'action',
-    setup: () => ({
-      state: runCommands([...openedAccountCommands(), acceptRunCommand('run-1', credits('2'))]).state,
-      command: good(),
-    }),
+    history: [...opened, acceptRunCommand('run-1', credits('2'))],
+    command: good(),
   },
   {
     name: 'an estimate above available credits',
     code: 'insufficient_credits',
     check: 'credits',
-    setup: () => ({ state: openedAccount(), command: acceptRunCommand('run-1', credits('500.0001')) }),
+    history: opened,
+    command: acceptRunCommand('run-1', credits('500.0001')),
   },
   {
     name: 'an estimate only lapsed (not yet expired) credits could cover',
     code: 'insufficient_credits',
     check: 'credits',
-    setup: () => ({
-      state: runCommands([
-        ...openedAccountCommands(),
-        cmd('GrantCredits', { grantId: 'short', source: 'top_up', amount: credits('50'), expiresAt: at(T0, DAY) }),
-      ]).state,
-      command: acceptRunCommand('run-1', credits('510')),
-      now: at(T0, 2 * DAY),
-    }),
+    history: [
+      ...opened,
+      cmd('GrantCredits', { grantId: 'short', source: 'top_up', amount: credits('50'), expiresAt: at(T0, DAY) }),
+    ],
+    command: acceptRunCommand('run-1', credits('510')),
+    now: at(T0, 2 * DAY),
   },
 ];
 
-describe('AcceptRun permission order', () => {
+describe('AcceptRun: account(active) → plan → project → action → credits', () => {
   it('is identity → account → account_state → plan → project → action → credits', () => {
     expect(permissionOrder).toEqual(['identity', 'account', 'account_state', 'plan', 'project', 'action', 'credits']);
   });
 
-  it.each(cases)('$check: $name → $code', ({ setup, code, check }) => {
-    const { state, command, who, now } = setup();
-    const before = picture(state);
-    const decision = decide(command, state, context(now ?? T0, who ?? principal()));
-    expect(decision.ok).toBe(false);
-    expect(decision).not.toHaveProperty('events');
-    if (decision.ok) return;
-    expect(decision.rejection.code).toBe(code);
-    expect(decision.rejection.details).toMatchObject({ check });
-    expect(typeof decision.rejection.message).toBe('string');
-    expect(decision.rejection.message.length).toBeGreaterThan(0);
-    expect(picture(state)).toBe(before);
+  it.each(cases)('$check: $name → $code', ({ history, command, who, now, code, check }) => {
+    given(history).when(command, { now, principal: who }).then(rejected(code, { check }));
   });
 
-  it.each(cases)('preview answers the same: $code', ({ setup, code, check }) => {
-    const { state, command, who, now } = setup();
+  it.each(cases)('preview answers the same: $code', ({ history, command, who, now, code, check }) => {
+    const state = given(history).state;
     const before = picture(state);
     const { type: _type, ...query } = command;
     const answer = previewRun(state, query, context(now ?? T0, who ?? principal()));
@@ -196,35 +209,49 @@ describe('AcceptRun permission order', () => {
     expect(picture(state)).toBe(before);
   });
 
+  it('the details say what the failing step saw', () => {
+    given(opened)
+      .when(acceptRunCommand('run-1', credits('24'), { capabilityBand: 'premium' }))
+      .then(rejected('capability_band_not_in_plan', { allowed: ['standard', 'advanced'] }));
+    given(opened)
+      .when(acceptRunCommand('run-1', credits('0.9999')))
+      .then(rejected('action_cost_below_minimum', { minimumCost: '1' }));
+    given(opened)
+      .when(acceptRunCommand('run-1', credits('500.0001')))
+      .then(rejected('insufficient_credits', { available: '500', required: '500.0001' }));
+  });
+
   it('accepts the same request once every step passes, exactly at the available balance', () => {
-    const state = openedAccount();
-    const decision = decide(acceptRunCommand('run-1', credits('500')), state, context());
-    expect(decision.ok).toBe(true);
+    const command = acceptRunCommand('run-1', credits('500'));
+    given(opened)
+      .when(command)
+      .then(reserves(command))
+      .buckets({ included: credits('500'), reserved: credits('500') });
   });
 
   it('accepts the minimum cost exactly, and a zero estimate is never below a zero minimum', () => {
-    const state = openedAccount();
-    expect(decide(acceptRunCommand('run-1', credits('1')), state, context()).ok).toBe(true);
-    expect(
-      decide(
-        acceptRunCommand('run-2', credits('0.0001'), { action: 'agent.run', capabilityBand: 'advanced' }),
-        state,
-        context(),
-      ).ok,
-    ).toBe(true);
+    const minimum = acceptRunCommand('run-1', credits('1'));
+    given(opened).when(minimum).then(reserves(minimum));
+    const free = acceptRunCommand('run-2', credits('0.0001'), { action: 'agent.run', capabilityBand: 'advanced' });
+    given(opened).when(free).then(reserves(free));
   });
 
   it('accepts a key scoped to this very account', () => {
-    const decision = decide(good(), openedAccount(), context(T0, principal({ accounts: ['other', ACCOUNT] })));
-    expect(decision.ok).toBe(true);
+    given(opened)
+      .when(good(), { principal: principal({ accounts: ['other', ACCOUNT] }) })
+      .then(reserves(good()));
   });
 
   it('accepts an admin key', () => {
-    expect(decide(good(), openedAccount(), context(T0, principal({ role: 'admin' }))).ok).toBe(true);
+    given(opened)
+      .when(good(), { principal: principal({ role: 'admin' }) })
+      .then(reserves(good()));
   });
 
   it('accepts one millisecond before the period ends', () => {
-    expect(decide(good(), openedAccount(), context(at(PERIOD.end, -1))).ok).toBe(true);
+    given(opened)
+      .when(good(), { now: at(PERIOD.end, -1) })
+      .then(reserves(good()));
   });
 
   /**
@@ -237,57 +264,53 @@ describe('AcceptRun permission order', () => {
       action: 'video.render',
       capabilityBand: 'premium',
     });
-    const layered: Array<[string, string, () => AccountState, Principal]> = [
-      ['identity', 'role_forbidden', () => initialState(), principal({ role: 'dashboard' })],
-      ['identity', 'identity_denied', () => initialState(), principal({ accounts: [] })],
-      ['account', 'account_not_found', () => initialState(), principal()],
+    const layered: Array<[PermissionCheck, RejectionCode, Prior[], Principal]> = [
+      ['identity', 'role_forbidden', [], principal({ role: 'dashboard' })],
+      ['identity', 'identity_denied', [], principal({ accounts: [] })],
+      ['account', 'account_not_found', [], principal()],
       [
         'account_state',
         'account_not_active',
-        () => runCommands([cmd('OpenBillingAccount', { name: 'Acme' }), cmd('SuspendAccount', {})]).state,
+        [cmd('OpenBillingAccount', { name: 'Acme' }), cmd('SuspendAccount', {})],
         principal(),
       ],
-      [
-        'plan',
-        'subscription_missing',
-        () => runCommands([cmd('OpenBillingAccount', { name: 'Acme' })]).state,
-        principal(),
-      ],
+      ['plan', 'subscription_missing', [cmd('OpenBillingAccount', { name: 'Acme' })], principal()],
       [
         'plan',
         'capability_band_not_in_plan',
-        () =>
-          runCommands([
-            cmd('OpenBillingAccount', { name: 'Acme' }),
-            cmd('StartSubscription', { plan: defaultPlan(), period: PERIOD }),
-          ]).state,
+        [
+          cmd('OpenBillingAccount', { name: 'Acme' }),
+          cmd('StartSubscription', { plan: defaultPlan(), period: PERIOD }),
+        ],
         principal(),
       ],
     ];
-    it.each(layered)('%s → %s', (check, code, state, who) => {
-      const decision = decide(everythingWrong, state(), context(T0, who));
-      expect(decision.ok).toBe(false);
-      if (decision.ok) return;
-      expect(decision.rejection.code).toBe(code);
-      expect(decision.rejection.details).toMatchObject({ check });
+    it.each(layered)('%s → %s', (check, code, history, who) => {
+      given(history).when(everythingWrong, { principal: who }).then(rejected(code, { check }));
     });
 
     it('project before action before credits', () => {
-      const state = runCommands([
+      const subscribed = [
         cmd('OpenBillingAccount', { name: 'Acme' }),
         cmd('StartSubscription', { plan: defaultPlan(), period: PERIOD }),
-      ]).state;
-      const ask = (overrides: Partial<CommandOf<'AcceptRun'>>) => {
-        const decision = decide({ ...everythingWrong, capabilityBand: 'standard', ...overrides }, state, context());
-        return decision.ok ? 'accepted' : decision.rejection.code;
-      };
-      expect(ask({})).toBe('project_not_attached');
-      expect(apply(state, cmd('AttachProject', { projectId: 'proj-z' })).ok).toBe(true);
-      expect(ask({})).toBe('action_unknown');
-      expect(ask({ action: 'agent.run' })).toBe('action_band_mismatch');
-      expect(ask({ action: 'workflow.run', estimatedCost: credits('0.5') })).toBe('action_cost_below_minimum');
-      expect(ask({ action: 'workflow.run' })).toBe('insufficient_credits');
-      expect(ask({ action: 'workflow.run', estimatedCost: credits('2') })).toBe('accepted');
+      ];
+      const ask = (overrides: Partial<CommandOf<'AcceptRun'>>) => ({
+        ...everythingWrong,
+        capabilityBand: 'standard',
+        ...overrides,
+      });
+      given(subscribed)
+        .when(ask({}))
+        .then(rejected('project_not_attached', { check: 'project' }));
+      const attached = given(subscribed, cmd('AttachProject', { projectId: 'proj-z' }));
+      attached.when(ask({})).then(rejected('action_unknown', { check: 'action' }));
+      attached.when(ask({ action: 'agent.run' })).then(rejected('action_band_mismatch', { check: 'action' }));
+      attached
+        .when(ask({ action: 'workflow.run', estimatedCost: credits('0.5') }))
+        .then(rejected('action_cost_below_minimum', { check: 'action' }));
+      attached.when(ask({ action: 'workflow.run' })).then(rejected('insufficient_credits', { check: 'credits' }));
+      const fits = ask({ action: 'workflow.run', estimatedCost: credits('2') });
+      attached.when(fits).then(reserves(fits));
     });
   });
 });
