@@ -1,4 +1,7 @@
 /** @type {import('jest').Config} */
+// eslint-disable-next-line @typescript-eslint/no-require-imports -- jest reads a CommonJS config
+const { compilerOptions } = require('./tsconfig.base.json');
+const { paths } = compilerOptions;
 const swc = {
   jsc: {
     parser: { syntax: 'typescript', decorators: true },
@@ -14,12 +17,10 @@ const project = {
   roots: ['<rootDir>/libs', '<rootDir>/apps', '<rootDir>/projections', '<rootDir>/test', '<rootDir>/bench'],
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
-  moduleNameMapper: {
-    '^@ledger/domain$': '<rootDir>/libs/ledger/src/index.ts',
-    '^@ledger/event-store$': '<rootDir>/libs/event-store/src/index.ts',
-    '^@ledger/platform$': '<rootDir>/libs/platform/src/index.ts',
-    '^@ledger/projections$': '<rootDir>/projections/src/index.ts',
-  },
+  // The `@ledger/*` aliases are tsconfig.base.json's own, read from it rather than restated.
+  moduleNameMapper: Object.fromEntries(
+    Object.entries(paths).map(([alias, [target]]) => [`^${alias}$`, `<rootDir>/${target}`]),
+  ),
 };
 
 module.exports = {

@@ -17,12 +17,8 @@ const options = {
     transform: { legacyDecorator: true, decoratorMetadata: true },
     target: 'es2022',
     baseUrl: root,
-    paths: {
-      '@ledger/domain': ['libs/ledger/src/index.ts'],
-      '@ledger/event-store': ['libs/event-store/src/index.ts'],
-      '@ledger/platform': ['libs/platform/src/index.ts'],
-      '@ledger/projections': ['projections/src/index.ts'],
-    },
+    // The aliases are tsconfig.base.json's own, read from it rather than restated.
+    paths: JSON.parse(fs.readFileSync(path.join(root, 'tsconfig.base.json'), 'utf8')).compilerOptions.paths,
   },
   module: { type: 'commonjs', ignoreDynamic: true },
   sourceMaps: 'inline',

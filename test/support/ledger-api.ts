@@ -7,7 +7,11 @@
 import 'reflect-metadata';
 import { loadConfig, type LedgerConfig } from '@ledger/platform';
 import { startLedgerApi, type LedgerApi } from '../../apps/api/src/bootstrap';
-import { LedgerClient } from '../../apps/cli/src/ledger-client';
+
+// What tests of other apps need of the API, so that they import test support, never the API itself.
+export type { LedgerApi };
+export { FRESHNESS_TIMEOUT_MS } from '../../apps/api/src/read-models/freshness';
+import { LedgerClient } from '@ledger/client';
 import { createTestDatabase, type TestDatabase } from './database';
 import { startEventStoreDbDouble } from './eventstoredb-double/eventstoredb-double';
 

@@ -4,6 +4,8 @@ import type { Kysely } from 'kysely';
 import { Projector } from '../../apps/projector/src/projector';
 import type { TestLedger } from './ledger-api';
 
+export { Projector };
+
 export interface RunningProjector {
   readonly projector: Projector;
   stop(): Promise<void>;

@@ -13,7 +13,7 @@ import { LedgerErrorFilter } from './errors/error.filter';
 import { installEdge } from './edge/edge';
 import { PathParamsGuard } from './edge/path-params.guard';
 import { ApiKeys } from './identity/api-keys';
-import { ledgerMigrations, type LedgerDatabase } from './infrastructure/database';
+import { ledgerMigrations, type LedgerDatabase } from '@ledger/database';
 import type { Infrastructure } from './infrastructure/infrastructure.module';
 import { demoWorkspace } from './workspace/demo-workspace';
 

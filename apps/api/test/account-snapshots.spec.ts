@@ -17,7 +17,7 @@ import {
 } from '../../../libs/ledger/src/test-support';
 import { loadAccount } from '../src/commands/account-cache';
 import { AccountSnapshots, SNAPSHOT_AFTER_EVENTS, snapshotDue } from '../src/commands/account-snapshots';
-import { ledgerMigrations, type LedgerDatabase } from '../src/infrastructure/database';
+import { ledgerMigrations, type LedgerDatabase } from '@ledger/database';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 
 const ACCOUNT = 'acct-1';

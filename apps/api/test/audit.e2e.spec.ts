@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import { decide, evolve, initialState, type LedgerCommand, type LedgerEvent } from '@ledger/domain';
 import { accountStreamId, toEventToAppend } from '@ledger/event-store';
-import { runSeedScenario } from '../../cli/src/seed-scenario';
+import { runSeedScenario } from '@ledger/client';
 import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 

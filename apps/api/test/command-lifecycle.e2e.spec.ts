@@ -2,8 +2,8 @@
  * What outlives a request: answers that survive a restart, keys claimed while in flight, and the
  * account postures and plan terms that refuse commands.
  */
-import { LedgerClient } from '../../cli/src/ledger-client';
-import { GROWTH_PLAN, monthAround } from '../../cli/src/seed-scenario';
+import { LedgerClient } from '@ledger/client';
+import { GROWTH_PLAN, monthAround } from '@ledger/client';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 
 let ledger: TestLedger;

@@ -3,8 +3,8 @@
  */
 import { fold, invariantViolations } from '@ledger/domain';
 import { accountStreamId, toLedgerEvent } from '@ledger/event-store';
-import { LedgerClient } from '../../cli/src/ledger-client';
-import { runSeedScenario, GROWTH_PLAN, monthAround } from '../../cli/src/seed-scenario';
+import { LedgerClient } from '@ledger/client';
+import { runSeedScenario, GROWTH_PLAN, monthAround } from '@ledger/client';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 
 let ledger: TestLedger;

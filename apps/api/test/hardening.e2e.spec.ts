@@ -7,7 +7,7 @@ import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { commandRoutes, PREVIEW_RUN_PATH } from '../src/commands/command-routes';
 import { readRoutes } from '../src/read-models/read-routes';
-import { GROWTH_PLAN, monthAround } from '../../cli/src/seed-scenario';
+import { GROWTH_PLAN, monthAround } from '@ledger/client';
 import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
 
 const UNLIMITED = { perSecond: 1_000_000, burst: 1_000_000 };

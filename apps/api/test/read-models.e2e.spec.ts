@@ -6,8 +6,8 @@ import { randomUUID } from 'node:crypto';
 import { formatCredits } from '@ledger/domain';
 import { accountStreamId } from '@ledger/event-store';
 import { projectionNames } from '@ledger/projections';
-import type { LedgerResponse } from '../../cli/src/ledger-client';
-import { runSeedScenario, SEED_PROJECTS } from '../../cli/src/seed-scenario';
+import type { LedgerResponse } from '@ledger/client';
+import { runSeedScenario, SEED_PROJECTS } from '@ledger/client';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 

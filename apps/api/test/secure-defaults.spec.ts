@@ -3,7 +3,6 @@ import { parseCsvLine, csvField, loadConfig, ConfigurationError } from '@ledger/
 import { parseCredits } from '@ledger/domain';
 import { ApiKeys } from '../src/identity/api-keys';
 import { RateLimiter } from '../src/edge/rate-limit';
-import { escapeControls } from '../../cli/src/audit/io';
 
 const longKey = 'k'.repeat(32);
 const entry = (key: string) => [{ key, principal: 'runner', role: 'service', accounts: '*' }];
@@ -65,10 +64,6 @@ describe('CSV cells a spreadsheet would run', () => {
       expect(parseCsvLine(`${written},z`)).toEqual([value, 'z']);
     },
   );
-});
-
-it('the CLI shows control characters as escapes', () => {
-  expect(escapeControls('fail\u001b]0;owned\u0007\u001b[2J')).toBe('fail\\u001B]0;owned\\u0007\\u001B[2J');
 });
 
 it('parses a long amount in linear time: by length, before any regex', () => {

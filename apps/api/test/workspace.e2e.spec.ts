@@ -6,7 +6,7 @@
 import { parseCsvLine } from '@ledger/platform';
 import { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT } from '../src/workspace/demo-workspace';
 import { USAGE_CSV_COLUMNS } from '../src/usage/usage-export.query';
-import { runSeedScenario } from '../../cli/src/seed-scenario';
+import { runSeedScenario } from '@ledger/client';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 

@@ -3,8 +3,8 @@
  * the seed scenario and prints the account's buckets, which match the seed page. An account that
  * already exists (the demo workspace the API makes on start, say) is shown, not seeded again.
  */
-import { LedgerClient } from './ledger-client';
-import { seedUnlessPresent } from './seed-scenario';
+import { LedgerClient } from '@ledger/client';
+import { seedUnlessPresent } from '@ledger/client';
 
 interface Figures {
   buckets: Record<string, string>;

@@ -8,7 +8,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { accountStreamId } from '@ledger/event-store';
-import { monthAround, seedSteps } from '../src/seed-scenario';
+import { monthAround, seedSteps } from '@ledger/client';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 import { ledgerCli } from './cli-harness';

@@ -18,8 +18,8 @@ import { accountStreamId, comparePositions, PostgresEventStore, toEventToAppend 
 import { createKysely, createPool, migrate } from '@ledger/platform';
 import { projections, replayAccountStream, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import type { Kysely } from 'kysely';
-import { ledgerMigrations } from '../../api/src/infrastructure/database';
-import { Projector } from '../../projector/src/projector';
+import { ledgerMigrations } from '@ledger/database';
+import { Projector } from '../../../test/support/projector';
 import { verifyReadModels } from '../src/audit/verify';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
 

@@ -15,8 +15,8 @@ import {
 import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
-import { allMigrations } from '../../projector/src/migrations';
-import { createLog } from '../../projector/src/log';
+import { ledgerMigrations } from '@ledger/database';
+import { createLog } from '@ledger/platform';
 
 /** How long a child gets to finish after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 20_000;
@@ -41,7 +41,7 @@ async function main(): Promise<number> {
   try {
     const db = createKysely(createPool(url, { max: 2 }));
     try {
-      await migrate(db, allMigrations);
+      await migrate(db, ledgerMigrations);
     } finally {
       await db.destroy();
     }

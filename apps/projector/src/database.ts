@@ -1,7 +1,7 @@
 /** The Postgres a worker process uses: DATABASE_URL, or the embedded one. */
 import { embeddedPostgresUrl, startEmbeddedPostgres, type LedgerConfig } from '@ledger/platform';
 import pg from 'pg';
-import type { Log } from './log';
+import type { Log } from '@ledger/platform';
 
 export interface WorkerDatabase {
   readonly url: string;

@@ -10,8 +10,8 @@ import { createKysely, createPool, loadConfig, migrate } from '@ledger/platform'
 import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import { once } from 'node:events';
 import { openWorkerDatabase } from './database';
-import { createLog } from './log';
-import { allMigrations } from './migrations';
+import { createLog } from '@ledger/platform';
+import { ledgerMigrations } from '@ledger/database';
 import { DEFAULT_BATCH_SIZE, Projector } from './projector';
 
 async function main(): Promise<void> {
@@ -47,7 +47,7 @@ async function main(): Promise<void> {
     },
   });
   try {
-    await migrate(db, allMigrations);
+    await migrate(db, ledgerMigrations);
     const projector = new Projector({
       db,
       store,

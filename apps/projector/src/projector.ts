@@ -26,8 +26,8 @@ import {
 import type { ProjectedEvent, Projection, ReadModelTables } from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { ensureCheckpoint, lockProjection, readCheckpoint, advanceCheckpoint, ZERO } from './checkpoints';
-import { silentLog, type Log } from './log';
+import { ensureCheckpoint, lockProjection, readCheckpoint, advanceCheckpoint, ZERO } from '@ledger/database';
+import { silentLog, type Log } from '@ledger/platform';
 
 export interface ProjectorOptions {
   /** Read models and checkpoints; the pool needs room for two connections per projection. */

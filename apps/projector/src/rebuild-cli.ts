@@ -7,8 +7,8 @@ import { createEventStore, formatPosition } from '@ledger/event-store';
 import { createKysely, createPool, loadConfig, migrate } from '@ledger/platform';
 import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import { openWorkerDatabase } from './database';
-import { createLog, type Log } from './log';
-import { allMigrations } from './migrations';
+import { createLog, type Log } from '@ledger/platform';
+import { ledgerMigrations } from '@ledger/database';
 import { rebuildProjection, type RebuildProgress } from './rebuild';
 
 const USAGE = `usage: rebuild [${projections.map((projection) => projection.name).join('|')}|all]`;
@@ -44,7 +44,7 @@ async function main(): Promise<number> {
   const db = createKysely<ReadModelTables>(pool);
   const store = createEventStore(config, pool);
   try {
-    await migrate(db, allMigrations);
+    await migrate(db, ledgerMigrations);
     for (const projection of chosen) {
       const report = tty ? terminalReporter() : jsonReporter(log);
       try {

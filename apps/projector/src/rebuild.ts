@@ -24,8 +24,8 @@ import {
 } from '@ledger/event-store';
 import type { ProjectedEvent, Projection, ReadModelTables } from '@ledger/projections';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { ensureCheckpoint, lockProjection, ZERO } from './checkpoints';
-import { silentLog, type Log } from './log';
+import { ensureCheckpoint, lockProjection, ZERO } from '@ledger/database';
+import { silentLog, type Log } from '@ledger/platform';
 import { messageOf } from './projector';
 
 export interface RebuildOptions {

@@ -11,7 +11,7 @@ import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/pro
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { allMigrations } from '../src/migrations';
+import { ledgerMigrations } from '@ledger/database';
 import { appendHistories } from './support/ledger-history';
 import { checkpoints, dumpTables, lastAccountEvent, replayInto, waitForCheckpoints } from './support/read-models';
 import { buildWorkers, startWorker, type Build } from './support/workers';
@@ -26,7 +26,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   pool = createPool(database.url, { max: 40 });
   db = createKysely<ReadModelTables>(pool);
-  await migrate(db, allMigrations);
+  await migrate(db, ledgerMigrations);
   store = new PostgresEventStore(pool);
   build = await buildWorkers();
 }, 240_000);

@@ -22,7 +22,7 @@ import {
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { allMigrations } from '../src/migrations';
+import { ledgerMigrations } from '@ledger/database';
 import { Projector, type ProjectorOptions, type ProjectionStatus } from '../src/projector';
 import { appendHistories } from './support/ledger-history';
 import { checkpoints, dumpTables, lastAccountEvent, replayInto, waitForCheckpoints } from './support/read-models';
@@ -37,7 +37,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   pool = createPool(database.url, { max: 30 });
   db = createKysely<ReadModelTables>(pool);
-  await migrate(db, allMigrations);
+  await migrate(db, ledgerMigrations);
   store = new PostgresEventStore(pool, { pollIntervalMs: 100 });
   await sql`
     CREATE TABLE seen (

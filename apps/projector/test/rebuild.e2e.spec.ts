@@ -11,7 +11,7 @@ import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/pro
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { allMigrations } from '../src/migrations';
+import { ledgerMigrations } from '@ledger/database';
 import { Projector } from '../src/projector';
 import { appendHistories } from './support/ledger-history';
 import { checkpoints, dumpTables, replayInto, waitForCheckpoints } from './support/read-models';
@@ -32,7 +32,7 @@ beforeAll(async () => {
   database = await createTestDatabase();
   pool = createPool(database.url, { max: 30 });
   db = createKysely<ReadModelTables>(pool);
-  await migrate(db, allMigrations);
+  await migrate(db, ledgerMigrations);
   store = new PostgresEventStore(pool, { pollIntervalMs: 100 });
   const [built] = await Promise.all([
     buildWorkers(),

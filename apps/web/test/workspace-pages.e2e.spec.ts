@@ -8,12 +8,14 @@ import os from 'node:os';
 import path from 'node:path';
 import type { Browser, Page } from 'playwright-core';
 import { parseCsvLine } from '@ledger/platform';
-import type { LedgerApi } from '../../api/src/bootstrap';
-import { FRESHNESS_TIMEOUT_MS } from '../../api/src/read-models/freshness';
-import { DEMO_ACCOUNT } from '../../api/src/workspace/demo-workspace';
-import { runSeedScenario } from '../../cli/src/seed-scenario';
+import { DEMO_ACCOUNT, runSeedScenario } from '@ledger/client';
 import { launchChromium } from '../../../test/support/browser';
-import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
+import {
+  FRESHNESS_TIMEOUT_MS,
+  startTestLedger,
+  type LedgerApi,
+  type TestLedger,
+} from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 import { USAGE_PAGE_SIZE } from '../pages/usage/page-size';
 

@@ -8,8 +8,8 @@ import { createKysely, createPool, migrate } from '@ledger/platform';
 import { PostgresEventStore } from '@ledger/event-store';
 import { loadAccount } from '../../../apps/api/src/commands/account-cache';
 import { AccountSnapshots } from '../../../apps/api/src/commands/account-snapshots';
-import type { LedgerDatabase } from '../../../apps/api/src/infrastructure/database';
-import { allMigrations } from '../../../apps/projector/src/migrations';
+import type { LedgerDatabase } from '@ledger/database';
+import { ledgerMigrations } from '@ledger/database';
 import type { Scenario } from '../scenario';
 import { AccountHistory, appendHistories } from '../support/history';
 import { BenchClient } from '../support/http';
@@ -29,7 +29,7 @@ export const coldAccountScenario: Scenario = {
     const db = createKysely<LedgerDatabase>(pool);
     const store = new PostgresEventStore(pool);
     try {
-      await migrate(db, allMigrations);
+      await migrate(db, ledgerMigrations);
       progress.note('making the stream', { events: parameters.events });
       const history = new AccountHistory(ACCOUNT);
       await appendHistories(pool, [history], parameters.events, (n) => progress.tick('appending', { events: n }), {

@@ -11,7 +11,7 @@
 import { createKysely, createPool, migrate } from '@ledger/platform';
 import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import { PostgresEventStore } from '@ledger/event-store';
-import { allMigrations } from '../../../apps/projector/src/migrations';
+import { ledgerMigrations } from '@ledger/database';
 import { rebuildProjection } from '../../../apps/projector/src/rebuild';
 import type { Figure, Scenario } from '../scenario';
 import { AccountHistory, appendHistories } from '../support/history';
@@ -41,7 +41,7 @@ export const readsScenario: Scenario = {
     let api: Awaited<ReturnType<typeof startService>> | undefined;
     let client: BenchClient | undefined;
     try {
-      await migrate(db, allMigrations);
+      await migrate(db, ledgerMigrations);
       const accounts = Array.from({ length: parameters.accounts }, (_, i) => new AccountHistory(`acct-${i}`));
       progress.note('making the history', { events: parameters.accounts * parameters.eventsPerAccount });
       await appendHistories(pool, accounts, parameters.accounts * parameters.eventsPerAccount);

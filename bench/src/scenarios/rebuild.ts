@@ -6,7 +6,7 @@
 import { createKysely, createPool, migrate } from '@ledger/platform';
 import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import { PostgresEventStore } from '@ledger/event-store';
-import { allMigrations } from '../../../apps/projector/src/migrations';
+import { ledgerMigrations } from '@ledger/database';
 import { rebuildProjection } from '../../../apps/projector/src/rebuild';
 import type { Figure, Scenario } from '../scenario';
 import { AccountHistory, appendHistories } from '../support/history';
@@ -27,7 +27,7 @@ export const rebuildScenario: Scenario = {
     const db = createKysely<ReadModelTables>(pool);
     const store = new PostgresEventStore(pool);
     try {
-      await migrate(db, allMigrations);
+      await migrate(db, ledgerMigrations);
       const accounts = Array.from({ length: parameters.accounts }, (_, i) => new AccountHistory(`acct-${i}`));
       const rows: Array<{ size: number; projection: string; eventsPerSecond: number; microsPerEvent: number }> = [];
       let stored = 0;

@@ -2,7 +2,7 @@
  * How a long benchmark shows it is alive: on a terminal, one line redrawn in place; otherwise a
  * JSON line now and then (the same log the projector and rebuild use), never one per request.
  */
-import { createLog, type Log, type LogFields } from '../../../apps/projector/src/log';
+import { createLog, type Log, type LogFields } from '@ledger/platform';
 
 const TTY_REDRAW_MS = 100;
 const JSON_EVERY_MS = 5000;

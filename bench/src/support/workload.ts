@@ -2,7 +2,7 @@
  * Load shapes shared by the HTTP scenarios: accounts made ready through the real API, and a
  * closed loop of concurrent clients (each sends its next request when the last is answered).
  */
-import { GROWTH_PLAN } from '../../../apps/cli/src/seed-scenario';
+import { GROWTH_PLAN } from '@ledger/client';
 import type { BenchClient, HttpAnswer } from './http';
 import { now } from './stats';
 

@@ -4,3 +4,4 @@ export * from './embedded-postgres';
 export * from './csv';
 export * from './project-root';
 export * from './free-port';
+export * from './log';

@@ -3,7 +3,7 @@ import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Principal } from '@ledger/domain';
 import type { Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { DATABASE } from '../infrastructure/tokens';
 
 export class AccountList {

@@ -23,7 +23,7 @@ import {
 } from '@ledger/event-store';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import type { Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 import { AccountCache, applyRecorded, emptyAccount, takeSnapshotIfDue, type AnsweredCommand } from './account-cache';
 import { AccountSnapshots } from './account-snapshots';

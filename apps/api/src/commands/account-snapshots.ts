@@ -16,7 +16,7 @@ import {
   type AccountState,
 } from '@ledger/domain';
 import { sql, type Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import type { AnsweredCommand } from './account-cache';
 
 /** Changes with the state's declared version, evolve's source, and the shape stored here. */

@@ -11,7 +11,7 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { sql, type Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { ANSWERS_DATABASE } from '../infrastructure/tokens';
 import { MicroBatcher } from './micro-batcher';
 

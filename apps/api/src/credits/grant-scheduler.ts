@@ -19,7 +19,7 @@ import { sql, type Kysely } from 'kysely';
 import { commandMessages } from '../commands/command-messages';
 import { requestHash } from '../commands/command-input';
 import type { ReceiptJson } from '../commands/receipt';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { CONFIG, DATABASE } from '../infrastructure/tokens';
 
 /** The scheduler acts for every account, as the ledger itself; its events name it as the principal. */

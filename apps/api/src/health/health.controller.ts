@@ -1,7 +1,7 @@
 import { Controller, Get, Inject, Module } from '@nestjs/common';
 import type { EventStore } from '@ledger/event-store';
 import { sql, type Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 
 @Controller('health')

@@ -5,7 +5,7 @@ import type { Kysely } from 'kysely';
 import type pg from 'pg';
 import type { ApiKeys } from '../identity/api-keys';
 import type { DemoWorkspace } from '../workspace/demo-workspace';
-import type { LedgerDatabase } from './database';
+import type { LedgerDatabase } from '@ledger/database';
 import { ANSWERS_DATABASE, API_KEYS, CONFIG, DATABASE, DEMO_WORKSPACE, EVENT_STORE, PG_POOL } from './tokens';
 
 /** Connections made before Nest starts (migrations run first), handed to every module. */

@@ -7,7 +7,7 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import { ACCOUNT_STREAM_PREFIX, formatPosition, type EventStore } from '@ledger/event-store';
 import { projections } from '@ledger/projections';
 import type { Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 
 export class ProjectionStatus {

@@ -5,7 +5,7 @@ import { reject, type Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { Kysely } from 'kysely';
 import { LedgerHttpError } from '../errors/ledger-http-error';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { DATABASE } from '../infrastructure/tokens';
 import { assertMayRead } from '../read-models/account-access';
 import { bucketsView, EMPTY_BUCKETS } from '../read-models/formatting';

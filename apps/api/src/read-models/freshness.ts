@@ -9,7 +9,7 @@ import { projections } from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { LedgerHttpError } from '../errors/ledger-http-error';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 
 /** The first wait between polls; it doubles up to MAX_POLL_MS, so a long wait costs few queries. */

@@ -8,7 +8,7 @@ import type { Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
 import { csvField } from '@ledger/platform';
 import type { Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { DATABASE } from '../infrastructure/tokens';
 import { assertMayRead } from '../read-models/account-access';
 import { usageRowView } from '../read-models/formatting';

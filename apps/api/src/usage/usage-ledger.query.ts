@@ -7,7 +7,7 @@ import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { DATABASE } from '../infrastructure/tokens';
 import { assertMayRead } from '../read-models/account-access';
 import { usageRowView } from '../read-models/formatting';

@@ -3,7 +3,7 @@
  * query behind the paged ledger and its CSV export.
  */
 import type { Kysely } from 'kysely';
-import type { LedgerDatabase } from '../infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import type { z } from 'zod';
 import type { UsageCursor } from './usage-cursor';
 import type { usageExportQuery } from './usage-params';

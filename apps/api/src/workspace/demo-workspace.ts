@@ -4,14 +4,10 @@
  * the API starts, and a public key that can read only those two. LEDGER_DEMO=off turns all of it off.
  */
 import { randomBytes } from 'node:crypto';
-import { LedgerClient } from '../../../cli/src/ledger-client';
-import { seedUnlessPresent } from '../../../cli/src/seed-scenario';
+import { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT, LedgerClient, seedUnlessPresent } from '@ledger/client';
 import type { KeyEntry } from '../identity/api-keys';
 
-export const DEMO_ACCOUNT = 'acct-demo';
-export const EMPTY_DEMO_ACCOUNT = 'acct-demo-empty';
-/** Public by design: it reads the two demo accounts and nothing else. */
-export const DEMO_READER_KEY = 'demo-reader-key';
+export { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT };
 
 export interface DemoWorkspace {
   readonly keys: KeyEntry[];

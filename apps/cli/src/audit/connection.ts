@@ -9,7 +9,7 @@
 import { createEventStore, type EventStore } from '@ledger/event-store';
 import { createKysely, createPool, embeddedPostgresUrl, loadConfig } from '@ledger/platform';
 import type { Kysely } from 'kysely';
-import type { LedgerDatabase } from '../../../api/src/infrastructure/database';
+import type { LedgerDatabase } from '@ledger/database';
 import { CliError } from './io';
 
 export interface AuditConnection {

@@ -33,7 +33,7 @@ import {
   type ReadModelTables,
 } from '@ledger/projections';
 import { sql, type Kysely, type Transaction } from 'kysely';
-import { lockProjection } from '../../../projector/src/checkpoints';
+import { lockProjection } from '@ledger/database';
 
 type TableName = Projection['tables'][number];
 

@@ -1,40 +1,12 @@
-/** The ledger database's shape, declared once: its tables' types and the migrations that make them. */
-import type { EventStoreTables } from '@ledger/event-store';
+/**
+ * Every migration of the ledger's database in one list: the event store's, the command path's
+ * (idempotency keys, snapshots) and the read models'. kysely's Migrator refuses to run when the
+ * database holds a migration its list lacks, so every process that migrates this database (the API,
+ * the projector, the rebuild, the launcher, the CLI's tests) passes this same list.
+ */
 import { eventStoreMigrations } from '@ledger/event-store';
-import { readModelMigrations, type ReadModelTables } from '@ledger/projections';
+import { readModelMigrations } from '@ledger/projections';
 import { sql, type Migration } from 'kysely';
-import type { Generated } from 'kysely';
-
-export interface IdempotencyKeysTable {
-  principal_id: string;
-  idempotency_key: string;
-  request_hash: string;
-  command_type: string;
-  /** null while the command is being decided. */
-  response_status: number | null;
-  response_body: unknown;
-  created_at: Generated<Date>;
-  completed_at: Date | null;
-}
-
-/** The latest snapshot of each account stream (see commands/account-snapshots.ts). */
-export interface AccountSnapshotsTable {
-  stream_id: string;
-  /** The stream revision the snapshot's state is at. */
-  revision: bigint;
-  /** Snapshots of another version were folded by another evolve: never used. */
-  version: string;
-  /** The encoded state and idempotency record. */
-  body: string;
-  taken_at: Date;
-}
-
-export interface CommandTables {
-  idempotency_keys: IdempotencyKeysTable;
-  account_snapshots: AccountSnapshotsTable;
-}
-
-export type LedgerDatabase = EventStoreTables & CommandTables & ReadModelTables;
 
 const commandMigrations: Record<string, Migration> = {
   '2026-11-28T01-idempotency-keys': {

@@ -1,0 +1,3 @@
+export * from './ledger-client';
+export * from './seed-scenario';
+export * from './demo-accounts';
