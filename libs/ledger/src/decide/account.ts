@@ -1,6 +1,7 @@
 import type { CommandOf } from '../commands';
 import { event } from '../events';
 import type { AccountState } from '../state';
+import { activationOrder } from './clock';
 import { drawOrder } from './draws';
 import {
   accepted,
@@ -17,9 +18,11 @@ export function openBillingAccount(
   { accountId, name }: CommandOf<'OpenBillingAccount'>,
   { principal }: DecisionContext,
 ): Decision {
-  if (!maySendCommands(principal)) return rejected('role_forbidden', `a ${principal.role} key may not send commands`);
+  if (!maySendCommands(principal)) {
+    return rejected('role_forbidden', `a ${principal.role} key may not send commands`, { check: 'identity' });
+  }
   if (!mayActFor(principal, accountId)) {
-    return rejected('identity_denied', `${principal.id} may not act for account ${accountId}`);
+    return rejected('identity_denied', `${principal.id} may not act for account ${accountId}`, { check: 'identity' });
   }
   if (state.status !== 'unopened') {
     return rejected('account_already_exists', `billing account "${accountId}" exists already`);
@@ -89,10 +92,12 @@ export function closeBillingAccount(
   const { accountId } = command;
   const closing = 'account_closed' as const;
   return accepted(
-    ...[...state.scheduledGrants.values()].flatMap(({ grantId, source, projectId, amount }) => [
-      event('CreditsBecameEffective', { accountId, grantId, source, projectId, amount }),
-      event('CreditsExpired', { accountId, grantId, projectId, amount, reason: closing }),
-    ]),
+    ...[...state.scheduledGrants.values()]
+      .sort(activationOrder)
+      .flatMap(({ grantId, source, projectId, amount }) => [
+        event('CreditsBecameEffective', { accountId, grantId, source, projectId, amount }),
+        event('CreditsExpired', { accountId, grantId, projectId, amount, reason: closing }),
+      ]),
     ...[...state.grants.values()]
       .filter((grant) => grant.free > 0n)
       .sort(drawOrder)

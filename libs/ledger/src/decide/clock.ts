@@ -6,14 +6,17 @@
  */
 import { event, type LedgerEvent } from '../events';
 import type { Instant } from '../fields';
-import type { AccountState, Grant } from '../state';
-import { drawOrder, hasLapsed } from './draws';
+import type { AccountState, Grant, ScheduledGrant } from '../state';
+import { compareInstants, drawOrder, hasLapsed } from './draws';
 
-/** Scheduled grants whose window has begun by `now`, earliest first. */
+/** Scheduled grants in the order they take effect: earliest start first, then by grant id (code points). */
+export function activationOrder(a: ScheduledGrant, b: ScheduledGrant): number {
+  return compareInstants(a.effectiveAt, b.effectiveAt) || (a.grantId < b.grantId ? -1 : a.grantId > b.grantId ? 1 : 0);
+}
+
+/** Scheduled grants whose window has begun by `now`, in activation order. */
 function becomingEffective(state: AccountState, now: Instant) {
-  return [...state.scheduledGrants.values()]
-    .filter((grant) => grant.effectiveAt <= now)
-    .sort((a, b) => a.effectiveAt.localeCompare(b.effectiveAt) || a.grantId.localeCompare(b.grantId));
+  return [...state.scheduledGrants.values()].filter((grant) => grant.effectiveAt <= now).sort(activationOrder);
 }
 
 /**

@@ -255,13 +255,14 @@ describe('OpenBillingAccount: role_forbidden → identity_denied → account_alr
     ['identity_denied before account_already_exists', [opened], principal({ accounts: ['acct-2'] }), 'identity_denied'],
     ['role_forbidden before identity_denied', [], principal({ role: 'dashboard', accounts: [] }), 'role_forbidden'],
   ] as const)('%s', (_rule, history, who, code) => {
+    // like every command's identity step, it names the check
     given(history)
       .when(cmd('OpenBillingAccount', { name: 'Acme' }), { principal: who })
-      .then(rejected(code));
+      .then(rejected(code, { check: 'identity' }));
   });
 });
 
-describe('StartSubscription: account(open) → plan_invalid → period_invalid → subscription_already_started → period_already_ended', () => {
+describe('StartSubscription: account(open) → plan_invalid → period_invalid → subscription_already_started → period_already_ended → account_credit_limit', () => {
   const plan = defaultPlan();
   const start = (period: Period, terms = plan) => cmd('StartSubscription', { plan: terms, period });
 
@@ -278,6 +279,16 @@ describe('StartSubscription: account(open) → plan_invalid → period_invalid �
       .when(start(PERIOD, none))
       .then([event('SubscriptionStarted', { accountId: ACCOUNT, plan: none, period: PERIOD })])
       .buckets({});
+  });
+
+  it('account_credit_limit: the period’s included credits count toward the most an account is granted', () => {
+    // 100 grants of 10^12 credits reach the limit exactly: no included credits fit beside them
+    given(opened, grantsOfLargestMove(100)).when(start(PERIOD)).then(rejected('account_credit_limit'));
+    given(opened, grantsOfLargestMove(100)).when(start(NEXT_PERIOD)).then(rejected('account_credit_limit'));
+    const none = defaultPlan({ includedCredits: 0n });
+    given(opened, grantsOfLargestMove(100))
+      .when(start(PERIOD, none))
+      .then([event('SubscriptionStarted', { accountId: ACCOUNT, plan: none, period: PERIOD })]);
   });
 
   it('schedules the included credits of a period still to come: no runs and no credits before it starts', () => {
@@ -1477,5 +1488,24 @@ describe('the seed billing overview', () => {
 
   it('has no settlement position without a subscription', () => {
     expect(settlementPosition(initialState())).toBeNull();
+  });
+});
+
+describe('orders by code point, never by the host’s locale', () => {
+  it('takes effect in start order, then grant id by code point (B before a, a-b before ab)', () => {
+    const later = at(T0, DAY);
+    const scheduled = (grantId: string) =>
+      cmd('GrantCredits', { grantId, source: 'manual', amount: credits('1'), effectiveAt: later });
+    const effective = (grantId: string) =>
+      event('CreditsBecameEffective', {
+        accountId: ACCOUNT,
+        grantId,
+        source: 'manual',
+        projectId: null,
+        amount: credits('1'),
+      });
+    given(openedAccountCommands(), scheduled('ab'), scheduled('a-b'), scheduled('B'), scheduled('a'))
+      .when(cmd('ExpireCredits', {}), { now: later })
+      .then(['B', 'a', 'a-b', 'ab'].map(effective));
   });
 });

@@ -8,12 +8,21 @@ import { invariant } from '../invariant';
 import type { Credits } from '../money';
 import type { AccountState, Grant, Run } from '../state';
 
-const NEVER = '\uffff';
-
 type Ordered = Pick<Grant, 'expiresAt' | 'sequence'>;
 
+/**
+ * Earlier first, and no instant (never) after every instant. Normalised instants compare as plain
+ * strings, by code point: never by the host's locale, so a decision is the same on every machine.
+ */
+export function compareInstants(a: Instant | null, b: Instant | null): number {
+  if (a === b) return 0;
+  if (a === null) return 1;
+  if (b === null) return -1;
+  return a < b ? -1 : 1;
+}
+
 export function drawOrder(a: Ordered, b: Ordered): number {
-  const byExpiry = (a.expiresAt ?? NEVER).localeCompare(b.expiresAt ?? NEVER);
+  const byExpiry = compareInstants(a.expiresAt, b.expiresAt);
   return byExpiry !== 0 ? byExpiry : a.sequence - b.sequence;
 }
 

@@ -49,8 +49,8 @@ export function startSubscription(
     return rejected('subscription_already_started', `the account is subscribed to "${state.subscription.plan.planId}"`);
   }
   const { accountId, plan, period } = command;
-  const ended = periodEnded(period, context);
-  if (ended) return ended;
+  const refused = periodEnded(period, context) ?? creditLimitFailure(state, plan);
+  if (refused) return refused;
   return accepted(
     event('SubscriptionStarted', { accountId, plan, period }),
     ...includedGrant(accountId, plan, period, context.now),
@@ -87,18 +87,22 @@ export function renewSubscriptionPeriod(
       `the new period starts ${command.period.start}, before the current one ends (${subscription.period.end})`,
     );
   }
-  const ended = periodEnded(command.period, context);
-  if (ended) return ended;
+  const refused = periodEnded(command.period, context) ?? creditLimitFailure(state, subscription.plan);
+  if (refused) return refused;
   const { accountId, period } = command;
-  if (granted(state) + scheduled(state) + subscription.plan.includedCredits > MAX_ACCOUNT_CREDITS) {
-    return rejected('account_credit_limit', 'the new period’s included credits would pass the account’s credit limit');
-  }
   // The current period's included credits are not touched: they lapse at its end, on time, like
   // every grant; the new period's take effect at its start.
   return accepted(
     event('SubscriptionPeriodRenewed', { accountId, period }),
     ...includedGrant(accountId, subscription.plan, period, context.now),
   );
+}
+
+/** A period's included credits count toward the most an account may ever be granted, like any grant. */
+function creditLimitFailure(state: AccountState, plan: PlanTerms): Decision | undefined {
+  return granted(state) + scheduled(state) + plan.includedCredits > MAX_ACCOUNT_CREDITS
+    ? rejected('account_credit_limit', 'the period’s included credits would pass the account’s credit limit')
+    : undefined;
 }
 
 /** A period that is over by now cannot be started or renewed: its credits would lapse unused. */
