@@ -15,6 +15,7 @@ const project = {
   testMatch: ['**/*.spec.ts'],
   transform: { '^.+\\.ts$': ['@swc/jest', swc] },
   moduleNameMapper: {
+    '^@ledger/contract$': '<rootDir>/libs/contract/src/index.ts',
     '^@ledger/domain$': '<rootDir>/libs/ledger/src/index.ts',
     '^@ledger/event-store$': '<rootDir>/libs/event-store/src/index.ts',
     '^@ledger/platform$': '<rootDir>/libs/platform/src/index.ts',

@@ -18,6 +18,7 @@ const options = {
     target: 'es2022',
     baseUrl: root,
     paths: {
+      '@ledger/contract': ['libs/contract/src/index.ts'],
       '@ledger/domain': ['libs/ledger/src/index.ts'],
       '@ledger/event-store': ['libs/event-store/src/index.ts'],
       '@ledger/platform': ['libs/platform/src/index.ts'],

@@ -7,7 +7,8 @@
 import 'reflect-metadata';
 import { loadConfig, type LedgerConfig } from '@ledger/platform';
 import { startLedgerApi, type LedgerApi } from '../../apps/api/src/bootstrap';
-import { LedgerClient } from '../../apps/cli/src/ledger-client';
+import type { LedgerClient } from '../../apps/cli/src/ledger-client';
+import { ContractCheckedClient } from './contract-check';
 import { createTestDatabase, type TestDatabase } from './database';
 import { startEventStoreDbDouble } from './eventstoredb-double/eventstoredb-double';
 
@@ -51,7 +52,8 @@ export async function startTestLedger(overrides: Partial<LedgerConfig> = {}): Pr
   return {
     api,
     database,
-    client: (key = 'service-key-all') => new LedgerClient(api.url, key),
+    // Every answer a test reads is checked against the contract (libs/contract).
+    client: (key = 'service-key-all') => new ContractCheckedClient(api.url, key),
     startAnotherApi: startApi,
     async close() {
       await api.close();
