@@ -9,7 +9,14 @@
  * available = included + bonus − reserved − consumed − expired; a project row takes the movements
  * attributed to it (a grant's or expiry's project, a run's project) and has no available.
  */
-import { formatCredits, type GrantSource, type PlanTerms } from '@ledger/domain';
+import {
+  formatCredits,
+  shareBucketNames,
+  zeroShareBuckets,
+  type GrantSource,
+  type PlanTerms,
+  type ShareBucketName,
+} from '@ledger/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
 import type { AccountProjectsTable, BalanceBucketsTable, BillingAccountsTable, ReadModelTables } from './read-models';
@@ -25,9 +32,8 @@ import {
   type RowPatch,
 } from './shared';
 
-const bucketNames = ['included', 'bonus', 'reserved', 'consumed', 'hold', 'expired'] as const;
-type BucketName = (typeof bucketNames)[number];
-export type BucketDelta = Partial<Record<BucketName, bigint>>;
+/** A movement of the kept buckets (`available` follows from them). */
+export type BucketDelta = Partial<Record<ShareBucketName, bigint>>;
 
 /** The rate card is stored as the event carries it on the wire: money as decimal strings. */
 type BillingAccountRow = Omit<Selectable<BillingAccountsTable>, 'rate_card'> & { rate_card: string };
@@ -159,12 +165,7 @@ function accumulate(
     row = {
       account_id: accountId,
       project_id: projectId,
-      included: 0n,
-      bonus: 0n,
-      reserved: 0n,
-      consumed: 0n,
-      hold: 0n,
-      expired: 0n,
+      ...zeroShareBuckets(),
       available: projectId === '' ? 0n : null,
       position_commit: 0n,
       position_prepare: 0n,
@@ -172,7 +173,7 @@ function accumulate(
     };
     rows.set(key, row);
   }
-  for (const name of bucketNames) row[name] += delta[name] ?? 0n;
+  for (const name of shareBucketNames) row[name] += delta[name] ?? 0n;
   if (row.available !== null) row.available += availableDelta(delta);
   Object.assign(row, writtenBy(at), { updated_at: occurredAt(at) });
 }

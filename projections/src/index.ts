@@ -41,3 +41,4 @@ export {
   type ShareBuckets,
 } from './replay';
 export { replayAccountStream, type StreamReplay } from './replay-stream';
+export { auditBalanceOf, bucketsText, shareText } from './audit-balance';

@@ -40,7 +40,7 @@ function command<T extends CommandType>(type: T, accountId: string, fields: Omit
   return { ...fields, type, accountId } as CommandOf<T>;
 }
 
-/** The seed page's account through domain commands (apps/cli/src/seed-scenario.ts). */
+/** The seed page's account through domain commands (libs/client/src/seed-scenario.ts). */
 function seedCommands(accountId: string) {
   const run = (runId: string, projectId: string, action: string, capabilityBand: string, estimatedCost: string) =>
     command('AcceptRun', accountId, {

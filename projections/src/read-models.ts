@@ -3,6 +3,7 @@
  * Money columns are Postgres bigint (credits in 10^-4 units, CNY in fen), read back as bigint.
  * Every row names the global position of the event that last wrote it (commit/prepare).
  */
+import type { UsageKind } from '@ledger/contract';
 import type { ColumnType, Generated } from 'kysely';
 
 /** Positions are (commit, prepare) pairs, ordered lexicographically; see libs/event-store/src/port.ts. */
@@ -53,18 +54,8 @@ export interface AccountProjectsTable extends WrittenAt {
   attached_at: Date;
 }
 
-export const usageKinds = [
-  'grant',
-  'reservation',
-  'release',
-  'consumption',
-  'overrun',
-  'commercial_exception',
-  'hold_placed',
-  'hold_released',
-  'expiry',
-] as const;
-export type UsageKind = (typeof usageKinds)[number];
+/** The usage ledger's kinds are the contract's: the rows' `kind` and the API's filter take them. */
+export { usageKinds, type UsageKind } from '@ledger/contract';
 
 /**
  * One row per money movement, each from exactly one event (an event may move money more than once:

@@ -5,7 +5,17 @@
  * the `usage` projection (ledger rows with the available credits after each) — by calling the
  * projections' own handler functions. No rule is written twice; nothing here does I/O.
  */
-import { bucketsOf, evolve, initialState, type AccountState, type Buckets, type Instant } from '@ledger/domain';
+import {
+  bucketsOf,
+  evolve,
+  initialState,
+  shareBucketNames,
+  zeroShareBuckets,
+  type AccountState,
+  type Buckets,
+  type Instant,
+  type ShareBuckets,
+} from '@ledger/domain';
 import { comparePositions, type GlobalPosition } from '@ledger/event-store';
 import { balanceHandlers, type BucketDelta } from './balances';
 import type { ProjectedEvent } from './projection';
@@ -13,18 +23,8 @@ import { writesOf } from './shared';
 import { usageHandlers, usageRowOf, type UsageRow } from './usage';
 
 /** A project's share of the buckets: every bucket but `available`, which only the account has. */
-export type ShareBuckets = Omit<Buckets, 'available'>;
-
-const shareNames = ['included', 'bonus', 'reserved', 'consumed', 'hold', 'expired'] as const;
-
-export const zeroShare = (): ShareBuckets => ({
-  included: 0n,
-  bonus: 0n,
-  reserved: 0n,
-  consumed: 0n,
-  hold: 0n,
-  expired: 0n,
-});
+export type { ShareBuckets };
+export const zeroShare = zeroShareBuckets;
 
 /** What one event did: its bucket movements (account, and project if any) and its ledger rows. */
 export interface EventEffect {
@@ -69,7 +69,7 @@ export class AccountReplay {
     for (const write of writesOf(balanceHandlers, recorded)) {
       if (write.table !== 'balance_buckets') continue;
       if (write.projectId === '') {
-        for (const name of shareNames) {
+        for (const name of shareBucketNames) {
           const by = write.delta[name];
           if (by === undefined || by === 0n) continue;
           accountDelta[name] = (accountDelta[name] ?? 0n) + by;
@@ -79,7 +79,7 @@ export class AccountReplay {
         let share = this.projects.get(write.projectId);
         if (!share) this.projects.set(write.projectId, (share = zeroShare()));
         const moved: BucketDelta = { ...projectDeltas.get(write.projectId) };
-        for (const name of shareNames) {
+        for (const name of shareBucketNames) {
           const by = write.delta[name];
           if (by === undefined || by === 0n) continue;
           share[name] += by;

@@ -10,6 +10,8 @@ import {
   evolve,
   initialState,
   parseCredits,
+  shareBucketNames,
+  zeroShareBuckets,
   type AccountState,
   type Credits,
   type Decision,
@@ -17,6 +19,7 @@ import {
   type LedgerCommand,
   type PlanTerms,
   type Principal,
+  type ShareBuckets,
 } from '@ledger/domain';
 import { accountStreamId, toEventToAppend, type RecordedEvent } from '@ledger/event-store';
 import { createKysely, createPool, migrate } from '@ledger/platform';
@@ -203,23 +206,9 @@ const MONEY_MOVING = new Set([
   'SettlementHoldReleased',
 ]);
 
-type BucketFigures = {
-  included: bigint;
-  bonus: bigint;
-  reserved: bigint;
-  consumed: bigint;
-  hold: bigint;
-  expired: bigint;
-};
-const zeroFigures = (): BucketFigures => ({
-  included: 0n,
-  bonus: 0n,
-  reserved: 0n,
-  consumed: 0n,
-  hold: 0n,
-  expired: 0n,
-});
-const figureNames = ['included', 'bonus', 'reserved', 'consumed', 'hold', 'expired'] as const;
+type BucketFigures = ShareBuckets;
+const zeroFigures = zeroShareBuckets;
+const figureNames = shareBucketNames;
 
 /**
  * Each project's share, from the domain rather than from the projection's rules: reserved,

@@ -11,7 +11,8 @@ import { startLedgerApi, type LedgerApi } from '../../apps/api/src/bootstrap';
 // What tests of other apps need of the API, so that they import test support, never the API itself.
 export type { LedgerApi };
 export { FRESHNESS_TIMEOUT_MS } from '../../apps/api/src/read-models/freshness';
-import { LedgerClient } from '@ledger/client';
+import type { LedgerClient } from '@ledger/client';
+import { ContractCheckedClient } from './contract-check';
 import { createTestDatabase, type TestDatabase } from './database';
 import { startEventStoreDbDouble } from './eventstoredb-double/eventstoredb-double';
 
@@ -55,7 +56,8 @@ export async function startTestLedger(overrides: Partial<LedgerConfig> = {}): Pr
   return {
     api,
     database,
-    client: (key = 'service-key-all') => new LedgerClient(api.url, key),
+    // Every answer a test reads is checked against the contract (libs/contract).
+    client: (key = 'service-key-all') => new ContractCheckedClient(api.url, key),
     startAnotherApi: startApi,
     async close() {
       await api.close();

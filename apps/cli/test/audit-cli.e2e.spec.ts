@@ -7,6 +7,7 @@ import { readFile, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
+import { auditBalance } from '@ledger/contract';
 import { accountStreamId } from '@ledger/event-store';
 import { monthAround, seedSteps } from '@ledger/client';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
@@ -122,6 +123,27 @@ describe('ledger audit balance', () => {
       /cannot reach the database at postgres:\/\/auditor:\*\*\*@127\.0\.0\.1:1\/ledger/,
     );
     expect(noDatabase.stderr).not.toMatch(/secret/);
+  });
+});
+
+describe('ledger audit balance --json and the API’s audit balance', () => {
+  it('give the same JSON for the same question', async () => {
+    const afterRun2 = steps.find((s) => s.name === 'complete run-002')!;
+    const questions: Array<{ asOf?: string; project?: string }> = [
+      { asOf: afterRun2.position },
+      { asOf: afterRun2.position, project: 'proj-support' },
+      { asOf: steps[0]!.lastAt },
+      { asOf: '2000-01-01T00:00:00.000Z' },
+    ];
+    for (const { asOf, project } of questions) {
+      const argv = [...(asOf ? ['--as-of', asOf] : []), ...(project ? ['--project', project] : [])];
+      const query = new URLSearchParams({ ...(asOf && { asOf }), ...(project && { project }) });
+      const api = await ledger.client('auditor-key-all').get(`/v1/audit/accounts/${ACCOUNT}/balance?${query}`);
+      expect(api.status).toBe(200);
+      // Both are the contract's auditBalance (the client checks the API's; here the CLI's).
+      const cliAnswer = auditBalance.parse(await balanceJson(...argv));
+      expect(cliAnswer).toEqual(api.body);
+    }
   });
 });
 

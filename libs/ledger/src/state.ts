@@ -56,16 +56,26 @@ export interface SettlementHold {
   status: HoldStatus;
 }
 
+/**
+ * The ledger's buckets, in the order every view shows them: the one place they are named. The
+ * projections, the replay, the API's answers and the CLI's tables all derive from this list.
+ */
+export const bucketNames = ['included', 'bonus', 'available', 'reserved', 'consumed', 'hold', 'expired'] as const;
+export type BucketName = (typeof bucketNames)[number];
+
+/** A project's share of the buckets: every bucket but `available` (the wallet is account-owned). */
+export type ShareBucketName = Exclude<BucketName, 'available'>;
+export const shareBucketNames: readonly ShareBucketName[] = bucketNames.filter(
+  (name): name is ShareBucketName => name !== 'available',
+);
+
 /** The ledger's buckets. `available` is derived; the others are kept as running totals. */
-export interface Buckets {
-  included: Credits;
-  bonus: Credits;
-  available: Credits;
-  reserved: Credits;
-  consumed: Credits;
-  hold: Credits;
-  expired: Credits;
-}
+export type Buckets = Record<BucketName, Credits>;
+export type ShareBuckets = Record<ShareBucketName, Credits>;
+
+/** Every share bucket at zero: a project's share before anything moved it. */
+export const zeroShareBuckets = (): ShareBuckets =>
+  Object.fromEntries(shareBucketNames.map((name) => [name, 0n])) as ShareBuckets;
 
 /**
  * A grant recorded with a validity window that has not begun: its credits are in no bucket until
@@ -101,7 +111,7 @@ export interface AccountState {
   grantIds: Set<string>;
   runs: Map<string, Run>;
   holds: Map<string, SettlementHold>;
-  totals: Omit<Buckets, 'available'>;
+  totals: ShareBuckets;
   /** Commercial exceptions: credits owed beyond every balance. */
   shortfall: Credits;
   grantSequence: number;
@@ -119,7 +129,7 @@ export function initialState(): AccountState {
     grantIds: new Set(),
     runs: new Map(),
     holds: new Map(),
-    totals: { included: 0n, bonus: 0n, reserved: 0n, consumed: 0n, hold: 0n, expired: 0n },
+    totals: zeroShareBuckets(),
     shortfall: 0n,
     grantSequence: 0,
   };

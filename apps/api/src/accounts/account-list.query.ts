@@ -1,6 +1,7 @@
 /** The billing accounts a key may read, by id, paged: how a dashboard finds an account to open. */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { AccountList as AccountListJson } from '@ledger/contract';
 import type { Principal } from '@ledger/domain';
 import type { Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
@@ -18,7 +19,7 @@ export class AccountList {
 export class AccountListHandler implements IQueryHandler<AccountList> {
   constructor(@Inject(DATABASE) private readonly db: Kysely<LedgerDatabase>) {}
 
-  async execute({ principal, after, limit }: AccountList) {
+  async execute({ principal, after, limit }: AccountList): Promise<AccountListJson> {
     const { accounts } = principal;
     if (accounts !== '*' && accounts.length === 0) return { accounts: [], nextAfter: null };
     const rows = await this.db

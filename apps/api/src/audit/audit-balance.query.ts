@@ -4,9 +4,10 @@
  */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { formatCredits, reject, type Buckets, type Principal } from '@ledger/domain';
-import { formatPosition, type EventStore } from '@ledger/event-store';
-import { replayAccountStream, type AsOf, type ShareBuckets } from '@ledger/projections';
+import type * as contract from '@ledger/contract';
+import { reject, type Principal } from '@ledger/domain';
+import type { EventStore } from '@ledger/event-store';
+import { auditBalanceOf, replayAccountStream, type AsOf } from '@ledger/projections';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { EVENT_STORE } from '../infrastructure/tokens';
 import { assertMayAudit } from './audit-access';
@@ -20,43 +21,20 @@ export class AuditBalance {
   ) {}
 }
 
-const view = (buckets: Partial<Buckets> & ShareBuckets) =>
-  Object.fromEntries(
-    (['included', 'bonus', 'available', 'reserved', 'consumed', 'hold', 'expired'] as const)
-      .filter((name) => buckets[name] !== undefined)
-      .map((name) => [name, formatCredits(buckets[name]!)]),
-  );
-
 @QueryHandler(AuditBalance)
 export class AuditBalanceHandler implements IQueryHandler<AuditBalance> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async execute({ principal, accountId, asOf, projectId }: AuditBalance) {
+  /** The same JSON as `ledger audit balance --json`: both are `auditBalanceOf`. */
+  async execute({ principal, accountId, asOf, projectId }: AuditBalance): Promise<contract.AuditBalance> {
     assertMayAudit(principal, accountId);
     const { replay, exists } = await replayAccountStream(this.store, accountId, { asOf });
     if (!exists) throw new LedgerHttpError(reject('account_not_found', `there is no billing account "${accountId}"`));
-    const share = projectId === undefined ? undefined : replay.share(projectId);
-    if (projectId !== undefined && !share) {
+    if (projectId !== undefined && !replay.share(projectId)) {
       throw new LedgerHttpError(
         reject('project_not_attached', `project "${projectId}" is not attached to this account at that point`),
       );
     }
-    const last = replay.last;
-    return {
-      accountId,
-      asOf: 'position' in asOf ? { position: formatPosition(asOf.position) } : { instant: asOf.instant },
-      source: 'events',
-      eventsReplayed: replay.events,
-      lastEvent: last && {
-        eventId: last.metadata.eventId,
-        type: last.event.type,
-        revision: last.revision.toString(),
-        position: formatPosition(last.position),
-        occurredAt: last.metadata.occurredAt,
-      },
-      buckets: view(replay.buckets()),
-      projects: [...replay.projects].map(([id, buckets]) => ({ projectId: id, buckets: view(buckets) })),
-      ...(share && { project: { projectId, buckets: view(share) } }),
-    };
+    return auditBalanceOf(accountId, asOf, replay, projectId);
   }
 }

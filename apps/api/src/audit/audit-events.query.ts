@@ -6,6 +6,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { AuditEventsPage as AuditEventsPageJson } from '@ledger/contract';
 import { encodeEventData, eventSchemaVersions, isEventType, reject, type Principal } from '@ledger/domain';
 import { accountStreamId, formatPosition, toLedgerEvent, type EventStore } from '@ledger/event-store';
 import { LedgerHttpError } from '../errors/ledger-http-error';
@@ -35,10 +36,10 @@ export function decodeEventsCursor(text: string): bigint | undefined {
 export class AuditEventsPageHandler implements IQueryHandler<AuditEventsPage> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async execute({ principal, accountId, from, fromRevision, limit }: AuditEventsPage) {
+  async execute({ principal, accountId, from, fromRevision, limit }: AuditEventsPage): Promise<AuditEventsPageJson> {
     assertMayAudit(principal, accountId);
     const since = from === undefined ? undefined : Date.parse(from);
-    const events = [];
+    const events: AuditEventsPageJson['events'] = [];
     let seen = false;
     let nextCursor: string | null = null;
     for await (const recorded of this.store.readStream(accountStreamId(accountId), { fromRevision })) {

@@ -1,8 +1,9 @@
-/** The audit endpoints' query strings, declared once: validated here and described in /docs. */
+/** The audit endpoints' query strings: the contract's fields, decoded here and described in /docs. */
+import { readQueries } from '@ledger/contract';
 import { parsePosition } from '@ledger/event-store';
 import type { AsOf } from '@ledger/projections';
 import { z } from 'zod';
-import { identifier, instant } from '../read-models/read-query';
+import { instant } from '../read-models/read-query';
 import { decodeEventsCursor } from './audit-events.query';
 
 /** `asOf`: an ISO-8601 instant, or a global position ("812/3") as receipts carry it; default now. */
@@ -19,10 +20,9 @@ export const asOf = z.string().transform((text, ctx): AsOf => {
   return z.NEVER;
 });
 
-export const balanceQuery = z.object({ asOf: asOf.optional(), project: identifier.optional() });
+export const balanceQuery = readQueries.auditBalance.extend({ asOf: asOf.optional() });
 
-export const eventsQuery = z.object({
-  from: instant.optional(),
+export const eventsQuery = readQueries.auditEvents.extend({
   cursor: z
     .string()
     .transform((text, ctx) => {
@@ -32,5 +32,4 @@ export const eventsQuery = z.object({
       return revision ?? z.NEVER;
     })
     .optional(),
-  limit: z.coerce.number().int().min(1).max(1000).default(100),
 });

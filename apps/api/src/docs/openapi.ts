@@ -1,9 +1,13 @@
-/** The OpenAPI document, derived from the route table and the command schemas: nothing restated. */
+/**
+ * The OpenAPI document, derived from the route tables, the command schemas and the contract's
+ * answer schemas (libs/contract): nothing restated.
+ */
+import * as contract from '@ledger/contract';
 import { commandSchemas, commandTypes, previewRunSchema, rejectionCatalogue } from '@ledger/domain';
 import { z } from 'zod';
 import { commandRoutes, PREVIEW_RUN_PATH } from '../commands/command-routes';
 import { httpStatusOf } from '../errors/ledger-http-error';
-import { readRoutes } from '../read-models/read-routes';
+import { readRoutes, type ReadRoute } from '../read-models/read-routes';
 
 const toOpenApiPath = (path: string) => `/v1/${path.replace(/:(\w+)/g, '{$1}')}`;
 const pathParams = (path: string) => [...path.matchAll(/:(\w+)/g)].map((m) => m[1]);
@@ -16,6 +20,17 @@ function bodySchema(schema: z.ZodObject, params: string[]) {
   delete json.$schema;
   return json;
 }
+
+/** An answer's JSON Schema, as the caller receives it. */
+function answerSchema(schema: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io: 'output', unrepresentable: 'any' }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+const ref = (name: string) => ({ $ref: `#/components/schemas/${name}` });
+/** A read's answer is named after its route: `auditBalance` answers an `AuditBalance`. */
+const answerName = (route: string) => `${route[0]!.toUpperCase()}${route.slice(1)}`;
 
 function operation(summary: string, tag: string, path: string, schema: z.ZodObject, idempotent: boolean) {
   const params = pathParams(path);
@@ -31,7 +46,10 @@ function operation(summary: string, tag: string, path: string, schema: z.ZodObje
       ],
       requestBody: { required: true, content: { 'application/json': { schema: bodySchema(schema, params) } } },
       responses: {
-        '200': { description: idempotent ? 'Receipt' : 'Quote' },
+        '200': {
+          description: idempotent ? 'Receipt' : 'Quote',
+          content: { 'application/json': { schema: ref(idempotent ? 'Receipt' : 'Quote') } },
+        },
         default: {
           description: 'Error',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
@@ -41,7 +59,7 @@ function operation(summary: string, tag: string, path: string, schema: z.ZodObje
   };
 }
 
-function readOperation(summary: string, tag: string, path: string, query: z.ZodObject) {
+function readOperation(name: string, { summary, tag, path, query, mediaType }: ReadRoute) {
   const json = z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as {
     properties?: Record<string, Record<string, unknown>>;
     required?: string[];
@@ -60,7 +78,10 @@ function readOperation(summary: string, tag: string, path: string, query: z.ZodO
         })),
       ],
       responses: {
-        '200': { description: 'The read model' },
+        '200': {
+          description: mediaType === 'text/csv' ? 'CSV' : 'The read model',
+          content: { [mediaType ?? 'application/json']: { schema: ref(answerName(name)) } },
+        },
         default: {
           description: 'Error',
           content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
@@ -84,32 +105,28 @@ export function openApiDocument() {
     const route = commandRoutes[type];
     paths[toOpenApiPath(route.path)] = operation(route.summary, route.tag, route.path, commandSchemas[type], true);
   }
-  for (const route of Object.values(readRoutes)) {
+  const answers: Record<string, unknown> = {
+    Receipt: answerSchema(contract.receipt),
+    Quote: answerSchema(contract.quote),
+  };
+  for (const [name, route] of Object.entries(readRoutes) as Array<[string, ReadRoute]>) {
     // A path may serve a command (POST) and a read (GET): keep both operations.
     const path = toOpenApiPath(route.path);
-    paths[path] = { ...(paths[path] as object), ...readOperation(route.summary, route.tag, route.path, route.query) };
+    paths[path] = { ...(paths[path] as object), ...readOperation(name, route) };
+    answers[answerName(name)] = answerSchema(route.response);
   }
+  const error = answerSchema(contract.rejection) as { properties: Record<string, Record<string, unknown>> };
+  error.properties.code!.description = Object.entries(rejectionCatalogue)
+    .map(([code, spec]) => `${code} (${httpStatusOf(code as never)}): ${spec.summary}`)
+    .join('\n');
   return {
     openapi: '3.1.0',
     info: { title: 'Credit ledger', version: '1', description: 'Commands are idempotent; money is a decimal string.' },
     components: {
       securitySchemes: { apiKey: { type: 'http', scheme: 'bearer' } },
       schemas: {
-        Error: {
-          type: 'object',
-          required: ['code', 'message', 'details'],
-          properties: {
-            code: {
-              type: 'string',
-              enum: Object.keys(rejectionCatalogue),
-              description: Object.entries(rejectionCatalogue)
-                .map(([code, spec]) => `${code} (${httpStatusOf(code as never)}): ${spec.summary}`)
-                .join('\n'),
-            },
-            message: { type: 'string' },
-            details: { type: 'object' },
-          },
-        },
+        Error: error,
+        ...answers,
       },
     },
     security: [{ apiKey: [] }],

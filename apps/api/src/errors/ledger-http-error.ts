@@ -1,3 +1,4 @@
+import type { RejectionBody } from '@ledger/contract';
 import { rejectionCatalogue, type Rejection, type RejectionCode, type RejectionKind } from '@ledger/domain';
 
 const statusOfKind: Record<RejectionKind, number> = {
@@ -17,11 +18,8 @@ const statusOfKind: Record<RejectionKind, number> = {
 
 export const httpStatusOf = (code: RejectionCode): number => statusOfKind[rejectionCatalogue[code].kind];
 
-export interface ErrorBody {
-  readonly code: RejectionCode;
-  readonly message: string;
-  readonly details: Readonly<Record<string, unknown>>;
-}
+/** `{ code, message, details }`: the contract's rejection (libs/contract). */
+export type ErrorBody = RejectionBody;
 
 /** A ledger answer of "no", on its way to the caller as `{ code, message, details }`. */
 export class LedgerHttpError extends Error {

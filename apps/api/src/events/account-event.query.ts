@@ -5,6 +5,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { AccountEvent as AccountEventJson } from '@ledger/contract';
 import { reject, type Principal } from '@ledger/domain';
 import { accountStreamId, formatPosition, type EventStore } from '@ledger/event-store';
 import { LedgerHttpError } from '../errors/ledger-http-error';
@@ -23,7 +24,7 @@ export class AccountEvent {
 export class AccountEventHandler implements IQueryHandler<AccountEvent> {
   constructor(@Inject(EVENT_STORE) private readonly store: EventStore) {}
 
-  async execute({ principal, accountId, revision }: AccountEvent) {
+  async execute({ principal, accountId, revision }: AccountEvent): Promise<AccountEventJson> {
     assertMayRead(principal, accountId);
     for await (const recorded of this.store.readStream(accountStreamId(accountId), { fromRevision: revision })) {
       if (recorded.revision !== revision) break;

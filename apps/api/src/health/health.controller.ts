@@ -1,4 +1,5 @@
 import { Controller, Get, Inject, Module } from '@nestjs/common';
+import type { Health } from '@ledger/contract';
 import type { EventStore } from '@ledger/event-store';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
@@ -13,7 +14,7 @@ export class HealthController {
 
   /** Ready when Postgres and the event store answer; a failure surfaces as store_unavailable (503). */
   @Get()
-  async health(): Promise<{ status: 'ok' }> {
+  async health(): Promise<Health> {
     await sql`SELECT 1`.execute(this.db);
     await this.store.headPosition();
     return { status: 'ok' };

@@ -1,4 +1,5 @@
 import { Controller, Get, Req, UseGuards } from '@nestjs/common';
+import type { Me } from '@ledger/contract';
 import { readRoutes } from '../read-models/read-routes';
 import { ApiKeyGuard, type AuthenticatedRequest } from './auth.guard';
 
@@ -7,7 +8,7 @@ import { ApiKeyGuard, type AuthenticatedRequest } from './auth.guard';
 @UseGuards(ApiKeyGuard)
 export class MeController {
   @Get(readRoutes.me.path)
-  me(@Req() { principal }: AuthenticatedRequest) {
+  me(@Req() { principal }: AuthenticatedRequest): Me {
     return { principal: principal.id, role: principal.role, accounts: principal.accounts };
   }
 }

@@ -4,7 +4,8 @@
  */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { formatFen, reject, type Principal } from '@ledger/domain';
+import type { Overview } from '@ledger/contract';
+import { bucketNames, formatFen, reject, type Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
 import { sql, type Kysely } from 'kysely';
 import { LedgerHttpError } from '../errors/ledger-http-error';
@@ -33,7 +34,7 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
     private readonly freshness: ReadModelFreshness,
   ) {}
 
-  async execute({ principal, accountId, projectId, atLeastPosition }: AccountOverview) {
+  async execute({ principal, accountId, projectId, atLeastPosition }: AccountOverview): Promise<Overview> {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
     const scope = projectId ?? '';
@@ -158,7 +159,7 @@ export class AccountOverviewHandler implements IQueryHandler<AccountOverview> {
   private async bucketsOf(accountId: string, projectId: string) {
     const row = await this.db
       .selectFrom('balance_buckets')
-      .select(['included', 'bonus', 'reserved', 'consumed', 'hold', 'expired', 'available'])
+      .select(bucketNames)
       .where('account_id', '=', accountId)
       .where('project_id', '=', projectId)
       .executeTakeFirst();

@@ -4,6 +4,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type * as contract from '@ledger/contract';
 import { ACCOUNT_STREAM_PREFIX, formatPosition, type EventStore } from '@ledger/event-store';
 import { projections } from '@ledger/projections';
 import type { Kysely } from 'kysely';
@@ -14,23 +15,9 @@ export class ProjectionStatus {
   constructor(readonly now: Date) {}
 }
 
-export interface ProjectionStatusView {
-  readonly name: string;
-  readonly position: string;
-  readonly eventsApplied: string;
-  /** null while the event store cannot be reached. */
-  readonly lagEvents: number | null;
-  readonly lagMs: number;
-  readonly updatedAt: string | null;
-  readonly failure: { position: string; reason: string; at: string } | null;
-}
-
-export interface ProjectionStatusResult {
-  readonly head: string | null;
-  /** Whether the event store answered: a lasting EventStoreDB outage shows here. */
-  readonly eventStore: { readonly status: 'ok' | 'unavailable'; readonly error: string | null };
-  readonly projections: ProjectionStatusView[];
-}
+/** The answer's shapes are the contract's (libs/contract). */
+export type ProjectionStatusView = contract.ProjectionStatusView;
+export type ProjectionStatusResult = contract.ProjectionStatus;
 
 @QueryHandler(ProjectionStatus)
 export class ProjectionStatusHandler implements IQueryHandler<ProjectionStatus> {

@@ -1,7 +1,8 @@
 /** Per-project buckets beside the account's: the project rows add up to the account row. */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
-import { reject, type Principal } from '@ledger/domain';
+import type { ProjectBuckets as ProjectBucketsJson } from '@ledger/contract';
+import { reject, shareBucketNames, type Principal, type ShareBucketName } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { Kysely } from 'kysely';
 import { LedgerHttpError } from '../errors/ledger-http-error';
@@ -26,7 +27,7 @@ export class ProjectBucketsHandler implements IQueryHandler<ProjectBuckets> {
     private readonly freshness: ReadModelFreshness,
   ) {}
 
-  async execute({ principal, accountId, atLeastPosition }: ProjectBuckets) {
+  async execute({ principal, accountId, atLeastPosition }: ProjectBuckets): Promise<ProjectBucketsJson> {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
     const [projects, buckets] = await Promise.all([
@@ -56,18 +57,13 @@ export class ProjectBucketsHandler implements IQueryHandler<ProjectBuckets> {
   }
 
   /** What no project accounts for (account-wide grants and their expiry), so the parts sum to the whole. */
-  private unassigned(account: typeof EMPTY_BUCKETS, rows: Array<typeof EMPTY_BUCKETS & { project_id: string }>) {
+  private unassigned(
+    account: typeof EMPTY_BUCKETS,
+    rows: Array<typeof EMPTY_BUCKETS & { project_id: string }>,
+  ): typeof EMPTY_BUCKETS {
     const projectRows = rows.filter((row) => row.project_id !== '');
-    const rest = (key: 'included' | 'bonus' | 'reserved' | 'consumed' | 'hold' | 'expired') =>
-      account[key] - projectRows.reduce((total, row) => total + row[key], 0n);
-    return {
-      included: rest('included'),
-      bonus: rest('bonus'),
-      reserved: rest('reserved'),
-      consumed: rest('consumed'),
-      hold: rest('hold'),
-      expired: rest('expired'),
-      available: null,
-    };
+    const rest = (key: ShareBucketName) => account[key] - projectRows.reduce((total, row) => total + row[key], 0n);
+    const shares = Object.fromEntries(shareBucketNames.map((name) => [name, rest(name)]));
+    return { ...(shares as Record<ShareBucketName, bigint>), available: null };
   }
 }

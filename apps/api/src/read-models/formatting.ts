@@ -1,11 +1,15 @@
 /** Read-model rows as the API shows them: money as decimal strings, positions as "commit/prepare". */
+import type { ReadModelBuckets, SettlementView, UsageRow } from '@ledger/contract';
 import {
+  bucketNames,
   creditValueInFen,
   creditValueInYuan,
   formatCredits,
   formatFen,
   formatYuan,
   settlementReached,
+  zeroShareBuckets,
+  type BucketName,
 } from '@ledger/domain';
 import { formatPosition } from '@ledger/event-store';
 import type { BalanceBucketsTable, UsageLedgerTable } from '@ledger/projections';
@@ -16,35 +20,21 @@ const credits = (value: bigint | null) => (value === null ? null : formatCredits
 export const positionOf = (row: { position_commit: bigint; position_prepare: bigint }) =>
   formatPosition({ commit: row.position_commit, prepare: row.position_prepare });
 
-export type BucketsRow = Pick<
-  Selectable<BalanceBucketsTable>,
-  'included' | 'bonus' | 'reserved' | 'consumed' | 'hold' | 'expired' | 'available'
->;
+export type BucketsRow = Pick<Selectable<BalanceBucketsTable>, BucketName>;
 
-export const EMPTY_BUCKETS: BucketsRow = {
-  included: 0n,
-  bonus: 0n,
-  reserved: 0n,
-  consumed: 0n,
-  hold: 0n,
-  expired: 0n,
-  available: 0n,
-};
+export const EMPTY_BUCKETS: BucketsRow = { ...zeroShareBuckets(), available: 0n };
 
-export function bucketsView(row: BucketsRow) {
-  return {
-    included: formatCredits(row.included),
-    bonus: formatCredits(row.bonus),
-    available: credits(row.available),
-    reserved: formatCredits(row.reserved),
-    consumed: formatCredits(row.consumed),
-    hold: formatCredits(row.hold),
-    expired: formatCredits(row.expired),
-  };
+/** A read-model row's buckets, in the order every view shows them (a project's row has no available). */
+export function bucketsView(row: BucketsRow): ReadModelBuckets {
+  return Object.fromEntries(bucketNames.map((name) => [name, credits(row[name])])) as ReadModelBuckets;
 }
 
 /** Held credits against the plan's threshold, valued exactly at the plan's price. */
-export function settlementView(hold: bigint, creditPriceFen: bigint | null, thresholdFen: bigint | null) {
+export function settlementView(
+  hold: bigint,
+  creditPriceFen: bigint | null,
+  thresholdFen: bigint | null,
+): SettlementView {
   if (creditPriceFen === null || thresholdFen === null) return null;
   return {
     thresholdFen: formatFen(thresholdFen),
@@ -55,7 +45,7 @@ export function settlementView(hold: bigint, creditPriceFen: bigint | null, thre
   };
 }
 
-export function usageRowView(row: Selectable<UsageLedgerTable>) {
+export function usageRowView(row: Selectable<UsageLedgerTable>): UsageRow {
   return {
     eventId: row.event_id,
     entryIndex: row.entry_index,

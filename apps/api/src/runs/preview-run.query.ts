@@ -1,6 +1,7 @@
 /** PreviewRun on the QueryBus: the AcceptRun checks and quote against current state, appending nothing. */
 import { Injectable } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { Quote } from '@ledger/contract';
 import { formatCredits, formatFen, previewRun, type Principal, type PreviewRunQuery } from '@ledger/domain';
 import { AccountCommandRunner } from '../commands/account-command-runner';
 import { LedgerHttpError } from '../errors/ledger-http-error';
@@ -13,13 +14,8 @@ export class PreviewRun {
   ) {}
 }
 
-export interface QuoteJson {
-  readonly estimatedCost: string;
-  readonly available: string;
-  readonly availableAfter: string;
-  readonly creditPriceFen: string;
-  readonly estimatedValueFen: string;
-}
+/** The quote's shape is the contract's (libs/contract). */
+export type QuoteJson = Quote;
 
 @Injectable()
 @QueryHandler(PreviewRun)

@@ -1,6 +1,7 @@
 /** One run as the read models know it, with every ledger row it caused and its settlement holds. */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { RunDetails as RunDetailsJson } from '@ledger/contract';
 import { formatCredits, reject, type Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { Kysely } from 'kysely';
@@ -27,7 +28,7 @@ export class RunDetailsHandler implements IQueryHandler<RunDetails> {
     private readonly freshness: ReadModelFreshness,
   ) {}
 
-  async execute({ principal, accountId, runId, atLeastPosition }: RunDetails) {
+  async execute({ principal, accountId, runId, atLeastPosition }: RunDetails): Promise<RunDetailsJson> {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
     const run = await this.db

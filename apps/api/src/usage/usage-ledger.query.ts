@@ -4,6 +4,7 @@
  */
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
+import type { UsagePage } from '@ledger/contract';
 import type { Principal } from '@ledger/domain';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { Kysely } from 'kysely';
@@ -31,7 +32,7 @@ export class UsageLedgerPageHandler implements IQueryHandler<UsageLedgerPage> {
     private readonly freshness: ReadModelFreshness,
   ) {}
 
-  async execute({ principal, accountId, filters, atLeastPosition }: UsageLedgerPage) {
+  async execute({ principal, accountId, filters, atLeastPosition }: UsageLedgerPage): Promise<UsagePage> {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
     const { cursor, limit, ...selection } = filters;

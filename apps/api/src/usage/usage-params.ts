@@ -1,25 +1,14 @@
-/** The usage ledger's query string, declared once: validated here and described in /docs. */
-import { usageKinds } from '@ledger/projections';
+/** The usage ledger's query string: the contract's fields, decoded here and described in /docs. */
+import { readQueries } from '@ledger/contract';
 import { z } from 'zod';
-import { freshness, identifier, instant, projectFilter } from '../read-models/read-query';
+import { freshness } from '../read-models/read-query';
 import { decodeCursor } from './usage-cursor';
 
-const usageFilters = {
-  ...projectFilter,
-  ...freshness,
-  kind: z.enum(usageKinds).optional(),
-  run: identifier.optional(),
-  /** The rows one command moved (a billing event's commandId). */
-  command: z.uuid().optional(),
-  from: instant.optional(),
-  to: instant.optional(),
-};
-
 /** The CSV export takes the page's filters, without paging: it holds every row they select. */
-export const usageExportQuery = z.object(usageFilters);
+export const usageExportQuery = readQueries.usageExport.extend(freshness);
 
-export const usageQuery = z.object({
-  ...usageFilters,
+export const usageQuery = readQueries.usage.extend({
+  ...freshness,
   cursor: z
     .string()
     .transform((text, ctx) => {
@@ -28,5 +17,4 @@ export const usageQuery = z.object({
       return cursor ?? z.NEVER;
     })
     .optional(),
-  limit: z.coerce.number().int().min(1).max(500).default(50),
 });

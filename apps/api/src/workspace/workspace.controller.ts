@@ -1,4 +1,5 @@
 import { Controller, Get, Header, Inject, Param, Redirect, Res } from '@nestjs/common';
+import type { WorkspaceSettings } from '@ledger/contract';
 import { reject } from '@ledger/domain';
 import { workspaceAssetsDir } from '@ledger/platform';
 import type { Response } from 'express';
@@ -53,7 +54,7 @@ export class WorkspaceController {
   /** Where the demo lives, and the public key that reads it; null when LEDGER_DEMO is off. */
   @Get('workspace/config.json')
   @Header('Cache-Control', 'no-cache')
-  settings() {
+  settings(): WorkspaceSettings {
     return {
       demo: this.demo && {
         accountId: DEMO_ACCOUNT,

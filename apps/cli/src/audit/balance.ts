@@ -1,10 +1,10 @@
 /** `ledger audit balance`: the buckets at an instant or position, from the account's events alone. */
 import { formatPosition } from '@ledger/event-store';
-import { replayAccountStream } from '@ledger/projections';
+import { auditBalanceOf, bucketsText, replayAccountStream } from '@ledger/projections';
 import { parseArgs } from 'node:util';
 import { checkId, describeAsOf, parseAsOf, requireAccount } from './args';
 import type { AuditConnection } from './connection';
-import { bucketLines, bucketsJson } from './format';
+import { bucketLines } from './format';
 import { CliError, EXIT_OK, line, type CliIo } from './io';
 
 export const balanceHelp = `ledger audit balance --account <id> [--project <id>] [--as-of <time|position>] [--json]
@@ -47,23 +47,8 @@ export async function auditBalance(argv: string[], io: CliIo, open: () => Promis
     }
     const last = replay.last;
     if (values.json) {
-      line(
-        io,
-        JSON.stringify({
-          accountId,
-          asOf: 'position' in asOf ? { position: formatPosition(asOf.position) } : { instant: asOf.instant },
-          events: replay.events,
-          lastEvent: last && {
-            eventId: last.metadata.eventId,
-            type: last.event.type,
-            revision: last.revision.toString(),
-            position: formatPosition(last.position),
-            occurredAt: last.metadata.occurredAt,
-          },
-          buckets: bucketsJson(buckets),
-          ...(share && { project: { projectId, buckets: bucketsJson(share) } }),
-        }),
-      );
+      // The API's audit balance answer, to the byte: one builder, one schema (@ledger/contract).
+      line(io, JSON.stringify(auditBalanceOf(accountId, asOf, replay, projectId)));
       return EXIT_OK;
     }
     line(io, `account ${accountId}${projectId ? `, project ${projectId}` : ''} as of ${describeAsOf(asOf)}`);
@@ -76,7 +61,7 @@ export async function auditBalance(argv: string[], io: CliIo, open: () => Promis
     );
     if (share) {
       for (const text of bucketLines(share)) line(io, text);
-      line(io, `  (account available ${bucketsJson(buckets).available})`);
+      line(io, `  (account available ${bucketsText(buckets).available})`);
     } else {
       for (const text of bucketLines(buckets)) line(io, text);
     }

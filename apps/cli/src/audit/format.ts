@@ -1,8 +1,8 @@
 /** How the audit commands print money and movements: decimal credits, never floats. */
-import { formatCredits, type Buckets } from '@ledger/domain';
-import type { ShareBuckets } from '@ledger/projections';
+import { bucketNames, formatCredits, type Buckets, type ShareBuckets } from '@ledger/domain';
 
-export const bucketOrder = ['included', 'bonus', 'available', 'reserved', 'consumed', 'hold', 'expired'] as const;
+/** The buckets in the order every view shows them: the domain's one list. */
+const bucketOrder = bucketNames;
 
 export function bucketLines(buckets: Partial<Buckets> & ShareBuckets, indent = '  '): string[] {
   return bucketOrder
@@ -27,8 +27,3 @@ export function movementInline(delta: Partial<Record<string, bigint>>): string {
     .map((name) => `${name} ${signed(delta[name]!)}`)
     .join(' · ');
 }
-
-export const bucketsJson = (buckets: Partial<Buckets>): Record<string, string> =>
-  Object.fromEntries(
-    bucketOrder.filter((name) => buckets[name] !== undefined).map((name) => [name, formatCredits(buckets[name]!)]),
-  );

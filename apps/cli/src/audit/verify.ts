@@ -14,7 +14,15 @@
  *    key, restricted to the account), and check the domain: the invariants hold on each folded
  *    account, and its read-model buckets equal bucketsOf(fold(events)).
  */
-import { bucketsOf, evolve, formatCredits, initialState, invariantViolations, type AccountState } from '@ledger/domain';
+import {
+  bucketNames,
+  bucketsOf,
+  evolve,
+  formatCredits,
+  initialState,
+  invariantViolations,
+  type AccountState,
+} from '@ledger/domain';
 import {
   accountIdOfStream,
   accountStreamId,
@@ -38,14 +46,8 @@ import { lockProjection } from '@ledger/database';
 type TableName = Projection['tables'][number];
 
 /** Columns holding credits (10^-4 units): shown as decimal credits in a diff. */
-const CREDIT_COLUMNS = new Set([
-  'included',
-  'bonus',
-  'reserved',
-  'consumed',
-  'hold',
-  'expired',
-  'available',
+const CREDIT_COLUMNS = new Set<string>([
+  ...bucketNames,
   'amount',
   'available_after',
   'estimated_cost',
@@ -417,7 +419,7 @@ const mismatch = (
   message: string,
 ): Mismatch => ({ table, kind, key, columns, message });
 
-const bucketColumns = ['included', 'bonus', 'available', 'reserved', 'consumed', 'hold', 'expired'] as const;
+const bucketColumns = bucketNames;
 
 /** The domain's word on each account: its invariants, and its buckets against the read model's. */
 async function domainChecks(

@@ -1,0 +1,55 @@
+/**
+ * What each read takes in its query string, as the caller writes it (the wire side). The API
+ * extends these with how it decodes positions and cursors; the pages type their requests with
+ * them. The fields are listed here only.
+ */
+import { identifier, instant } from '@ledger/domain';
+import { z } from 'zod';
+import { usageKinds } from './vocabulary';
+
+/** Read-your-writes: the position a command's receipt carried ("812/2"); the read waits for it. */
+const freshness = { atLeastPosition: z.string().optional() };
+const project = { project: identifier.optional() };
+const usageFilters = {
+  ...project,
+  ...freshness,
+  kind: z.enum(usageKinds).optional(),
+  run: identifier.optional(),
+  /** The rows one command moved (a billing event's commandId). */
+  command: z.uuid().optional(),
+  from: instant.optional(),
+  to: instant.optional(),
+};
+/** The CSV export takes the page's filters, without paging: it holds every row they select. */
+const usageExport = z.object(usageFilters);
+
+export const readQueries = {
+  me: z.object({}),
+  accounts: z.object({
+    after: identifier.optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(100),
+  }),
+  overview: z.object({ ...project, ...freshness }),
+  usage: usageExport.extend({
+    /** The `nextCursor` of the page before: opaque. */
+    cursor: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(500).default(50),
+  }),
+  usageExport,
+  accountEvent: z.object({}),
+  projects: z.object(freshness),
+  run: z.object(freshness),
+  projections: z.object({}),
+  /** `asOf`: an ISO-8601 instant, or a position ("812/3") as receipts carry it; default now. */
+  auditBalance: z.object({ asOf: z.string().optional(), ...project }),
+  auditEvents: z.object({
+    from: instant.optional(),
+    /** The `nextCursor` of the page before: opaque. */
+    cursor: z.string().optional(),
+    limit: z.coerce.number().int().min(1).max(1000).default(100),
+  }),
+} as const;
+
+export type ReadName = keyof typeof readQueries;
+/** What a read takes in its query string, as a caller writes it. */
+export type QueryOf<Read extends ReadName> = z.input<(typeof readQueries)[Read]>;
