@@ -103,5 +103,7 @@ export const formatPosition = (p: GlobalPosition): string => `${p.commit}/${p.pr
 
 export function parsePosition(text: string): GlobalPosition | undefined {
   const [, commit, prepare] = /^(\d{1,20})\/(\d{1,20})$/.exec(text) ?? [];
-  return commit !== undefined && prepare !== undefined ? { commit: BigInt(commit), prepare: BigInt(prepare) } : undefined;
+  return commit !== undefined && prepare !== undefined
+    ? { commit: BigInt(commit), prepare: BigInt(prepare) }
+    : undefined;
 }

@@ -205,7 +205,10 @@ export class AccountCommandRunner {
       if (recorded.revision >= answered.firstRevision) mine.push(recorded);
     }
     const last = mine.at(-1);
-    invariant(last, `the stream holds the events of answered command ${answered.firstRevision}–${answered.lastRevision}`);
+    invariant(
+      last,
+      `the stream holds the events of answered command ${answered.firstRevision}–${answered.lastRevision}`,
+    );
     return {
       commandType: pending.command.type,
       commandId: last.metadata.commandId,
