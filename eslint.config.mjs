@@ -45,6 +45,17 @@ export default tseslint.config(
     languageOptions: { sourceType: 'commonjs', globals: { module: 'writable', require: 'readonly' } },
   },
   ...tseslint.configs.recommended,
+  // What matters in async code needs the types: a promise nobody awaits, or one passed where a
+  // plain callback is expected, loses its failure.
+  {
+    files: ['**/*.ts', '**/*.tsx'],
+    languageOptions: { parserOptions: { projectService: true, tsconfigRootDir: root } },
+    rules: {
+      '@typescript-eslint/no-floating-promises': 'error',
+      '@typescript-eslint/no-misused-promises': 'error',
+      '@typescript-eslint/await-thenable': 'error',
+    },
+  },
   {
     plugins: { ledger: { rules: { 'no-cross-app-imports': noCrossAppImports } } },
     rules: {

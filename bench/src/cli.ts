@@ -43,7 +43,7 @@ function parse(argv: readonly string[]): Arguments | string {
     else if (arg === '--docs') docsFile = path.resolve(value());
     else if (arg === '--database-url') databaseUrl = value();
     else if (arg === '--help' || arg === '-h') return USAGE;
-    else if (scenarios.some((scenario) => scenario.name === arg)) names.push(arg);
+    else if (arg !== undefined && scenarios.some((scenario) => scenario.name === arg)) names.push(arg);
     else return `unknown scenario or option "${arg}"\n${USAGE}`;
   }
   return { names: names.length ? names : scenarios.map((s) => s.name), quick, resultsDir, docsFile, databaseUrl };

@@ -166,7 +166,9 @@ export async function applyPatches<Row extends WrittenAt>(
     }
   }
   const rows = [...foldPatches(patches, existing, table.name).values()];
-  const columns = Object.keys(rows[0]);
+  const [first] = rows;
+  if (!first) return;
+  const columns = Object.keys(first);
   const replaced = columns.filter((column) => !(table.key as readonly string[]).includes(column));
   for (const slice of inSlices(rows, columns.length)) {
     await untyped

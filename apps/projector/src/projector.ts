@@ -15,6 +15,7 @@
  * itself (a lost connection) are not the projection's fault: the loop waits and resumes from its
  * checkpoint.
  */
+import { invariant } from '@ledger/domain';
 import {
   ACCOUNT_STREAM_PREFIX,
   comparePositions,
@@ -276,7 +277,8 @@ class ProjectionLoop {
       return await this.commit(batch);
     } catch (error) {
       if (!(error instanceof ProjectionError) || isTransient(error.cause)) throw error;
-      if (batch.length === 1) return this.recordFailure(batch[0], error);
+      const [only] = batch;
+      if (batch.length === 1 && only) return this.recordFailure(only, error);
     }
     // Find the culprit: one event per transaction, each with its checkpoint.
     for (const event of batch) {
@@ -296,7 +298,9 @@ class ProjectionLoop {
   private async commit(events: readonly RecordedEvent[]): Promise<Outcome> {
     const name = this.projection.name;
     const from = this.position;
-    const to = events[events.length - 1].position;
+    const last = events.at(-1);
+    invariant(last, 'a batch holds at least one event');
+    const to = last.position;
     // Decoded before the transaction: its writes hold back every reader of the Postgres log
     // (which stops below the oldest running transaction), so it should last no longer than needed.
     let projected: ProjectedEvent[];

@@ -15,6 +15,7 @@
  * A rebuild that stops midway (an error, an abort, a crash) leaves the live tables as they were;
  * the next rebuild starts over.
  */
+import { invariant } from '@ledger/domain';
 import {
   ACCOUNT_STREAM_PREFIX,
   formatPosition,
@@ -224,8 +225,9 @@ async function copyIndexNames(
   const unmatched = [...shadowIndexes];
   for (const index of liveIndexes) {
     const twin = unmatched.findIndex((candidate) => shape(candidate.definition) === shape(index.definition));
-    if (twin < 0) throw new Error(`${shadow}.${table} has no copy of the index ${index.name}`);
-    renames.push({ from: unmatched[twin].name, to: index.name });
+    const copy = unmatched[twin];
+    if (!copy) throw new Error(`${shadow}.${table} has no copy of the index ${index.name}`);
+    renames.push({ from: copy.name, to: index.name });
     unmatched.splice(twin, 1);
   }
   // Two steps, so that no new name collides with a generated one not yet renamed.
@@ -256,13 +258,14 @@ async function applyInShadow(
       tx.withSchema(shadow),
     );
   } catch (error) {
-    const first = formatPosition(events[0].position);
-    const last = formatPosition(events[events.length - 1].position);
+    const [first, last] = [events[0], events.at(-1)].map((e) => (e ? formatPosition(e.position) : '?'));
     throw new Error(`${options.projection.name} failed on the events ${first} to ${last}: ${messageOf(error)}`, {
       cause: error,
     });
   }
-  await sql`SELECT set_config('search_path', ${rows[0].path}, true)`.execute(tx);
+  const [setting] = rows;
+  invariant(setting, 'current_setting answers one row');
+  await sql`SELECT set_config('search_path', ${setting.path}, true)`.execute(tx);
 }
 
 /** Builds the shadow tables from position zero up to the head of the log. */
@@ -295,8 +298,9 @@ async function buildAside(
       headAskedAt = Date.now();
     }
     const events = await next;
-    if (events.length === 0) break;
-    position = events[events.length - 1].position;
+    const last = events.at(-1);
+    if (!last) break;
+    position = last.position;
     next = read(position);
     await conn.transaction().execute((tx) => applyInShadow(tx, options, shadow, events));
     count += events.length;
@@ -340,9 +344,10 @@ async function swap(
         let applied = count;
         for (;;) {
           const events = await options.store.readAll({ after: position, maxCount: batchSize, streamPrefix });
-          if (events.length === 0) break;
+          const last = events.at(-1);
+          if (!last) break;
           await applyInShadow(tx, options, shadow, events);
-          position = events[events.length - 1].position;
+          position = last.position;
           applied += events.length;
         }
         options.onProgress?.(progress(name, 'swapping', position, position, applied, startedAt));

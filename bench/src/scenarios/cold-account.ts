@@ -43,9 +43,10 @@ export const coldAccountScenario: Scenario = {
       for (let i = 0; i < parameters.replays; i++) {
         const started = now();
         const account = await loadAccount(store, ACCOUNT);
-        replays.push(now() - started);
+        const took = now() - started;
+        replays.push(took);
         runs = account.state.runs.size;
-        progress.note('replayed', { ms: Math.round(replays[i]) });
+        progress.note('replayed', { ms: Math.round(took) });
       }
 
       // With a snapshot: the state as of the stream's end, stored, then loaded back (no tail to fold).
@@ -135,7 +136,7 @@ export const coldAccountScenario: Scenario = {
             },
           ],
           notes: [
-            `The stream: one account, ${parameters.events.toLocaleString('en-US')} events, ${runs.toLocaleString('en-US')} runs in its state; replays: ${replays.map((ms) => Math.round(ms)).join(', ')} ms; snapshot loads: ${snapshotLoads.map((ms) => Math.round(ms)).join(', ')} ms; the snapshot is ${(size[0].n / 2 ** 20).toFixed(1)} MiB of text.`,
+            `The stream: one account, ${parameters.events.toLocaleString('en-US')} events, ${runs.toLocaleString('en-US')} runs in its state; replays: ${replays.map((ms) => Math.round(ms)).join(', ')} ms; snapshot loads: ${snapshotLoads.map((ms) => Math.round(ms)).join(', ')} ms; the snapshot is ${((size[0]?.n ?? 0) / 2 ** 20).toFixed(1)} MiB of text.`,
             'A snapshot costs what the state weighs, not what the stream is long: this state keeps every run the account ever accepted (the domain needs finished runs to refuse a second completion and to place settlement holds).',
           ],
         };

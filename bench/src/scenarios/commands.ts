@@ -7,7 +7,7 @@ import type { Scenario } from '../scenario';
 import { BenchClient } from '../support/http';
 import { startService } from '../support/services';
 import { perSecond, summarize } from '../support/stats';
-import { BENCH_PROJECTS, closedLoop, prepareAccounts, SERVICE_KEY, type Sample } from '../support/workload';
+import { BENCH_PROJECTS, closedLoop, pick, prepareAccounts, SERVICE_KEY, type Sample } from '../support/workload';
 
 interface OpenRun {
   readonly accountId: string;
@@ -33,42 +33,46 @@ export const commandsScenario: Scenario = {
       progress.note('preparing accounts', { accounts: accounts.length });
       await prepareAccounts(client, accounts, '1000000', (done) => progress.tick('preparing', { done }));
 
-      const open: OpenRun[][] = Array.from({ length: parameters.clients }, () => []);
-      const completed: OpenRun[][] = Array.from({ length: parameters.clients }, () => []);
+      // Each client's own runs: the ones it may complete, and the completed ones it may hold.
+      const lanes = Array.from({ length: parameters.clients }, () => ({
+        open: [] as OpenRun[],
+        completed: [] as OpenRun[],
+      }));
       let serial = 0;
-      const pickAccount = (): string => accounts[Math.floor(Math.random() * accounts.length)];
-      const accept = async (c: number): Promise<Sample> => {
+      const pickAccount = (): string => pick(accounts);
+      const accept = async (c: number, lane: (typeof lanes)[number]): Promise<Sample> => {
         const accountId = pickAccount();
         const runId = `run-${c}-${serial++}`;
         const answer = await client.command(
           `/v1/accounts/${accountId}/runs`,
           {
             runId,
-            projectId: BENCH_PROJECTS[serial % BENCH_PROJECTS.length],
+            projectId: pick(BENCH_PROJECTS),
             action: 'workflow.run',
             capabilityBand: 'standard',
             estimatedCost: '12.5',
           },
           `accept:${runId}`,
         );
-        if (answer.status === 200) open[c].push({ accountId, runId });
+        if (answer.status === 200) lane.open.push({ accountId, runId });
         return { kind: 'AcceptRun', status: answer.status, ms: answer.ms };
       };
       const step = async (c: number): Promise<Sample> => {
+        const lane = lanes[c];
+        if (!lane) throw new Error(`no client ${c}`);
         const roll = Math.random();
-        if (roll < 0.4 || open[c].length === 0) return accept(c);
-        if (roll < 0.75) {
-          const run = open[c].shift()!;
+        if (roll < 0.4 || lane.open.length === 0) return accept(c, lane);
+        const run = roll < 0.75 ? lane.open.shift() : roll < 0.9 ? lane.completed.shift() : undefined;
+        if (roll < 0.75 && run) {
           const answer = await client.command(
             `/v1/accounts/${run.accountId}/runs/${run.runId}/complete`,
             { actualCost: '10.25' },
             `complete:${run.runId}`,
           );
-          if (answer.status === 200) completed[c].push(run);
+          if (answer.status === 200) lane.completed.push(run);
           return { kind: 'CompleteRun', status: answer.status, ms: answer.ms };
         }
-        if (roll < 0.9 && completed[c].length > 0) {
-          const run = completed[c].shift()!;
+        if (roll < 0.9 && run) {
           const answer = await client.command(
             `/v1/accounts/${run.accountId}/settlement-holds`,
             { holdId: `hold-${run.runId}`, runId: run.runId, provider: 'model-provider-a', amount: '2.5' },

@@ -33,11 +33,13 @@ export const hotAccountScenario: Scenario = {
       overdraftCheck: { apiProcesses: 2, grantedCredits: quick ? 100 : 1500, attemptsPerCredit: 2 },
     };
     const database = await postgres.createDatabase('hot');
-    const apis: Service[] = [await startService('api', database.url)];
-    const clients: BenchClient[] = [new BenchClient(apis[0].url!, SERVICE_KEY, parameters.clients)];
+    const first = await startService('api', database.url);
+    const apis: Service[] = [first];
+    const client = new BenchClient(first.url!, SERVICE_KEY, parameters.clients);
+    const opened: BenchClient[] = [client];
     const pool = createPool(database.url, { max: 2 });
     try {
-      await prepareAccounts(clients[0], ['hot'], '100000000');
+      await prepareAccounts(client, ['hot'], '100000000');
       let serial = 0;
       progress.note('measuring', { clients: parameters.clients });
       const { samples, measuredMs } = await closedLoop(
@@ -49,7 +51,7 @@ export const hotAccountScenario: Scenario = {
         },
         async () => {
           const runId = `run-${serial++}`;
-          const answer = await clients[0].command(
+          const answer = await client.command(
             '/v1/accounts/hot/runs',
             acceptBody(runId, parameters.estimatedCost),
             runId,
@@ -59,13 +61,15 @@ export const hotAccountScenario: Scenario = {
       );
       const accepted = samples.filter((sample) => sample.status === 200);
       const latency = summarize(accepted.map((sample) => sample.ms));
-      const singleStats = await apis[0].stats();
+      const singleStats = await first.stats();
 
       // The overdraft check, across two API processes.
       progress.note('overdraft check', parameters.overdraftCheck);
-      apis.push(await startService('api', database.url));
-      clients.push(new BenchClient(apis[1].url!, SERVICE_KEY, parameters.clients));
-      await prepareAccounts(clients[0], ['scarce'], String(parameters.overdraftCheck.grantedCredits));
+      const second = await startService('api', database.url);
+      apis.push(second);
+      const clients = [client, new BenchClient(second.url!, SERVICE_KEY, parameters.clients)] as const;
+      opened.push(clients[1]);
+      await prepareAccounts(client, ['scarce'], String(parameters.overdraftCheck.grantedCredits));
       // What it may spend: the grant plus the plan's included credits.
       const one = parseCredits('1');
       if (!one.ok) throw new Error('1 credit does not parse');
@@ -87,14 +91,14 @@ export const hotAccountScenario: Scenario = {
       let gaveUp = 0;
       await forEachConcurrently(attempts, parameters.clients, async (i) => {
         // A caller retries a command the ledger gave up on after too many conflicts, as it is told to.
-        let answer = await clients[i % 2].command(
+        let answer = await clients[i % 2 === 0 ? 0 : 1].command(
           '/v1/accounts/scarce/runs',
           acceptBody(`scarce-${i}`, '1'),
           `scarce-${i}`,
         );
         for (let retry = 0; retry < 10 && answer.body?.code === 'concurrency_exhausted'; retry++) {
           gaveUp++;
-          answer = await clients[i % 2].command(
+          answer = await clients[i % 2 === 0 ? 0 : 1].command(
             '/v1/accounts/scarce/runs',
             acceptBody(`scarce-${i}`, '1'),
             `scarce-${i}`,
@@ -156,7 +160,7 @@ export const hotAccountScenario: Scenario = {
         ],
       };
     } finally {
-      for (const client of clients) client.close();
+      for (const each of opened) each.close();
       await Promise.all(apis.map((api) => api.stop()));
       await pool.end();
       await database.drop();

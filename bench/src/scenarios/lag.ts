@@ -11,7 +11,7 @@ import type { Scenario } from '../scenario';
 import { BenchClient } from '../support/http';
 import { startService } from '../support/services';
 import { now, perSecond, summarize } from '../support/stats';
-import { BENCH_PROJECTS, prepareAccounts, SERVICE_KEY } from '../support/workload';
+import { BENCH_PROJECTS, pick, prepareAccounts, SERVICE_KEY } from '../support/workload';
 
 const POLL_MS = 2;
 /** Beyond this many unanswered commands the API is not keeping up: further sends are skipped, and counted. */
@@ -61,8 +61,9 @@ export const lagScenario: Scenario = {
               .map((row) => ({ commit: BigInt(row.c), prepare: BigInt(row.p) }))
               .reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
             for (let i = pending.length - 1; i >= 0; i--) {
-              if (comparePositions(pending[i].position, low) <= 0) {
-                lags.push(seenAt - pending[i].acceptedAt);
+              const entry = pending[i]!; // i counts down inside the array
+              if (comparePositions(entry.position, low) <= 0) {
+                lags.push(seenAt - entry.acceptedAt);
                 pending.splice(i, 1);
               }
             }
@@ -83,7 +84,7 @@ export const lagScenario: Scenario = {
             `c:${run.runId}`,
           );
         } else {
-          const accountId = accounts[Math.floor(Math.random() * accounts.length)];
+          const accountId = pick(accounts);
           const runId = `run-${serial++}`;
           answer = await client.command(
             `/v1/accounts/${accountId}/runs`,

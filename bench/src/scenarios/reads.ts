@@ -48,7 +48,7 @@ export const readsScenario: Scenario = {
       for (const projection of projections) await rebuildProjection({ db, store, projection, toProjectedEvent });
 
       const { rows: counted } = await pool.query<{ n: string }>('SELECT count(*)::text AS n FROM usage_ledger');
-      const real = Number(counted[0].n);
+      const real = Number(counted[0]?.n ?? 0);
       const copies = Math.max(0, Math.ceil((parameters.usageRows - real) / real));
       progress.note('growing the usage ledger', { realRows: real, copies });
       const { rows: columns } = await pool.query<{ column_name: string }>(
@@ -100,10 +100,10 @@ export const readsScenario: Scenario = {
       const notes: string[] = [];
       for (const query of queries) {
         // Warm-up: the first requests pay for plans and connections.
-        for (let i = 0; i < 20; i++) await client.get(query.path(accounts[i % accounts.length].accountId));
+        for (let i = 0; i < 20; i++) await client.get(query.path(accounts[i % accounts.length]!.accountId));
         const latencies: number[] = [];
         for (let i = 0; i < parameters.requestsPerQuery; i++) {
-          const answer = await client.get(query.path(accounts[i % accounts.length].accountId));
+          const answer = await client.get(query.path(accounts[i % accounts.length]!.accountId));
           if (answer.status !== 200)
             throw new Error(`${query.name} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
           latencies.push(answer.ms);
@@ -120,7 +120,7 @@ export const readsScenario: Scenario = {
         });
       }
       notes.push(
-        `${Number(total[0].n).toLocaleString('en-US')} usage-ledger rows over ${parameters.accounts} accounts (${real.toLocaleString('en-US')} projected from events, the rest copies); ` +
+        `${Number(total[0]?.n ?? 0).toLocaleString('en-US')} usage-ledger rows over ${parameters.accounts} accounts (${real.toLocaleString('en-US')} projected from events, the rest copies); ` +
           `one client, sequential requests over keep-alive HTTP, measured at the client; usage pages of ${parameters.pageSize} rows, project ${PROJECT}.`,
       );
       return { parameters, figures, notes };

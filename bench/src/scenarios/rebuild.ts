@@ -64,8 +64,8 @@ export const rebuildScenario: Scenario = {
           });
         }
       }
-      const largest = parameters.sizes[parameters.sizes.length - 1];
-      const smallest = parameters.sizes[0];
+      const largest = Math.max(...parameters.sizes);
+      const smallest = Math.min(...parameters.sizes);
       const at = (size: number, name: string) => rows.find((row) => row.size === size && row.projection === name)!;
       const allAt = (size: number): number => {
         const mine = rows.filter((row) => row.size === size);

@@ -72,7 +72,7 @@ export class AccountHistory {
           type: 'AcceptRun',
           accountId,
           runId,
-          projectId: PROJECTS[this.runs % PROJECTS.length],
+          projectId: PROJECTS[this.runs % PROJECTS.length]!, // an index modulo the length
           action: advanced ? 'agent.run' : 'workflow.run',
           capabilityBand: advanced ? 'advanced' : 'standard',
           estimatedCost: BigInt(1 + (this.runs % 20)) * CREDIT,
@@ -151,6 +151,7 @@ export async function appendHistories(
     const mine = accounts.filter((_, i) => i % workers === w);
     for (let turn = 0; stored < total; turn++) {
       const account = mine[turn % mine.length];
+      if (!account) return; // more workers than accounts: this one has none
       const events = account.next(Math.min(chunk, total - stored));
       stored += events.length;
       const result = await appendToStream(pool, account.streamId, events, account.revision);

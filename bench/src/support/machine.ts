@@ -28,7 +28,7 @@ export async function describeEnvironment(databaseUrl: string): Promise<Environm
         arch: os.arch(),
       },
       node: process.version,
-      postgres: rows[0].server_version,
+      postgres: rows[0]?.server_version ?? 'unknown',
     };
   } finally {
     await client.end();

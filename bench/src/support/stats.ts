@@ -12,7 +12,7 @@ export interface LatencySummary {
 export function percentile(sorted: readonly number[], p: number): number {
   if (sorted.length === 0) return 0;
   const rank = Math.min(sorted.length - 1, Math.max(0, Math.ceil((p / 100) * sorted.length) - 1));
-  return sorted[rank];
+  return sorted[rank] ?? 0;
 }
 
 export function summarize(samples: readonly number[]): LatencySummary {
@@ -23,7 +23,7 @@ export function summarize(samples: readonly number[]): LatencySummary {
     count: list.length,
     p50: round(percentile(list, 50)),
     p99: round(percentile(list, 99)),
-    max: round(list.length ? list[list.length - 1] : 0),
+    max: round(list.at(-1) ?? 0),
     mean: round(list.length ? total / list.length : 0),
   };
 }

@@ -28,7 +28,7 @@ export async function forEachConcurrently<T>(
   const worker = async (): Promise<void> => {
     while (next < items.length) {
       const index = next++;
-      await task(items[index], index);
+      await task(items[index]!, index); // index < items.length, checked above
     }
   };
   await Promise.all(Array.from({ length: Math.min(concurrency, items.length) }, worker));
@@ -108,4 +108,11 @@ export async function closedLoop(
   };
   await Promise.all(Array.from({ length: options.clients }, (_, index) => client(index)));
   return { samples, measuredMs: options.durationMs };
+}
+
+/** One of `items` at random; they must not be empty. */
+export function pick<T>(items: readonly T[]): T {
+  const item = items[Math.floor(Math.random() * items.length)];
+  if (item === undefined) throw new Error('nothing to pick from');
+  return item;
 }

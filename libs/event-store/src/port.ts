@@ -102,6 +102,8 @@ export const comparePositions = (a: GlobalPosition, b: GlobalPosition): number =
 export const formatPosition = (p: GlobalPosition): string => `${p.commit}/${p.prepare}`;
 
 export function parsePosition(text: string): GlobalPosition | undefined {
-  const match = /^(\d{1,20})\/(\d{1,20})$/.exec(text);
-  return match ? { commit: BigInt(match[1]), prepare: BigInt(match[2]) } : undefined;
+  const [, commit, prepare] = /^(\d{1,20})\/(\d{1,20})$/.exec(text) ?? [];
+  return commit !== undefined && prepare !== undefined
+    ? { commit: BigInt(commit), prepare: BigInt(prepare) }
+    : undefined;
 }

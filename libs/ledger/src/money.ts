@@ -59,7 +59,7 @@ function parseScaled(text: unknown, decimals: number, unit: string, max: bigint,
   if (!match) {
     return { ok: false, problem: 'amount_invalid', message: `"${text}" is not a decimal number` };
   }
-  const [, sign, whole, fraction = ''] = match;
+  const [, sign, whole = '0', fraction = ''] = match;
   const significant = withoutTrailingZeros(fraction);
   if (significant.length > decimals) {
     return {

@@ -38,7 +38,7 @@ export class AccountListHandler implements IQueryHandler<AccountList> {
         status: row.status,
         planName: row.plan_name,
       })),
-      nextAfter: rows.length > limit ? page[page.length - 1].account_id : null,
+      nextAfter: rows.length > limit ? (page.at(-1)?.account_id ?? null) : null,
     };
   }
 }

@@ -29,7 +29,8 @@ export function decodeEventsCursor(text: string): bigint | undefined {
   if (text.length > 100) return undefined;
   const match = /^rev:(\d{1,19})$/.exec(Buffer.from(text, 'base64url').toString());
   // A revision past Postgres's bigint would reach the query as an out-of-range number.
-  return match && BigInt(match[1]) < 2n ** 63n ? BigInt(match[1]) : undefined;
+  const revision = match?.[1] === undefined ? undefined : BigInt(match[1]);
+  return revision !== undefined && revision < 2n ** 63n ? revision : undefined;
 }
 
 @QueryHandler(AuditEventsPage)

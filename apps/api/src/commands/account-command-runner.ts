@@ -11,7 +11,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { bucketsOf, decide, reject, type LedgerCommand } from '@ledger/domain';
+import { bucketsOf, decide, invariant, reject, type LedgerCommand } from '@ledger/domain';
 import {
   accountStreamId,
   formatPosition,
@@ -121,6 +121,7 @@ export class AccountCommandRunner {
       batch.map(async (pending, i) => {
         const outcome = stored.outcomes[i];
         try {
+          invariant(outcome, 'every command of a batch has its outcome');
           if (outcome.kind === 'rejected') throw outcome.error;
           if (outcome.kind === 'answered_before') {
             pending.resolve(await this.answerAgain(pending, outcome.answered));
@@ -203,7 +204,11 @@ export class AccountCommandRunner {
       applyRecorded(before, recorded);
       if (recorded.revision >= answered.firstRevision) mine.push(recorded);
     }
-    const last = mine[mine.length - 1];
+    const last = mine.at(-1);
+    invariant(
+      last,
+      `the stream holds the events of answered command ${answered.firstRevision}–${answered.lastRevision}`,
+    );
     return {
       commandType: pending.command.type,
       commandId: last.metadata.commandId,

@@ -33,7 +33,9 @@ export function decodeInput<S extends z.ZodType>(schema: S, input: unknown): z.o
     code: issueCode(issue) ?? 'validation_failed',
     message: issue.message,
   }));
-  const first = issues[0];
+  const [first] = issues;
+  // zod reports at least one issue for every failure; the guard keeps an empty list a plain refusal
+  if (!first) throw new LedgerHttpError(reject('validation_failed', undefined, { issues }));
   const code = (first.code in rejectionCatalogue ? first.code : 'validation_failed') as RejectionCode;
   throw new LedgerHttpError(reject(code, first.field ? `${first.field}: ${first.message}` : first.message, { issues }));
 }

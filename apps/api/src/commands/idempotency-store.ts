@@ -10,6 +10,7 @@
  * afresh, appending at most what the first attempt would have.
  */
 import { Inject, Injectable } from '@nestjs/common';
+import { invariant } from '@ledger/domain';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
 import { ANSWERS_DATABASE } from '../infrastructure/tokens';
@@ -91,8 +92,10 @@ export class IdempotencyStore {
       ORDER BY i.ord`.execute(this.db);
     return requests.map((request, i): Claim => {
       const at = first.get(`${request.principalId}\u0000${request.key}`)!;
-      if (at !== i) return { kind: 'in_flight', requestHash: requests[at].requestHash };
+      const earlier = requests[at];
+      if (at !== i && earlier) return { kind: 'in_flight', requestHash: earlier.requestHash };
       const row = rows[unique.indexOf(request)];
+      invariant(row, 'the claim statement answers one row per distinct key');
       if (row.claimed) return { kind: 'claimed' };
       if (row.response_status === null) return { kind: 'in_flight', requestHash: row.request_hash! };
       return {

@@ -25,7 +25,9 @@ export class MicroBatcher<In, Out> {
       const slice = batch.slice(start, start + this.maxBatch);
       try {
         const outputs = await this.serve(slice.map((item) => item.input));
-        slice.forEach((item, i) => item.resolve(outputs[i]));
+        if (outputs.length !== slice.length)
+          throw new Error(`served ${outputs.length} answers for ${slice.length} inputs`);
+        slice.forEach((item, i) => item.resolve(outputs[i]!));
       } catch (error) {
         for (const item of slice) item.reject(error);
       }

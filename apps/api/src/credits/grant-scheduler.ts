@@ -101,14 +101,14 @@ export class GrantScheduler implements OnApplicationBootstrap, OnApplicationShut
     const outcomes = await Promise.allSettled(toSend.map((account) => this.send(account, now)));
     const receipts: ReceiptJson[] = [];
     let failures = 0;
-    outcomes.forEach((outcome, i) => {
-      if (outcome.status === 'fulfilled') {
+    toSend.forEach(({ accountId, dueAt }, i) => {
+      const outcome = outcomes[i];
+      if (outcome?.status === 'fulfilled') {
         receipts.push(outcome.value);
-        const { accountId, dueAt } = toSend[i];
         this.sent.set(`${accountId}\u0000${dueAt.toISOString()}`, now.getTime());
       } else {
         failures++;
-        this.logger.warn(`recording what fell due on ${toSend[i].accountId} failed: ${String(outcome.reason)}`);
+        this.logger.warn(`recording what fell due on ${accountId} failed: ${String(outcome?.reason)}`);
       }
     });
     const recorded = receipts.reduce((total, receipt) => total + receipt.events.length, 0);

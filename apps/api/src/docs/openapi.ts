@@ -10,7 +10,7 @@ import { httpStatusOf } from '../errors/ledger-http-error';
 import { readRoutes, type ReadRoute } from '../read-models/read-routes';
 
 const toOpenApiPath = (path: string) => `/v1/${path.replace(/:(\w+)/g, '{$1}')}`;
-const pathParams = (path: string) => [...path.matchAll(/:(\w+)/g)].map((m) => m[1]);
+const pathParams = (path: string) => [...path.matchAll(/:(\w+)/g)].flatMap((m) => m[1] ?? []);
 
 function bodySchema(schema: z.ZodObject, params: string[]) {
   const json = z.toJSONSchema(schema.omit(Object.fromEntries(params.map((p) => [p, true])) as never), {

@@ -38,7 +38,8 @@ function authenticate(keys: ApiKeys, limiter: RateLimiter): RequestHandler {
   return (request: EdgeRequest, response: Response, next: NextFunction) => {
     const header = request.headers.authorization ?? '';
     const match = header.length <= MAX_AUTHORIZATION_LENGTH ? /^Bearer\s+(\S+)$/i.exec(header) : null;
-    const holder = match ? keys.holderOf(match[1]) : undefined;
+    const token = match?.[1];
+    const holder = token === undefined ? undefined : keys.holderOf(token);
     if (!holder) {
       return next(
         new LedgerHttpError(
@@ -86,10 +87,10 @@ function authenticate(keys: ApiKeys, limiter: RateLimiter): RequestHandler {
 
 /** The account a /v1/accounts/:accountId/… path names, when it decodes; the router checks it further. */
 function pathAccount(path: string): string | undefined {
-  const match = /^\/accounts\/([^/]+)\//.exec(path);
-  if (!match) return undefined;
+  const segment = /^\/accounts\/([^/]+)\//.exec(path)?.[1];
+  if (segment === undefined) return undefined;
   try {
-    return decodeURIComponent(match[1]);
+    return decodeURIComponent(segment);
   } catch {
     return undefined;
   }

@@ -18,13 +18,13 @@ export class ApiKeyGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
     const request = context.switchToHttp().getRequest<AuthenticatedRequest>();
     if (request.principal) return true;
-    const match = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '');
-    const principal = match ? this.keys.principalFor(match[1]) : undefined;
+    const token = /^Bearer\s+(\S+)$/i.exec(request.headers.authorization ?? '')?.[1];
+    const principal = token === undefined ? undefined : this.keys.principalFor(token);
     if (!principal) {
       throw new LedgerHttpError(
         reject(
           'unauthenticated',
-          match ? 'the API key is not recognised' : 'send an API key as "Authorization: Bearer <key>"',
+          token !== undefined ? 'the API key is not recognised' : 'send an API key as "Authorization: Bearer <key>"',
         ),
       );
     }

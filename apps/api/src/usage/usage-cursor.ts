@@ -13,8 +13,9 @@ const INT64_MAX = 2n ** 63n - 1n;
 
 export function decodeCursor(text: string): UsageCursor | undefined {
   if (text.length > 100) return undefined;
-  const match = /^(\d{1,19})\/(\d{1,19})\/(\d{1,6})$/.exec(Buffer.from(text, 'base64url').toString());
-  if (!match) return undefined;
-  const cursor = { commit: BigInt(match[1]), prepare: BigInt(match[2]), entry: Number(match[3]) };
+  const [, commit, prepare, entry] =
+    /^(\d{1,19})\/(\d{1,19})\/(\d{1,6})$/.exec(Buffer.from(text, 'base64url').toString()) ?? [];
+  if (commit === undefined || prepare === undefined || entry === undefined) return undefined;
+  const cursor = { commit: BigInt(commit), prepare: BigInt(prepare), entry: Number(entry) };
   return cursor.commit <= INT64_MAX && cursor.prepare <= INT64_MAX ? cursor : undefined;
 }

@@ -80,8 +80,9 @@ export class UsageLedgerExportHandler implements IQueryHandler<UsageLedgerExport
           return `${USAGE_CSV_COLUMNS.map((column) => csvField(view[column] === null ? null : String(view[column]))).join(',')}\r\n`;
         })
         .join('');
-      if (rows.length < PAGE) return;
-      cursor = cursorAfter(rows[rows.length - 1]);
+      const last = rows.at(-1);
+      if (rows.length < PAGE || !last) return;
+      cursor = cursorAfter(last);
     }
   }
 }

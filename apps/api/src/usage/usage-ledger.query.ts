@@ -38,10 +38,11 @@ export class UsageLedgerPageHandler implements IQueryHandler<UsageLedgerPage> {
     const { cursor, limit, ...selection } = filters;
     const rows = await selectUsageRows(this.db, accountId, selection, cursor, limit + 1);
     const page = rows.slice(0, limit);
+    const last = page.at(-1);
     return {
       accountId,
       rows: page.map(usageRowView),
-      nextCursor: rows.length > limit ? encodeCursor(cursorAfter(page[page.length - 1])) : null,
+      nextCursor: rows.length > limit && last ? encodeCursor(cursorAfter(last)) : null,
     };
   }
 }

@@ -57,7 +57,7 @@ function parseRows(text: string, format: 'csv' | 'jsonl'): ParsedRow[] {
           throw new Error(`${fields.length} fields, the header has ${header.length}`);
         rows.push({
           line: lineNo,
-          row: Object.fromEntries(header.map((name, i) => [name, fields[i] === '' ? null : fields[i]])),
+          row: Object.fromEntries(header.map((name, i) => [name, fields[i] || null])),
         });
       } catch (error) {
         rows.push({ line: lineNo, row: undefined, error: (error as Error).message });
@@ -134,7 +134,7 @@ export function checkExportText(text: string, format: 'csv' | 'jsonl', digest?: 
   }
   if (digest) {
     if (digest.digest !== prev || digest.rows !== rows.length) {
-      const lastLine = rows.length > 0 ? rows[rows.length - 1].line : format === 'csv' ? 1 : 0;
+      const lastLine = rows.at(-1)?.line ?? (format === 'csv' ? 1 : 0);
       return fail(
         'missing',
         lastLine + 1,
@@ -149,8 +149,9 @@ export function checkExportText(text: string, format: 'csv' | 'jsonl', digest?: 
 
 export async function auditCheckExport(argv: string[], io: CliIo): Promise<number> {
   const { positionals } = parseArgs({ args: argv, options: {}, allowPositionals: true, strict: true });
-  if (positionals.length !== 1) throw new CliError('audit check-export needs exactly one file');
-  const file = path.resolve(positionals[0]);
+  const [given] = positionals;
+  if (positionals.length !== 1 || given === undefined) throw new CliError('audit check-export needs exactly one file');
+  const file = path.resolve(given);
   let text: string;
   try {
     text = await readFile(file, 'utf8');

@@ -20,6 +20,7 @@ import {
   evolve,
   formatCredits,
   initialState,
+  invariant,
   invariantViolations,
   type AccountState,
 } from '@ledger/domain';
@@ -143,8 +144,9 @@ class EventSource {
         maxCount: this.batchSize,
         streamPrefix: ACCOUNT_STREAM_PREFIX,
       });
-      if (page.length === 0) return;
-      this.after = page[page.length - 1].position;
+      const last = page.at(-1);
+      if (!last) return;
+      this.after = last.position;
       this.read += page.length;
       this.buffer = page.map(toProjectedEvent);
     }
@@ -188,9 +190,11 @@ const maxPosition = (positions: Iterable<GlobalPosition>): GlobalPosition =>
 /** Runs a projection's handlers with every table name resolving to our scratch copies. */
 async function applyToScratch(tx: Transaction<ReadModelTables>, projection: Projection, events: ProjectedEvent[]) {
   const { rows } = await sql<{ path: string }>`SELECT current_setting('search_path') AS path`.execute(tx);
+  const [setting] = rows;
+  invariant(setting, 'current_setting answers one row');
   await sql`SELECT set_config('search_path', 'pg_temp', true)`.execute(tx);
   await projection.applyBatch(events, tx.withSchema('pg_temp'));
-  await sql`SELECT set_config('search_path', ${rows[0].path}, true)`.execute(tx);
+  await sql`SELECT set_config('search_path', ${setting.path}, true)`.execute(tx);
 }
 
 interface Fold {
@@ -378,7 +382,7 @@ async function diffTable(
            s AS (SELECT * FROM ${sql.id('pg_temp', table)})
       SELECT count(*)::text AS n FROM l FULL OUTER JOIN s ON ${on}
       WHERE to_jsonb(l) IS DISTINCT FROM to_jsonb(s)`.execute(tx);
-    count = Number(counted.rows[0].n);
+    count = Number(counted.rows[0]?.n ?? 0);
   }
   const listed = rows.slice(0, limit).map(({ live: l, replay: r }) => {
     const base = (l ?? r)!;

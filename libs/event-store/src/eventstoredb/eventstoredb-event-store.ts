@@ -144,8 +144,9 @@ export class EventStoreDbEventStore implements EventStore {
     for (;;) {
       const page = await this.readStreamPage(streamId, from, this.pageSize);
       yield* page;
-      if (page.length < this.pageSize) return;
-      from = page[page.length - 1].revision + 1n;
+      const last = page.at(-1);
+      if (page.length < this.pageSize || !last) return;
+      from = last.revision + 1n;
     }
   }
 
@@ -184,9 +185,10 @@ export class EventStoreDbEventStore implements EventStore {
       for (const { event } of page) {
         if (event && !isSystem(event.streamId, event.type)) return toGlobal(event.position);
       }
-      if (page.length < 100) return null;
+      const last = page.at(-1);
+      if (page.length < 100 || !last) return null;
       // Reading backwards from a position returns the events before it.
-      from = page[page.length - 1].event!.position;
+      from = last.event!.position;
     }
   }
 
@@ -257,7 +259,7 @@ export class EventStoreDbEventStore implements EventStore {
     return {
       subscriptionsDown: entries.length,
       downSince: oldest?.since ?? null,
-      lastError: entries.length > 0 ? entries[entries.length - 1].error : null,
+      lastError: entries.at(-1)?.error ?? null,
     };
   }
 

@@ -223,8 +223,9 @@ export class PostgresEventStore implements EventStore {
         [streamId, from, this.pageSize],
       );
       for (const row of rows) yield toRecorded(row);
-      if (rows.length < this.pageSize) return;
-      from = BigInt(rows[rows.length - 1].revision) + 1n;
+      const last = rows.at(-1);
+      if (rows.length < this.pageSize || !last) return;
+      from = BigInt(last.revision) + 1n;
     }
   }
 
@@ -308,7 +309,7 @@ export class PostgresEventStore implements EventStore {
          ${options.streamPrefix ? `AND stream_id LIKE $3 || '%'` : ''}`,
       values,
     );
-    return Number(rows[0].n);
+    return Number(rows[0]?.n ?? 0);
   }
 
   /** Ends this store's subscriptions and gives back their connections, even if nobody is iterating them. */
