@@ -3,6 +3,7 @@
  * models equal the domain's fold however the events are cut into batches — and two different
  * cuts give identical tables, row for row.
  */
+import { defined } from '../../test/support/defined';
 import fc from 'fast-check';
 import type { Credits, Instant, LedgerCommand } from '@ledger/domain';
 import { projections, readModelTableNames } from './index';
@@ -117,7 +118,7 @@ function commandFor(
         estimate + credits('5000'),
         1n,
       ][action.variant];
-      return { ...base, type: 'CompleteRun', runId: run?.runId ?? 'r-none', actualCost };
+      return { ...base, type: 'CompleteRun', runId: run?.runId ?? 'r-none', actualCost: defined(actualCost) };
     }
     case 'fail':
     case 'cancel':
@@ -193,7 +194,7 @@ function record(actions: readonly Action[]): RecordingLedger {
   }
   actions.forEach((action, serial) => {
     now = later(now, action.hours * HOUR);
-    const decision = ledger.send(commandFor(ledger, ACCOUNTS[action.account], action, now, serial), now);
+    const decision = ledger.send(commandFor(ledger, defined(ACCOUNTS[action.account]), action, now, serial), now);
     const outcome = decision.ok ? `${action.op}: ok` : `${action.op}: ${decision.rejection.code}`;
     outcomes.set(outcome, (outcomes.get(outcome) ?? 0) + 1);
   });

@@ -28,14 +28,14 @@ const { services } = compose;
 
 it('starts EventStoreDB (the official image), Postgres, the API and the projector', () => {
   expect(Object.keys(services).sort()).toEqual(['api', 'eventstoredb', 'postgres', 'projector']);
-  expect(services.eventstoredb.image).toMatch(/^eventstore\/eventstore:/);
-  expect(services.postgres.image).toMatch(/^postgres:/);
+  expect(services.eventstoredb?.image).toMatch(/^eventstore\/eventstore:/);
+  expect(services.postgres?.image).toMatch(/^postgres:/);
 });
 
 it('checks the health of the stores and the API, and starts the ledger once they are healthy', () => {
-  for (const name of ['eventstoredb', 'postgres', 'api']) expect(services[name].healthcheck?.test).toBeDefined();
+  for (const name of ['eventstoredb', 'postgres', 'api']) expect(services[name]?.healthcheck?.test).toBeDefined();
   for (const name of ['api', 'projector']) {
-    expect(services[name].depends_on).toMatchObject({
+    expect(services[name]?.depends_on).toMatchObject({
       eventstoredb: { condition: 'service_healthy' },
       postgres: { condition: 'service_healthy' },
     });
@@ -44,17 +44,17 @@ it('checks the health of the stores and the API, and starts the ledger once they
 
 it('points the API and the projector at EventStoreDB for events and Postgres for the rest', () => {
   for (const name of ['api', 'projector']) {
-    expect(services[name].environment).toMatchObject({
+    expect(services[name]?.environment).toMatchObject({
       EVENT_STORE: 'eventstoredb',
       EVENTSTORE_CONNECTION_STRING: 'esdb://eventstoredb:2113?tls=false',
       DATABASE_URL: expect.stringMatching(/^postgres:\/\/.+@postgres:5432\//),
     });
   }
-  expect(services.projector.command).toEqual(['node', 'dist/apps/projector/src/main.js']);
+  expect(services.projector?.command).toEqual(['node', 'dist/apps/projector/src/main.js']);
 });
 
 it('builds one image, multi-stage, running as a non-root user with production dependencies only', () => {
-  expect(services.api.build).toEqual({ context: '..', dockerfile: 'docker/Dockerfile' });
+  expect(services.api?.build).toEqual({ context: '..', dockerfile: 'docker/Dockerfile' });
   const dockerfile = readFileSync(path.join(root, 'docker/Dockerfile'), 'utf8');
   expect(dockerfile.match(/^FROM /gm)?.length).toBeGreaterThanOrEqual(2);
   expect(dockerfile).toMatch(/npm ci --omit=dev/);
@@ -66,11 +66,11 @@ it('builds one image, multi-stage, running as a non-root user with production de
 
 it('requires API keys, publishes no store, and the API on this machine only by default', () => {
   for (const name of ['api', 'projector']) {
-    expect(services[name].environment?.API_KEYS).toMatch(/^\$\{API_KEYS:\?.+\}$/);
-    expect(services[name].environment?.NODE_ENV).toBe('production');
+    expect(services[name]?.environment?.API_KEYS).toMatch(/^\$\{API_KEYS:\?.+\}$/);
+    expect(services[name]?.environment?.NODE_ENV).toBe('production');
   }
-  expect(services.eventstoredb.ports).toBeUndefined();
-  expect(services.postgres.ports).toBeUndefined();
-  expect(services.projector.ports).toBeUndefined();
-  expect(services.api.ports).toEqual(['${API_PUBLISH:-127.0.0.1}:3000:3000']);
+  expect(services.eventstoredb?.ports).toBeUndefined();
+  expect(services.postgres?.ports).toBeUndefined();
+  expect(services.projector?.ports).toBeUndefined();
+  expect(services.api?.ports).toEqual(['${API_PUBLISH:-127.0.0.1}:3000:3000']);
 });

@@ -3,6 +3,7 @@
  * on the real configuration, as `npm run lint` runs it: it must refuse an app reaching into another
  * and allow libraries, the app's own files and the shared test harness.
  */
+import { defined } from '../support/defined';
 import { execFile } from 'node:child_process';
 import path from 'node:path';
 
@@ -19,7 +20,9 @@ function problemsOf(file: string, code: string): Promise<string[]> {
         // eslint exits 1 when it found problems: the JSON on stdout is the answer either way.
         if (error && error.code !== 1) return reject(error);
         const [result] = JSON.parse(stdout) as Array<{ messages: Array<{ ruleId: string | null; message: string }> }>;
-        resolve(result.messages.filter((m) => m.ruleId === 'ledger/no-cross-app-imports').map((m) => m.message));
+        resolve(
+          defined(result?.messages.filter((m) => m.ruleId === 'ledger/no-cross-app-imports').map((m) => m.message)),
+        );
       },
     );
     eslint.stdin?.end(code);

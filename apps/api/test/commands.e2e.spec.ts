@@ -295,10 +295,10 @@ describe('concurrency', () => {
     await preparedAccount('shared', '100');
     const second = await ledger.startAnotherApi();
     try {
-      const clients = [ledger.client(), new LedgerClient(second.url, 'service-key-all')];
+      const clients = [ledger.client(), new LedgerClient(second.url, 'service-key-all')] as const;
       const responses = await Promise.all(
         Array.from({ length: 40 }, (_, i) =>
-          clients[i % 2].command(
+          clients[i % 2 === 0 ? 0 : 1].command(
             '/v1/accounts/shared/runs',
             { runId: `s${i}`, projectId: 'p1', action: 'workflow.run', capabilityBand: 'standard', estimatedCost: '9' },
             `shared-${i}`,
@@ -306,7 +306,7 @@ describe('concurrency', () => {
         ),
       );
       const accepted = responses.filter((r) => r.status === 200).length;
-      expect(responses.every((r) => [200, 402, 409].includes(r.status))).toBe(true);
+      expect(responses.map((r) => r.status).filter((status) => ![200, 402, 409].includes(status))).toEqual([]);
       expect(accepted).toBeLessThanOrEqual(Math.floor(100 / 9));
       const state = await foldedAccount('shared');
       expect(invariantViolations(state)).toEqual([]);

@@ -8,6 +8,7 @@ import { accountStreamId } from '@ledger/event-store';
 import { projectionNames } from '@ledger/projections';
 import type { LedgerResponse } from '@ledger/client';
 import { runSeedScenario, SEED_PROJECTS } from '@ledger/client';
+import { defined } from '../../../test/support/defined';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 
@@ -93,7 +94,7 @@ describe('the billing overview', () => {
     const { account, unassigned, projects } = response.body;
     for (const bucket of ['included', 'bonus', 'reserved', 'consumed', 'hold', 'expired']) {
       const sum = projects.reduce(
-        (t: bigint, p: { buckets: Record<string, string> }) => t + BigInt(p.buckets[bucket]),
+        (t: bigint, p: { buckets: Record<string, string> }) => t + BigInt(defined(p.buckets[bucket], bucket)),
         0n,
       );
       expect(sum + BigInt(unassigned[bucket])).toBe(BigInt(account[bucket]));
@@ -141,7 +142,7 @@ describe('the usage ledger', () => {
        FROM usage_ledger WHERE account_id = 'acct-seed'`,
     );
     const overview = await fresh('/v1/accounts/acct-seed/overview');
-    const asCredits = Object.fromEntries(Object.entries(sums).map(([k, v]) => [k, formatCredits(BigInt(v))]));
+    const asCredits = Object.fromEntries(Object.entries(defined(sums)).map(([k, v]) => [k, formatCredits(BigInt(v))]));
     expect(asCredits).toEqual({
       included: overview.body.buckets.included,
       bonus: overview.body.buckets.bonus,
@@ -153,8 +154,8 @@ describe('the usage ledger', () => {
   });
 
   it('pages through every row exactly once, newest first, with an opaque cursor', async () => {
-    const [{ n }] = await sql<{ n: number }>(
-      `SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = 'acct-seed'`,
+    const { n } = defined(
+      (await sql<{ n: number }>(`SELECT count(*)::int AS n FROM usage_ledger WHERE account_id = 'acct-seed'`))[0],
     );
     const seen: string[] = [];
     const positions: string[] = [];
@@ -173,11 +174,14 @@ describe('the usage ledger', () => {
     } while (cursor);
     expect(seen.length).toBe(n);
     expect(new Set(seen).size).toBe(n);
-    const order = (p: string) => p.split(/[/#]/).map(BigInt);
+    // "commit/prepare#entry": newest first means each is after the next, compared part by part
+    const order = (p: string | undefined) => defined(p, 'a position').split(/[/#]/).map(BigInt);
+    const after = (a: bigint[], b: bigint[]): boolean => {
+      const i = a.findIndex((part, k) => part !== b[k]);
+      return i >= 0 && a[i]! > b[i]!;
+    };
     for (let i = 1; i < positions.length; i++) {
-      const [a, b] = [order(positions[i - 1]), order(positions[i])];
-      const cmp = a[0] !== b[0] ? a[0] > b[0] : a[1] !== b[1] ? a[1] > b[1] : a[2] > b[2];
-      expect(cmp).toBe(true);
+      expect(after(order(positions[i - 1]), order(positions[i]))).toBe(true);
     }
   });
 

@@ -141,7 +141,7 @@ describe('the usage ledger', () => {
     expect(response.status).toBe(200);
     expect(response.headers.get('content-type')).toMatch(/^text\/csv/);
     expect(response.headers.get('content-disposition')).toBe('attachment; filename="usage-acme.csv"');
-    const [header, ...lines] = String(response.body).trimEnd().split('\r\n').map(parseCsvLine);
+    const [header = [], ...lines] = String(response.body).trimEnd().split('\r\n').map(parseCsvLine);
     expect(header).toEqual([...USAGE_CSV_COLUMNS]);
     const page = await client.get('/v1/accounts/acme/usage?project=proj-research&limit=500');
     expect(lines.map((line) => line[header.indexOf('eventId')])).toEqual(

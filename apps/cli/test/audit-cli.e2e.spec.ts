@@ -3,6 +3,7 @@
  * then `ledger audit …` against the same database — as-of balances, history, verify (clean, then
  * after tampering with the read models), and hash-chained exports (clean, then edited).
  */
+import { defined } from '../../../test/support/defined';
 import { readFile, mkdtemp, writeFile } from 'node:fs/promises';
 import os from 'node:os';
 import path from 'node:path';
@@ -48,12 +49,14 @@ beforeAll(async () => {
   for await (const recorded of ledger.api.infrastructure.eventStore.readStream(accountStreamId(ACCOUNT))) {
     times.push(recorded.metadata.occurredAt);
   }
-  steps.forEach((step, index) => {
-    step.firstAt = times[index === 0 ? 0 : steps[index - 1].revision + 1];
-    step.lastAt = times[step.revision];
-  });
+  let firstRevision = 0;
+  for (const step of steps) {
+    step.firstAt = defined(times[firstRevision], `the event at revision ${firstRevision}`);
+    step.lastAt = defined(times[step.revision], `the event at revision ${step.revision}`);
+    firstRevision = step.revision + 1;
+  }
   // The read models caught up with the whole seed.
-  const last = steps[steps.length - 1].position;
+  const last = steps[steps.length - 1]?.position;
   const fresh = await ledger
     .client('dashboard-key-all')
     .get(`/v1/accounts/${ACCOUNT}/overview?atLeastPosition=${last}`);
@@ -77,7 +80,7 @@ describe('ledger audit balance', () => {
       const balance = await balanceJson('--as-of', step.position);
       expect([step.name, balance.buckets]).toEqual([step.name, step.buckets]);
     }
-    expect(steps[steps.length - 1].buckets).toMatchObject({
+    expect(steps[steps.length - 1]?.buckets).toMatchObject({
       included: '500',
       available: '432',
       reserved: '24',
@@ -92,7 +95,8 @@ describe('ledger audit balance', () => {
     }
     // Just before the first run completed, run-001's 20 were still reserved.
     const completeRun1 = steps.findIndex((s) => s.name === 'complete run-001');
-    const before = await balanceJson('--as-of', new Date(Date.parse(steps[completeRun1].firstAt) - 1).toISOString());
+    const firstAt = defined(steps[completeRun1], 'the step completing run-001').firstAt;
+    const before = await balanceJson('--as-of', new Date(Date.parse(firstAt) - 1).toISOString());
     expect(before.buckets).toMatchObject({ available: '480', reserved: '20', consumed: '0' });
   });
 
@@ -211,15 +215,15 @@ describe('ledger audit verify', () => {
         const run = await cli('audit', 'verify', ...scope);
         expect(run.code).toBe(1);
         expect(run.stdout).toContain(
-          `✗ usage_ledger (event_id=${rows[0].event_id}, entry_index=${rows[0].entry_index}) different: amount: read model 19, replay 18`,
+          `✗ usage_ledger (event_id=${rows[0]?.event_id}, entry_index=${rows[0]?.entry_index}) different: amount: read model 19, replay 18`,
         );
         expect(run.stdout).toContain(`✗ runs (account_id=${ACCOUNT}, run_id=run-003) missing`);
         expect(run.stdout).toMatch(/2 mismatch\(es\)/);
       }
     } finally {
       await pool.query(`UPDATE usage_ledger SET amount = amount - 10000 WHERE event_id = $1 AND entry_index = $2`, [
-        rows[0].event_id,
-        rows[0].entry_index,
+        rows[0]?.event_id,
+        rows[0]?.entry_index,
       ]);
     }
   });
@@ -301,9 +305,10 @@ describe('ledger audit export and check-export', () => {
     const fourth = first + 4;
 
     const edited = [...lines];
-    edited[third - 1] = edited[third - 1].replace(/"?amount"?:"18"|,18,/, (m) => m.replace('18', '19'));
-    if (edited[third - 1] === lines[third - 1]) edited[third - 1] = edited[third - 1].replace(/reservation/, 'release');
-    expect(edited[third - 1]).not.toBe(lines[third - 1]);
+    const original = defined(lines[third - 1], `line ${third}`);
+    const amountEdited = original.replace(/"?amount"?:"18"|,18,/, (m) => m.replace('18', '19'));
+    edited[third - 1] = amountEdited !== original ? amountEdited : original.replace(/reservation/, 'release');
+    expect(edited[third - 1]).not.toBe(original);
     const editedRun = await check(await tampered(file, edited, `edited-${format}`));
     expect([editedRun.code, editedRun.stdout]).toEqual([1, expect.stringContaining(`line ${third}: edited`)]);
 
@@ -312,7 +317,7 @@ describe('ledger audit export and check-export', () => {
     expect([removedRun.code, removedRun.stdout]).toEqual([1, expect.stringContaining(`line ${fourth}: missing`)]);
 
     const swapped = [...lines];
-    [swapped[third - 1], swapped[fourth - 1]] = [swapped[fourth - 1], swapped[third - 1]];
+    [swapped[third - 1], swapped[fourth - 1]] = [defined(lines[fourth - 1]), defined(lines[third - 1])];
     const swappedRun = await check(await tampered(file, swapped, `swapped-${format}`));
     expect([swappedRun.code, swappedRun.stdout]).toEqual([1, expect.stringContaining(`line ${third}: reordered`)]);
 

@@ -3,6 +3,7 @@
  * checkpoint, a failing projection stopped at exactly its event while the others go on, clean
  * stops and recovery from lost connections.
  */
+import { defined } from '../../../test/support/defined';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ACCOUNT_STREAM_PREFIX,
@@ -67,7 +68,7 @@ async function allEvents(): Promise<RecordedEvent[]> {
     const page = await store.readAll({ after, maxCount: 5000, streamPrefix: ACCOUNT_STREAM_PREFIX });
     if (page.length === 0) return events;
     events.push(...page);
-    after = page[page.length - 1].position;
+    after = page[page.length - 1]?.position;
   }
 }
 
@@ -147,7 +148,7 @@ test('catches up from zero, then follows live events: each exactly once, in orde
     for (const name of names) {
       expect(rows.get(name)).toMatchObject({
         events_applied: BigInt(events.length),
-        position: formatPosition(events[events.length - 1].position),
+        position: formatPosition(defined(events[events.length - 1]?.position)),
         failed_position: null,
         failure: null,
       });
@@ -255,21 +256,21 @@ test('batches hold at most batchSize events; with a flush interval, a live appen
 test('a projection that throws on one event stops exactly before it, records why, and the others go on', async () => {
   const events = await allEvents();
   const culprit = events[777];
-  const fragile = recorder('rec-fragile', (event) => event.metadata.eventId === culprit.metadata.eventId);
+  const fragile = recorder('rec-fragile', (event) => event.metadata.eventId === culprit?.metadata.eventId);
   const sturdy = recorder('rec-sturdy');
   const run = start({ projections: [fragile, sturdy], batchSize: 100 });
   try {
     await until(() => run.status(fragile.name).state === 'failed');
     const expectedFailure = {
-      failed_position: formatPosition(culprit.position),
-      failure: `refusing ${culprit.type} ${culprit.metadata.eventId}`,
-      position: formatPosition(events[776].position),
+      failed_position: formatPosition(defined(culprit?.position)),
+      failure: `refusing ${culprit?.type} ${culprit?.metadata.eventId}`,
+      position: formatPosition(defined(events[776]?.position)),
       events_applied: 777n,
     };
     expect((await checkpoints(db)).get(fragile.name)).toMatchObject(expectedFailure);
     const { rows } = await sql<{ failed_at: Date | null }>`
       SELECT failed_at FROM projection_checkpoints WHERE projection = ${fragile.name}`.execute(db);
-    expect(rows[0].failed_at).toBeInstanceOf(Date);
+    expect(rows[0]?.failed_at).toBeInstanceOf(Date);
     // The rows the failed batch wrote before throwing were rolled back with it.
     expect(await seenBy(fragile.name)).toEqual(events.slice(0, 777).map((event) => event.metadata.eventId));
     expect(run.status(fragile.name)).toMatchObject({
@@ -307,14 +308,15 @@ test('a projection that throws on one event stops exactly before it, records why
 test('a restart with the projection still broken fails again at the same event', async () => {
   const events = await allEvents();
   const culprit = events[10];
-  const broken = (): Recorder => recorder('rec-broken', (event) => event.metadata.eventId === culprit.metadata.eventId);
+  const broken = (): Recorder =>
+    recorder('rec-broken', (event) => event.metadata.eventId === culprit?.metadata.eventId);
   for (let attempt = 0; attempt < 2; attempt++) {
     const run = start({ projections: [broken()] });
     await until(() => run.status('rec-broken').state === 'failed');
     await run.stop();
     expect((await checkpoints(db)).get('rec-broken')).toMatchObject({
-      failed_position: formatPosition(culprit.position),
-      position: formatPosition(events[9].position),
+      failed_position: formatPosition(defined(culprit?.position)),
+      position: formatPosition(defined(events[9]?.position)),
       events_applied: 10n,
     });
   }
@@ -333,7 +335,7 @@ test('an abort mid catch-up stops promptly, with every committed batch matching 
   const events = await allEvents();
   expect(seen.length).toBeLessThan(events.length);
   expect(BigInt(seen.length)).toBe(row.events_applied);
-  expect(row.position).toBe(formatPosition(events[seen.length - 1].position));
+  expect(row.position).toBe(formatPosition(defined(events[seen.length - 1]?.position)));
   expect(seen).toEqual(events.slice(0, seen.length).map((event) => event.metadata.eventId));
 });
 

@@ -4,6 +4,7 @@
  * balance_buckets and usage_ledger. No query may fail, and every query must see a whole table:
  * the old one or the new one, never one half built.
  */
+import { defined } from '../../../test/support/defined';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { PostgresEventStore } from '@ledger/event-store';
 import { createKysely, createPool, migrate } from '@ledger/platform';
@@ -91,16 +92,16 @@ async function observe(reader: Kysely<ReadModelTables>): Promise<Observation> {
   );
   return {
     usage: {
-      count: BigInt(usage.rows[0].count),
-      sum: BigInt(usage.rows[0].sum ?? 0n),
-      table: usage.rows[0].table,
-      recent: recent.rows[0].rows ?? '',
+      count: BigInt(defined(usage.rows[0]?.count)),
+      sum: BigInt(usage.rows[0]?.sum ?? 0n),
+      table: defined(usage.rows[0]?.table),
+      recent: recent.rows[0]?.rows ?? '',
     },
     buckets: {
-      count: BigInt(buckets.rows[0].count),
-      table: buckets.rows[0].table,
-      unbalanced: BigInt(buckets.rows[0].unbalanced),
-      total: buckets.rows[0].total ?? '',
+      count: BigInt(defined(buckets.rows[0]?.count)),
+      table: defined(buckets.rows[0]?.table),
+      unbalanced: BigInt(defined(buckets.rows[0]?.unbalanced)),
+      total: buckets.rows[0]?.total ?? '',
     },
   };
 }
@@ -217,8 +218,8 @@ test('while events are appended, queries during a rebuild see whole, consistent 
       expect(observation.buckets.unbalanced).toBe(0n);
       if (i > 0) {
         // Rows are only ever added to usage_ledger; a swapped-in table is at least as far along.
-        expect(observation.usage.count).toBeGreaterThanOrEqual(mine[i - 1].usage.count);
-        expect(observation.buckets.count).toBeGreaterThanOrEqual(mine[i - 1].buckets.count);
+        expect(observation.usage.count).toBeGreaterThanOrEqual(defined(mine[i - 1]?.usage.count));
+        expect(observation.buckets.count).toBeGreaterThanOrEqual(defined(mine[i - 1]?.buckets.count));
       }
     }
   }
@@ -228,7 +229,7 @@ test('while events are appended, queries during a rebuild see whole, consistent 
   const { rows } = await sql<{ n: bigint }>`
     SELECT count(*) AS n FROM events WHERE stream_id LIKE 'billing-account-%'`.execute(db);
   const rowsNow = await checkpoints(db);
-  for (const name of names) expect(rowsNow.get(name)?.events_applied).toBe(BigInt(rows[0].n));
+  for (const name of names) expect(rowsNow.get(name)?.events_applied).toBe(BigInt(defined(rows[0]?.n)));
   expect(live.projector.status().every((s) => s.state === 'live' && s.failure === null)).toBe(true);
   await expectEqualToReplay();
 }, 300_000);

@@ -257,7 +257,7 @@ describe('the usage ledger', () => {
       'SELECT count(*) AS n FROM usage_ledger WHERE account_id = $1',
       [LIVE_ACCOUNT],
     );
-    expect(seen.length).toBe(Number(all.rows[0].n));
+    expect(seen.length).toBe(Number(all.rows[0]?.n));
     expect(seen.length).toBeGreaterThan(USAGE_PAGE_SIZE);
   });
 
@@ -282,7 +282,7 @@ describe('the usage ledger', () => {
     const file = path.join(await mkdtemp(path.join(os.tmpdir(), 'usage-csv-')), download.suggestedFilename());
     await download.saveAs(file);
     const lines = (await readFile(file, 'utf8')).trimEnd().split('\r\n').map(parseCsvLine);
-    const [header, ...rows] = lines;
+    const [header = [], ...rows] = lines;
     const kind = header.indexOf('kind');
     const amount = header.indexOf('amount');
     const grants = await ledger.api.infrastructure.pool.query<{ amount: string }>(

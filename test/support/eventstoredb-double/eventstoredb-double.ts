@@ -27,6 +27,7 @@
  * credentials, persistent subscriptions, projections, gossip/cluster discovery (connect with a
  * single host and `tls=false`).
  */
+import { defined } from '../defined';
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import type * as grpcTypes from '@grpc/grpc-js';
@@ -104,7 +105,7 @@ export class InMemoryLog {
 
   lastRevision(streamId: string): bigint | undefined {
     const stream = this.streams.get(streamId);
-    return stream && stream.length > 0 ? stream[stream.length - 1].revision : undefined;
+    return stream && stream.length > 0 ? stream[stream.length - 1]?.revision : undefined;
   }
 
   /** Appends with no checks: the caller has checked the expectation. */
@@ -328,7 +329,8 @@ function decideAppend(
           : -1;
   if (proposed.length > 0 && from >= 0 && from + proposed.length <= stream.length) {
     const existing = stream.slice(from, from + proposed.length);
-    if (existing.every((event, i) => event.id === proposed[i].id)) return success(existing[existing.length - 1]);
+    if (existing.every((event, i) => event.id === proposed[i]?.id))
+      return success(defined(existing[existing.length - 1]));
   }
 
   const ok =
@@ -358,7 +360,7 @@ function decideAppend(
     return reply;
   }
   const written = log.write(streamId, proposed);
-  return success(written[written.length - 1]);
+  return success(defined(written[written.length - 1]));
 }
 
 function success(last: StoredEvent): StreamsPb.AppendResp {

@@ -5,6 +5,7 @@
  * lapse, renews its period, is suspended and reactivated. Every command goes through decide; a
  * rejected one (not enough credits, say) is simply skipped, as a caller would see it refused.
  */
+import { defined } from '../../../../test/support/defined';
 import { randomUUID } from 'node:crypto';
 import {
   decide,
@@ -37,7 +38,7 @@ function random(seed: number): () => number {
 /** The events of one account's history, at least `minEvents` of them, ready to append in order. */
 export function accountHistory(accountId: string, seed: number, minEvents: number): EventToAppend[] {
   const next = random(seed);
-  const pick = <T>(items: readonly T[]): T => items[Math.floor(next() * items.length)];
+  const pick = <T>(items: readonly T[]): T => defined(items[Math.floor(next() * items.length)]);
   const amount = (min: number, max: number): Credits => BigInt(Math.round((min + next() * (max - min)) * 100)) * 100n; // two decimals
   const state: AccountState = initialState();
   const out: EventToAppend[] = [];

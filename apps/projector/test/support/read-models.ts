@@ -36,7 +36,7 @@ export async function replayInto(
           tx.withSchema(schema),
         );
       });
-      after = events[events.length - 1].position;
+      after = events[events.length - 1]?.position;
       total += events.length;
     }
   }

@@ -16,7 +16,7 @@ describe('formatAmount', () => {
       fc.property(decimal, (text) => {
         const shown = formatAmount(text);
         expect(shown.replace(/,/g, '')).toBe(text);
-        expect(shown.split('.')[0].replace('-', '')).toMatch(/^\d{1,3}(,\d{3})*$/);
+        expect(shown.split('.')[0]?.replace('-', '')).toMatch(/^\d{1,3}(,\d{3})*$/);
       }),
     );
   });

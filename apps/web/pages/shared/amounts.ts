@@ -8,7 +8,7 @@ const DECIMAL = /^(-?)(\d+)(\.\d+)?$/;
 export function formatAmount(decimal: string): string {
   const match = DECIMAL.exec(decimal);
   if (!match) return decimal;
-  const [, sign, whole, fraction = ''] = match;
+  const [, sign = '', whole = '', fraction = ''] = match;
   return `${sign}${whole.replace(/\B(?=(\d{3})+(?!\d))/g, ',')}${fraction}`;
 }
 

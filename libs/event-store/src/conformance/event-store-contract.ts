@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
 import {
   comparePositions,
+  formatPosition,
   WrongExpectedRevision,
   type EventStore,
   type EventToAppend,
@@ -63,13 +64,12 @@ export async function refusal(promise: Promise<unknown>): Promise<WrongExpectedR
 }
 
 export function expectStrictlyIncreasing(positions: readonly GlobalPosition[]): void {
-  for (let i = 1; i < positions.length; i++) {
-    if (comparePositions(positions[i - 1], positions[i]) >= 0) {
-      throw new Error(
-        `positions out of order at ${i}: ${String(positions[i - 1]?.commit)}/${String(positions[i - 1]?.prepare)} then ${String(positions[i]?.commit)}/${String(positions[i]?.prepare)}`,
-      );
+  positions.forEach((position, i) => {
+    const before = positions[i - 1];
+    if (before && comparePositions(before, position) >= 0) {
+      throw new Error(`positions out of order at ${i}: ${formatPosition(before)} then ${formatPosition(position)}`);
     }
-  }
+  });
 }
 
 /** Waits until the condition holds, running `refresh` (e.g. a read) before each look. */
@@ -306,10 +306,11 @@ export function describeEventStoreContract(name: string, makeSubject: () => Prom
         for (;;) {
           const page = await store.readAll({ after, maxCount: 5, streamPrefix: prefix });
           expect(page.length).toBeLessThanOrEqual(5);
-          if (page.length === 0) break;
-          if (after) expect(comparePositions(page[0]?.position, after)).toBeGreaterThan(0);
+          const [first] = page;
+          if (!first) break;
+          if (after) expect(comparePositions(first.position, after)).toBeGreaterThan(0);
           read.push(...page);
-          after = page[page.length - 1]?.position;
+          after = page.at(-1)?.position;
         }
 
         expect(read.map((event) => event.metadata.eventId)).toEqual(appended.map((event) => event.metadata.eventId));

@@ -52,14 +52,14 @@ it("adds ESDB's $correlationId and $causationId to the stored metadata, and read
   const raw = EventStoreDBClient.connectionString(double.connectionString);
   const [stored] = await collect(raw.readStream(streamId));
   await raw.dispose();
-  expect(stored.event?.id).toBe(event.metadata.eventId);
-  expect(stored.event?.metadata).toMatchObject({
+  expect(stored?.event?.id).toBe(event.metadata.eventId);
+  expect(stored?.event?.metadata).toMatchObject({
     $correlationId: event.metadata.correlationId,
     $causationId: event.metadata.causationId,
     commandId: event.metadata.commandId,
   });
   const [read] = await collect(store.readStream(streamId));
-  expect(read.metadata).toEqual(event.metadata);
+  expect(read?.metadata).toEqual(event.metadata);
 });
 
 it('resubscribes after the server restarts, losing and repeating nothing', async () => {
