@@ -198,7 +198,7 @@ describe('Streams.Read of $all', () => {
       [0, 1, 2].map((i) => event('Happened', { i })),
     );
     const ours = (await all(client.readAll())).filter((resolved) => resolved.event!.streamId === stream);
-    const second = ours[1]?.event!.position!;
+    const second = defined(ours[1]?.event?.position, 'the second event’s position');
 
     const forwards = await all(client.readAll({ fromPosition: second, maxCount: 2 }));
     expect(forwards.map((resolved) => resolved.event!.position)).toEqual([second, ours[2]?.event!.position]);
@@ -241,7 +241,11 @@ describe('subscriptions to $all', () => {
       [0, 1].map((i) => event('Happened', { i })),
     );
     const ours = (await all(client.readAll())).filter((resolved) => resolved.event!.streamId === stream);
-    const { events } = await subscribe(ours[0]?.event!.position!, 1, streamNameFilter({ prefixes: [stream] }));
+    const { events } = await subscribe(
+      defined(ours[0]?.event?.position, 'the first event’s position'),
+      1,
+      streamNameFilter({ prefixes: [stream] }),
+    );
     expect(events.map((resolved) => resolved.event!.revision)).toEqual([1n]);
   });
 
