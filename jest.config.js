@@ -43,6 +43,9 @@ module.exports = {
   ],
   globalSetup: '<rootDir>/test/support/global-setup.ts',
   globalTeardown: '<rootDir>/test/support/global-teardown.ts',
-  testTimeout: 60_000,
+  // Wide, for a busy machine: the slowest test on the default is about 10 s idle and several
+  // times that beside other work. Heavier tests set their own; waits on a condition have their
+  // own deadline (test/support/wait.ts), shorter than this, so that they fail with a message.
+  testTimeout: 180_000,
   maxWorkers: 2,
 };

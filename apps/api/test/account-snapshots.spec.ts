@@ -19,6 +19,7 @@ import { loadAccount } from '../src/commands/account-cache';
 import { AccountSnapshots, SNAPSHOT_AFTER_EVENTS, snapshotDue } from '../src/commands/account-snapshots';
 import { ledgerMigrations, type LedgerDatabase } from '@ledger/database';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { waitFor } from '../../../test/support/wait';
 
 const ACCOUNT = 'acct-1';
 
@@ -74,8 +75,8 @@ describe('account snapshots', () => {
     expect(Number(replayed.revision)).toBeGreaterThan(SNAPSHOT_AFTER_EVENTS);
 
     await loadAccount(store, ACCOUNT, snapshots);
-    for (let i = 0; i < 50 && !(await snapshotRow()); i++) await new Promise((r) => setTimeout(r, 20));
-    const row = await snapshotRow();
+    // The snapshot is written after the load has answered: wait for it.
+    const row = await waitFor(snapshotRow, (found) => found !== undefined, 'the snapshot row');
     expect(row).toMatchObject({ revision: replayed.revision, version: snapshots.version });
 
     const fromSnapshot = await loadAccount(store, ACCOUNT, snapshots);
@@ -119,10 +120,8 @@ describe('account snapshots', () => {
     const loaded = await loadAccount(store, ACCOUNT, other);
     expect(loaded.state).toEqual((await loadAccount(store, ACCOUNT)).state);
     // Folded from the first event, so it leaves a snapshot of its own version in place of the old.
-    for (let i = 0; i < 50 && (await snapshotRow())?.version !== 'another-evolve'; i++) {
-      await new Promise((r) => setTimeout(r, 20));
-    }
-    expect(await snapshotRow()).toMatchObject({ version: 'another-evolve', revision: loaded.revision });
+    const row = await waitFor(snapshotRow, (found) => found?.version === 'another-evolve', 'the new snapshot');
+    expect(row).toMatchObject({ version: 'another-evolve', revision: loaded.revision });
   });
 
   it('is due at most every quarter of the stream, and at least every SNAPSHOT_AFTER_EVENTS events', () => {

@@ -5,6 +5,7 @@
 import { LedgerClient } from '@ledger/client';
 import { GROWTH_PLAN, monthAround } from '@ledger/client';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
+import { waitUntil } from '../../../test/support/wait';
 
 let ledger: TestLedger;
 let keySeq = 0;
@@ -89,14 +90,22 @@ describe('postures and terms that refuse commands', () => {
     await ok('/v1/accounts', { accountId: 'gone', name: 'Closed' });
     await ok('/v1/accounts/gone/close', {});
     // A period that has ended cannot be started, so this one ends a moment from now, and lapses.
-    const end = new Date(Date.now() + 500).toISOString();
+    // On a busy machine the command may take longer than that moment: then it is refused as
+    // already ended, and sent again with a longer one.
     await ok('/v1/accounts', { accountId: 'lapsed', name: 'Lapsed' });
-    await ok('/v1/accounts/lapsed/subscription', {
-      plan: GROWTH_PLAN,
-      period: { start: '2020-01-01T00:00:00Z', end },
-    });
+    let end = '';
+    for (let moment = 500; ; moment *= 2) {
+      end = new Date(Date.now() + moment).toISOString();
+      const started = await send('/v1/accounts/lapsed/subscription', {
+        plan: GROWTH_PLAN,
+        period: { start: '2020-01-01T00:00:00Z', end },
+      });
+      if (started.status === 200) break;
+      expect([started.body.code, moment < 60_000]).toEqual(['period_already_ended', true]);
+    }
     await ok('/v1/accounts/lapsed/projects', { projectId: 'p1' });
-    while (Date.now() <= Date.parse(end)) await new Promise((resolve) => setTimeout(resolve, 50));
+    // Then it lapses: the clock passes the period's end.
+    await waitUntil(() => Date.now() > Date.parse(end), 'the period to end', { intervalMs: 50 });
   });
 
   it.each([
@@ -182,7 +191,9 @@ it('finishes in-flight commands when it is closed', async () => {
       () => 'not connected',
     ),
   );
-  await new Promise((resolve) => setTimeout(resolve, 20));
+  // Closed once the first answer is in, with the others on their way (a condition, not a delay:
+  // on a busy machine 20 ms may pass before any request has even been sent).
+  await Promise.race(sent);
   await api.close();
   const outcomes = await Promise.all(sent);
   // Every request that reached the server got its full answer; none was cut off half-way.

@@ -8,6 +8,7 @@ import {
   type EventStoreDbDouble,
 } from '../../../test/support/eventstoredb-double/eventstoredb-double';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
+import { waitUntil } from '../../../test/support/wait';
 
 let double: EventStoreDbDouble;
 let ledger: TestLedger;
@@ -41,11 +42,9 @@ it('reports an EventStoreDB outage in health and projection status, and recovers
   expect(down.body.projections.every((projection) => projection.lagEvents === null)).toBe(true);
 
   await double.start();
-  const deadline = Date.now() + 20_000;
-  while ((await client.request('GET', '/health', {})).status !== 200) {
-    if (Date.now() > deadline) throw new Error('health did not recover');
-    await new Promise((resolve) => setTimeout(resolve, 100));
-  }
+  await waitUntil(async () => (await client.request('GET', '/health', {})).status === 200, 'health to recover', {
+    intervalMs: 100,
+  });
   const after = await client.request<{ eventStore: { status: string } }>('GET', '/v1/projections', {});
   expect(after.body.eventStore.status).toBe('ok');
 });

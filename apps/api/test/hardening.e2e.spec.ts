@@ -70,7 +70,7 @@ beforeAll(async () => {
       expect(response.status).toBe(200);
     }
   }
-}, 120_000);
+});
 
 afterAll(() => ledger?.close());
 

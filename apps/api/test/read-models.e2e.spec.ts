@@ -11,6 +11,7 @@ import { runSeedScenario, SEED_PROJECTS } from '@ledger/client';
 import { defined } from '../../../test/support/defined';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
+import { waitFor } from '../../../test/support/wait';
 
 let ledger: TestLedger;
 let projector: RunningProjector;
@@ -264,15 +265,12 @@ describe('read-your-writes and lag', () => {
     );
     // On Postgres, a transaction open elsewhere in the cluster (another test file) can keep a
     // committed event out of the global log for a moment: wait until the lag shows.
-    let status = await read('/v1/projections');
-    for (
-      let tries = 0;
-      tries < 50 && status.body.projections.some((p: { lagEvents: number }) => !p.lagEvents);
-      tries++
-    ) {
-      await new Promise((resolve) => setTimeout(resolve, 100));
-      status = await read('/v1/projections');
-    }
+    const status = await waitFor(
+      () => read('/v1/projections'),
+      (answer) => answer.status !== 200 || answer.body.projections.every((p: { lagEvents: number }) => p.lagEvents),
+      'the lag to show',
+      { intervalMs: 100 },
+    );
     expect(status.status).toBe(200);
     for (const projection of status.body.projections) {
       expect(projection.lagEvents).toBeGreaterThan(0);
@@ -290,7 +288,7 @@ describe('read-your-writes and lag', () => {
     const metrics = await ledger.client('').request<string>('GET', '/metrics', {});
     expect(metrics.body).toContain('ledger_projection_lag_events{projection="usage"} 0');
     expect(metrics.body).toContain('ledger_projection_failed{projection="balances"} 0');
-  }, 30_000);
+  });
 });
 
 describe('a projection that cannot apply an event', () => {
@@ -325,14 +323,13 @@ describe('a projection that cannot apply an event', () => {
         ],
         'any',
       );
-      let status;
-      for (let i = 0; i < 200; i++) {
-        status = await other.client('dashboard-key-all').get('/v1/projections');
-        if (status.body.projections.every((p: { failure: unknown }) => p.failure)) break;
-        await new Promise((resolve) => setTimeout(resolve, 25));
-      }
-      const head = status!.body.head;
-      for (const projection of status!.body.projections) {
+      const status = await waitFor(
+        () => other.client('dashboard-key-all').get('/v1/projections'),
+        (answer) => answer.body.projections.every((p: { failure: unknown }) => p.failure),
+        'every projection to stop at the event',
+      );
+      const head = status.body.head;
+      for (const projection of status.body.projections) {
         expect(projection.failure).toMatchObject({ position: head });
         expect(projection.failure.reason).toMatch(/CreditsGranted/);
         expect(projection.position).not.toBe(head);
@@ -344,5 +341,5 @@ describe('a projection that cannot apply an event', () => {
       await running.stop();
       await other.close();
     }
-  }, 30_000);
+  });
 });

@@ -22,6 +22,7 @@ import { ledgerMigrations } from '@ledger/database';
 import { Projector } from '../../../test/support/projector';
 import { verifyReadModels } from '../src/audit/verify';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
+import { waitUntil } from '../../../test/support/wait';
 
 const ACCOUNT = 'acct-long';
 const EVENTS = 100_000;
@@ -91,7 +92,6 @@ function* history(): Generator<LedgerCommand> {
 }
 
 it('replays an account of 100,000 events and finds the read models equal to it', async () => {
-  const started = Date.now();
   const state = initialState();
   const pending: ReturnType<typeof toEventToAppend>[] = [];
   let appended = 0;
@@ -144,23 +144,26 @@ it('replays an account of 100,000 events and finds the read models equal to it',
   const running = projector.run(controller.signal);
   const head = (await store.headPosition())!;
   try {
-    for (;;) {
-      const rows = await db.selectFrom('projection_checkpoints').selectAll().execute();
-      const done =
-        rows.length === projections.length &&
-        rows.every(
-          (row) =>
-            comparePositions({ commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) }, head) >= 0,
+    await waitUntil(
+      async () => {
+        const rows = await db.selectFrom('projection_checkpoints').selectAll().execute();
+        if (rows.some((row) => row.failure)) throw new Error(rows.map((row) => row.failure).join('; '));
+        return (
+          rows.length === projections.length &&
+          rows.every(
+            (row) =>
+              comparePositions({ commit: BigInt(row.position_commit), prepare: BigInt(row.position_prepare) }, head) >=
+              0,
+          )
         );
-      if (done) break;
-      if (rows.some((row) => row.failure)) throw new Error(rows.map((row) => row.failure).join('; '));
-      await new Promise((resolve) => setTimeout(resolve, 100));
-    }
+      },
+      'every projection at the head',
+      { timeoutMs: 10 * 60_000, intervalMs: 100 },
+    );
   } finally {
     controller.abort();
     await running;
   }
-  const projectedAt = Date.now();
 
   // The auditor's replay from the stream alone equals the domain's own fold.
   const { replay } = await replayAccountStream(store, ACCOUNT);
@@ -172,7 +175,7 @@ it('replays an account of 100,000 events and finds the read models equal to it',
   expect(report.mismatches).toEqual([]);
   expect(report.mismatchCount).toBe(0);
   expect(report.eventsReplayed).toBe(appended);
-  // Locally: about 30 s to generate, append and project, about 20 s to verify.
-  expect(Date.now() - projectedAt).toBeLessThan(60_000);
-  expect(projectedAt - started).toBeLessThan(120_000);
-}, 180_000);
+  // How fast it goes is not asserted (a busy machine is many times slower): bench/ measures the
+  // projector's and the replay's speed. Idle, about 30 s to generate, append and project and
+  // about 20 s to verify; the timeout leaves room for a loaded machine.
+}, 900_000);

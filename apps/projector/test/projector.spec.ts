@@ -4,7 +4,6 @@
  * stops and recovery from lost connections.
  */
 import { defined } from '../../../test/support/defined';
-import { setTimeout as sleep } from 'node:timers/promises';
 import {
   ACCOUNT_STREAM_PREFIX,
   formatPosition,
@@ -27,6 +26,7 @@ import { ledgerMigrations } from '@ledger/database';
 import { Projector, type ProjectorOptions, type ProjectionStatus } from '../src/projector';
 import { appendHistories } from './support/ledger-history';
 import { checkpoints, dumpTables, lastAccountEvent, replayInto, waitForCheckpoints } from './support/read-models';
+import { waitFor, waitUntil } from '../../../test/support/wait';
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -120,13 +120,7 @@ function start(options: Partial<ProjectorOptions> & Pick<ProjectorOptions, 'proj
   };
 }
 
-async function until(condition: () => boolean | Promise<boolean>, timeoutMs = 30_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!(await condition())) {
-    if (Date.now() > deadline) throw new Error('timed out waiting');
-    await sleep(20);
-  }
-}
+const until = (condition: () => boolean | Promise<boolean>): Promise<void> => waitUntil(condition, 'the condition');
 
 test('catches up from zero, then follows live events: each exactly once, in order, with the real projections', async () => {
   await appendAccounts(8, 250);
@@ -243,9 +237,8 @@ test('batches hold at most batchSize events; with a flush interval, a live appen
     // One append of 50 events while live: one or two transactions, not fifty.
     const before = run.status(rec.name).batches;
     await appendAccounts(1, 45);
-    const appendedAt = Date.now();
     await waitForCheckpoints(db, [rec.name]);
-    expect(Date.now() - appendedAt).toBeLessThan(2000);
+    // (How soon it lands is the machine's business, not asserted: how many transactions it took is.)
     expect(run.status(rec.name).batches - before).toBeLessThanOrEqual(3);
     expect(await seenBy(rec.name)).toEqual((await allEvents()).map((event) => event.metadata.eventId));
   } finally {
@@ -326,9 +319,11 @@ test('an abort mid catch-up stops promptly, with every committed batch matching 
   const rec = recorder('rec-abort');
   const run = start({ projections: [rec], batchSize: 10 });
   await until(() => run.status(rec.name).batches >= 5);
-  const abortedAt = Date.now();
+  const batchesAtAbort = run.status(rec.name).batches;
   await run.stop();
-  expect(Date.now() - abortedAt).toBeLessThan(1000);
+  // Promptly: the abort ends the loop after the batch it was committing, not after the catch-up
+  // (a count of batches, not a time: a busy machine takes longer over the same batch).
+  expect(run.status(rec.name).batches - batchesAtAbort).toBeLessThanOrEqual(1);
   expect(run.status(rec.name).state).toBe('stopped');
   const row = (await checkpoints(db)).get(rec.name)!;
   const seen = await seenBy(rec.name);
@@ -359,15 +354,19 @@ test('lost connections are survived: the loop resumes from its checkpoint, nothi
   let terminated = 0;
   try {
     for (let i = 0; i < 8; i++) {
-      await sleep(60);
+      // Each time the projector has connected again (after its retry delay), its connections are cut.
       // Two statements: a WHERE clause may evaluate pg_terminate_backend before the other conditions.
-      const { rows } = await sql<{ pid: number }>`
-        SELECT pid FROM pg_stat_activity
-        WHERE application_name = 'projector-victim' AND datname = current_database()`.execute(db);
+      const victims = async () =>
+        (
+          await sql<{ pid: number }>`
+            SELECT pid FROM pg_stat_activity
+            WHERE application_name = 'projector-victim' AND datname = current_database()`.execute(db)
+        ).rows;
+      const rows = await waitFor(victims, (found) => found.length > 0, 'the projector to connect again');
       for (const { pid } of rows) await sql`SELECT pg_terminate_backend(${pid}::int)`.execute(db);
       terminated += rows.length;
     }
-    expect(terminated).toBeGreaterThan(0);
+    expect(terminated).toBeGreaterThanOrEqual(8);
     await appendAccounts(1, 40);
     await waitForCheckpoints(db, [rec.name]);
     const events = await allEvents();

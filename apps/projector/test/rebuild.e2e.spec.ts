@@ -17,6 +17,7 @@ import { Projector } from '../src/projector';
 import { appendHistories } from './support/ledger-history';
 import { checkpoints, dumpTables, replayInto, waitForCheckpoints } from './support/read-models';
 import { buildWorkers, startWorker, type Build } from './support/workers';
+import { GENEROUS_DEADLINE_MS, waitUntil } from '../../../test/support/wait';
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -44,8 +45,8 @@ beforeAll(async () => {
   const projector = new Projector({ db, store, projections, toProjectedEvent });
   const controller = new AbortController();
   live = { controller, projector, running: projector.run(controller.signal) };
-  await waitForCheckpoints(db, names);
-}, 240_000);
+  await waitForCheckpoints(db, names, GENEROUS_DEADLINE_MS);
+}, 600_000);
 
 afterAll(async () => {
   live?.controller.abort();
@@ -167,9 +168,14 @@ test('with no new events, every query during a rebuild of all projections sees e
   expect(schemaBefore.length).toBeGreaterThan(50);
   expect(before.usage.count).toBeGreaterThan(5_000n);
   const readers = startReaders(4);
-  await sleep(200);
+  // Every loop reads the old tables before the rebuild starts, and the new ones after it is done.
+  await waitUntil(() => readers.seen.every((mine) => mine.length >= 3), 'every reader to read the old tables');
   const rebuilt = await rebuildWithCli(['all']);
-  await sleep(200);
+  const readsNow = readers.seen.map((mine) => mine.length);
+  await waitUntil(
+    () => readers.seen.every((mine, i) => mine.length >= (readsNow[i] ?? 0) + 3),
+    'every reader to read after the rebuild',
+  );
   await readers.stop();
 
   expect(rebuilt).toMatchObject({ code: 0, signal: null });
@@ -197,17 +203,29 @@ test('with no new events, every query during a rebuild of all projections sees e
 test('while events are appended, queries during a rebuild see whole, consistent tables that never shrink', async () => {
   const readers = startReaders(3);
   let appending = true;
+  let appends = 0;
   const appender = (async () => {
     while (appending) {
       await appendHistories(store, { accounts: 2, eventsPerAccount: 40, prefix: `more${appendedAccounts++}` });
-      await sleep(20);
+      appends += 1;
+      await sleep(20); // a breath between appends, so that they come throughout the rebuild
     }
   })();
-  await sleep(300);
+  // The rebuild starts with events coming in and the readers reading.
+  await waitUntil(
+    () => appends >= 2 && readers.seen.every((mine) => mine.length >= 3),
+    'appends and reads before the rebuild',
+  );
   const rebuilt = await rebuildWithCli(['all']);
   appending = false;
   await appender;
-  await waitForCheckpoints(db, names);
+  await waitForCheckpoints(db, names, GENEROUS_DEADLINE_MS);
+  // …and the readers go on until each has read the swapped-in tables a few times.
+  const readsNow = readers.seen.map((mine) => mine.length);
+  await waitUntil(
+    () => readers.seen.every((mine, i) => mine.length >= (readsNow[i] ?? 0) + 3),
+    'every reader to read after the rebuild',
+  );
   await readers.stop();
 
   expect(rebuilt).toMatchObject({ code: 0, signal: null });
@@ -243,4 +261,4 @@ test('the CLI rebuilds one projection by name and refuses an unknown one', async
   expect(unknown.code).toBe(2);
   expect(unknown.output).toContain('unknown projection "no-such-projection"');
   await expectEqualToReplay();
-}, 120_000);
+}, 300_000);

@@ -352,8 +352,17 @@ describe('when the query API stops', () => {
     const alert = page.getByRole('alert');
     await expect(alert.locator('h2').textContent()).resolves.toBe('The ledger cannot be reached');
     await expect(page.locator('[data-figure]').count()).resolves.toBe(0);
+    // Retry asks again (the panel gives way to "loading") and, the API still down, fails again: a
+    // new error panel, not the old one still standing. Marking the old one tells them apart, so
+    // the test waits for the retry's own answer instead of racing it.
+    const errorPanel = page.locator('[data-state="error"]');
+    await errorPanel.evaluate((panel) => panel.setAttribute('data-before-retry', ''));
     await alert.getByRole('button', { name: 'Retry' }).click();
-    await expect(page.getByRole('alert').isVisible()).resolves.toBe(true);
+    const again = page.locator('[data-state="error"]:not([data-before-retry])');
+    await again.waitFor();
+    await expect(again.getAttribute('role')).resolves.toBe('alert');
+    await expect(again.locator('h2').textContent()).resolves.toBe('The ledger cannot be reached');
+    await expect(page.locator('[data-figure]').count()).resolves.toBe(0);
   });
 });
 

@@ -146,13 +146,22 @@ export async function appendHistories(
   const chunk = givenChunk ?? Math.max(20, Math.min(500, Math.floor(total / accounts.length)));
   let stored = 0;
   const workers = Math.min(inFlight, accounts.length);
+  // Each account its own share of the total, so that which accounts get events never depends on
+  // which append finished first (on a busy machine, one worker could take every turn left and
+  // leave an account with no events at all).
+  const shares = accounts.map((account, i) => ({
+    account,
+    left: Math.floor(total / accounts.length) + (i < total % accounts.length ? 1 : 0),
+  }));
   // Worker w owns accounts w, w + workers, …: an account's appends never race each other.
   const worker = async (w: number): Promise<void> => {
-    const mine = accounts.filter((_, i) => i % workers === w);
-    for (let turn = 0; stored < total; turn++) {
-      const account = mine[turn % mine.length];
-      if (!account) return; // more workers than accounts: this one has none
-      const events = account.next(Math.min(chunk, total - stored));
+    const mine = shares.filter((_, i) => i % workers === w);
+    for (let turn = 0; mine.some((share) => share.left > 0); turn++) {
+      const share = mine[turn % mine.length];
+      if (!share || share.left <= 0) continue;
+      const { account } = share;
+      const events = account.next(Math.min(chunk, share.left));
+      share.left -= events.length;
       stored += events.length;
       const result = await appendToStream(pool, account.streamId, events, account.revision);
       account.revision = result.revision;

@@ -24,6 +24,7 @@ import {
 import { randomUUID } from 'node:crypto';
 import path from 'node:path';
 import { MAX_APPEND_SIZE, startEventStoreDbDouble, type EventStoreDbDouble } from './eventstoredb-double';
+import { waitUntil } from '../wait';
 
 let double: EventStoreDbDouble;
 let client: EventStoreDBClient;
@@ -48,7 +49,8 @@ async function all<T>(iterable: AsyncIterable<T>): Promise<T[]> {
 }
 
 /** Subscribes to $all until `count` events arrived, noting the subscription's messages. */
-async function subscribe(fromPosition: ReadPosition, count: number, filter?: Filter) {
+/** Subscribes and takes `count` events: `messages` fills as they come, `done` has everything. */
+function startSubscription(fromPosition: ReadPosition, count: number, filter?: Filter) {
   const messages: string[] = [];
   const events: AllStreamResolvedEvent[] = [];
   const checkpoints: Position[] = [];
@@ -61,7 +63,7 @@ async function subscribe(fromPosition: ReadPosition, count: number, filter?: Fil
   });
   subscription.on('confirmation', () => messages.push('confirmation'));
   subscription.on('caughtUp', () => messages.push('caughtUp'));
-  await new Promise<void>((resolve, reject) => {
+  const taken = new Promise<void>((resolve, reject) => {
     subscription.on('error', reject);
     subscription.on('data', (resolved: AllStreamResolvedEvent) => {
       messages.push('event');
@@ -70,9 +72,15 @@ async function subscribe(fromPosition: ReadPosition, count: number, filter?: Fil
     });
     if (count === 0) subscription.on('caughtUp', () => resolve());
   });
-  await subscription.unsubscribe();
-  return { messages, events, checkpoints };
+  const done = taken.then(async () => {
+    await subscription.unsubscribe();
+    return { messages, events, checkpoints };
+  });
+  return { messages, done };
 }
+
+const subscribe = (fromPosition: ReadPosition, count: number, filter?: Filter) =>
+  startSubscription(fromPosition, count, filter).done;
 
 it('answers ServerFeatures.GetSupportedMethods with Read and Append (no BatchAppend)', async () => {
   const clientRoot = path.dirname(require.resolve('@eventstore/db-client/package.json'));
@@ -224,10 +232,14 @@ describe('subscriptions to $all', () => {
     const stream = `orders-${randomUUID()}`;
     await client.appendToStream(stream, [event()]);
     const total = (await all(client.readAll())).length;
-    const subscribing = subscribe(START, total + 1);
-    await new Promise((resolve) => setTimeout(resolve, 100));
+    const subscribing = startSubscription(START, total + 1);
+    // The live event is appended once the subscription has said it caught up (or it is backlog).
+    await Promise.race([
+      waitUntil(() => subscribing.messages.includes('caughtUp'), 'the subscription to catch up'),
+      subscribing.done,
+    ]);
     await client.appendToStream(stream, [event()]);
-    const { messages, events } = await subscribing;
+    const { messages, events } = await subscribing.done;
     expect(messages[0]).toBe('confirmation');
     expect(messages.indexOf('caughtUp')).toBe(total + 1);
     expect(messages[total + 2]).toBe('event');

@@ -2,6 +2,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import { ACCOUNT_STREAM_PREFIX, formatPosition, type EventStore, type GlobalPosition } from '@ledger/event-store';
 import type { Projection, ReadModelTables, ProjectedEvent } from '@ledger/projections';
+import { GENEROUS_DEADLINE_MS } from '../../../../test/support/wait';
 import type { RecordedEvent } from '@ledger/event-store';
 import { sql, type Kysely } from 'kysely';
 
@@ -95,7 +96,7 @@ export async function checkpoints(db: Kysely<ReadModelTables>): Promise<Map<stri
 export async function waitForCheckpoints(
   db: Kysely<ReadModelTables>,
   names: readonly string[],
-  timeoutMs = 60_000,
+  timeoutMs = GENEROUS_DEADLINE_MS,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
   for (;;) {

@@ -7,6 +7,7 @@ import { randomUUID } from 'node:crypto';
 import { rm } from 'node:fs/promises';
 import path from 'node:path';
 import { promisify } from 'node:util';
+import { GENEROUS_DEADLINE_MS } from '../../../../test/support/wait';
 
 const ROOT = path.resolve(__dirname, '..', '..', '..', '..');
 const TSCONFIG = 'apps/projector/tsconfig.app.json';
@@ -65,7 +66,7 @@ export function startWorker(script: string, args: string[], env: NodeJS.ProcessE
     process: child,
     output: () => output,
     exited,
-    waitFor(text, timeoutMs = 30_000) {
+    waitFor(text, timeoutMs = GENEROUS_DEADLINE_MS) {
       if (output.includes(text)) return Promise.resolve();
       return new Promise<void>((resolve, reject) => {
         const timer = setTimeout(() => reject(new Error(`no "${text}" within ${timeoutMs} ms:\n${output}`)), timeoutMs);

@@ -76,7 +76,7 @@ export function expectStrictlyIncreasing(positions: readonly GlobalPosition[]): 
 export async function waitFor(
   condition: () => boolean,
   what: string,
-  timeoutMs = 20_000,
+  timeoutMs = 120_000,
   refresh?: () => Promise<void>,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
@@ -349,6 +349,15 @@ export function describeEventStoreContract(name: string, makeSubject: () => Prom
 
         const streams = async (prefix: string) =>
           (await store.readAll({ streamPrefix: prefix })).map((event) => event.streamId);
+        // The log may hold appends back while older transactions elsewhere still run: first wait
+        // until all four are readable, then ask with each prefix.
+        let all: string[] = [];
+        await waitFor(
+          () => all.length === 4,
+          'the four appends in the log',
+          undefined,
+          async () => void (all = await streams(base)),
+        );
         expect(await streams(`${base}_a%`)).toEqual([`${base}_a%-1`, `${base}_a%-2`]);
         expect(await streams(`${base}\\`)).toEqual([`${base}\\a%-4`]);
         expect(await streams(base)).toHaveLength(4);

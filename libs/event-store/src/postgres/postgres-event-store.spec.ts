@@ -254,7 +254,7 @@ describe('PostgresEventStore', () => {
         await waitFor(
           () => read.length >= 2,
           'both events',
-          5_000,
+          60_000,
           async () => {
             read = await store.readAll({ after: { commit: held.position.commit, prepare: 0n } });
           },
@@ -323,7 +323,7 @@ describe('PostgresEventStore', () => {
 
         // Ending a transaction that appended nothing notifies nobody.
         await blocker.query('COMMIT');
-        await waitFor(() => received.length === 1, 'the held-back event', 5_000);
+        await waitFor(() => received.length === 1, 'the held-back event', 60_000);
         expect(received[0]?.position).toEqual(appended.position);
 
         abort.abort();
