@@ -321,8 +321,8 @@ function commandFor(step: Step, world: World): LedgerCommand {
       const start =
         step.variant === 0
           ? at(world.period.end, -HOUR)
-          : step.variant === 2 || step.variant === 4
-            ? at(world.period.end, (step.pick % 5) * DAY + HOUR)
+          : step.variant === 2 || step.variant === 4 || step.variant === 6
+            ? at(world.period.end, (1 + (step.pick % 5)) * DAY)
             : world.period.end;
       const end = step.variant === 1 ? start : at(start, (step.variant === 3 ? 3 : 30) * DAY);
       return cmd('RenewSubscriptionPeriod', { period: { start, end } });
