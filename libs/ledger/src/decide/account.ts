@@ -1,8 +1,7 @@
 import type { CommandOf } from '../commands';
 import { event } from '../events';
 import type { AccountState } from '../state';
-import { activationOrder } from './clock';
-import { drawOrder } from './draws';
+import { closingOf } from './clock';
 import {
   accepted,
   checkAccount,
@@ -87,23 +86,8 @@ export function closeBillingAccount(
       { openRuns, openHolds },
     );
   }
-  // The final buckets say where every credit went: what is left expires, scheduled grants too
-  // (they take effect and expire at once), so available is zero on a closed account.
-  const { accountId } = command;
-  const closing = 'account_closed' as const;
   return accepted(
-    ...[...state.scheduledGrants.values()]
-      .sort(activationOrder)
-      .flatMap(({ grantId, source, projectId, amount }) => [
-        event('CreditsBecameEffective', { accountId, grantId, source, projectId, amount }),
-        event('CreditsExpired', { accountId, grantId, projectId, amount, reason: closing }),
-      ]),
-    ...[...state.grants.values()]
-      .filter((grant) => grant.free > 0n)
-      .sort(drawOrder)
-      .map(({ grantId, projectId, free }) =>
-        event('CreditsExpired', { accountId, grantId, projectId, amount: free, reason: closing }),
-      ),
-    event('BillingAccountClosed', { accountId }),
+    ...closingOf(state, command.accountId),
+    event('BillingAccountClosed', { accountId: command.accountId }),
   );
 }

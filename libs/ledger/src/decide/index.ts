@@ -9,8 +9,7 @@ import type { AccountState } from '../state';
 import { closeBillingAccount, openBillingAccount, reactivateAccount, suspendAccount, attachProject } from './account';
 import { admitRun } from './admission';
 import { accepted, type Decision, type DecisionContext } from './context';
-import { dueByNow } from './clock';
-import { cloneState, fold } from '../evolve';
+import { caughtUp } from './clock';
 import { expireCredits, grantCredits } from './credits';
 import { acceptRun, cancelRun, completeRun, failRun } from './runs';
 import { placeSettlementHold, releaseSettlementHold } from './settlement';
@@ -46,13 +45,10 @@ const deciders: Deciders = {
  */
 export function decide(command: LedgerCommand, state: AccountState, context: DecisionContext): Decision {
   const decider = deciders[command.type] as (s: AccountState, c: LedgerCommand, x: DecisionContext) => Decision;
-  const due = isOpen(state) ? dueByNow(state, command.accountId, context.now) : [];
-  if (due.length === 0) return decider(state, command, context);
-  const decision = decider(fold(due, cloneState(state)), command, context);
-  return decision.ok ? accepted(...due, ...decision.events) : decision;
+  const { due, current } = caughtUp(state, command.accountId, context.now);
+  const decision = decider(current, command, context);
+  return decision.ok && due.length > 0 ? accepted(...due, ...decision.events) : decision;
 }
-
-const isOpen = (state: AccountState): boolean => state.status === 'active' || state.status === 'suspended';
 
 export interface Quote {
   readonly estimatedCost: Credits;
@@ -69,8 +65,7 @@ export function previewRun(
   query: PreviewRunQuery,
   context: DecisionContext,
 ): { ok: true; quote: Quote } | { ok: false; rejection: Rejection } {
-  const due = isOpen(state) ? dueByNow(state, query.accountId, context.now) : [];
-  const current = due.length === 0 ? state : fold(due, cloneState(state));
+  const { current } = caughtUp(state, query.accountId, context.now);
   const admitted = admitRun(current, query, context);
   if (!admitted.ok) return admitted;
   const price = current.subscription!.plan.creditPriceFen;
