@@ -35,6 +35,9 @@ export interface DueAccount {
   readonly dueAt: Date;
 }
 
+/** What the scheduler remembers having sent: an account and the instant something fell due on it. */
+const sentKey = ({ accountId, dueAt }: DueAccount): string => `${accountId}\u0000${dueAt.toISOString()}`;
+
 export interface SchedulerTick {
   readonly due: number;
   readonly sent: number;
@@ -97,18 +100,18 @@ export class GrantScheduler implements OnApplicationBootstrap, OnApplicationShut
       throw error;
     }
     for (const [key, at] of this.sent) if (now.getTime() - at > RESEND_AFTER_MS) this.sent.delete(key);
-    const toSend = due.filter(({ accountId, dueAt }) => !this.sent.has(`${accountId}\u0000${dueAt.toISOString()}`));
+    const toSend = due.filter((account) => !this.sent.has(sentKey(account)));
     const outcomes = await Promise.allSettled(toSend.map((account) => this.send(account, now)));
     const receipts: ReceiptJson[] = [];
     let failures = 0;
-    toSend.forEach(({ accountId, dueAt }, i) => {
+    toSend.forEach((account, i) => {
       const outcome = outcomes[i];
       if (outcome?.status === 'fulfilled') {
         receipts.push(outcome.value);
-        this.sent.set(`${accountId}\u0000${dueAt.toISOString()}`, now.getTime());
+        this.sent.set(sentKey(account), now.getTime());
       } else {
         failures++;
-        this.logger.warn(`recording what fell due on ${accountId} failed: ${String(outcome?.reason)}`);
+        this.logger.warn(`recording what fell due on ${account.accountId} failed: ${String(outcome?.reason)}`);
       }
     });
     const recorded = receipts.reduce((total, receipt) => total + receipt.events.length, 0);
