@@ -42,6 +42,7 @@ const routes: readonly ContractRoute[] = [
     schema: contract.workspaceSettings,
   },
   { name: 'health', method: 'GET', pattern: /^\/health$/, schema: contract.health },
+  { name: 'commandBatch', method: 'POST', pattern: /^\/v1\/commands\/batch$/, schema: contract.commandBatchAnswer },
 ];
 
 /** Answers outside the contract: the OpenAPI document, metrics, and the pages with their assets. */

@@ -10,6 +10,16 @@ export interface LedgerResponse<T = JsonBody> {
   readonly headers: Headers;
 }
 
+/** One command of a batch: its type, its route's path parameters, its body and its own key. */
+export interface BatchedCommand {
+  readonly type: string;
+  readonly params?: Record<string, string>;
+  readonly body?: unknown;
+  readonly idempotencyKey: string;
+  readonly correlationId?: string;
+  readonly causationId?: string;
+}
+
 export class LedgerClient {
   constructor(
     readonly baseUrl: string,
@@ -27,6 +37,11 @@ export class LedgerClient {
       body: typeof body === 'string' ? body : JSON.stringify(body),
       headers: idempotencyKey === null ? headers : { 'idempotency-key': idempotencyKey, ...headers },
     });
+  }
+
+  /** POSTs many commands in one request (POST /v1/commands/batch); each is answered on its own. */
+  commandBatch<T = JsonBody>(commands: readonly BatchedCommand[]): Promise<LedgerResponse<T>> {
+    return this.request<T>('POST', '/v1/commands/batch', { body: JSON.stringify({ commands }) });
   }
 
   get<T = JsonBody>(path: string): Promise<LedgerResponse<T>> {
