@@ -5,6 +5,7 @@
 import * as contract from '@ledger/contract';
 import { commandSchemas, commandTypes, previewRunSchema, rejectionCatalogue } from '@ledger/domain';
 import { z } from 'zod';
+import { COMMAND_BATCH_PATH } from '../commands/command-batch.controller';
 import { commandRoutes, PREVIEW_RUN_PATH } from '../commands/command-routes';
 import { httpStatusOf } from '../errors/ledger-http-error';
 import { readRoutes, type ReadRoute } from '../read-models/read-routes';
@@ -91,6 +92,53 @@ function readOperation(name: string, { summary, tag, path, query, mediaType }: R
   };
 }
 
+/** The batch endpoint: its limits and its semantics are part of the contract, so they are written here. */
+function batchOperation() {
+  const command = z.toJSONSchema(contract.batchCommand, { io: 'input', unrepresentable: 'any' }) as Record<
+    string,
+    unknown
+  >;
+  delete command.$schema;
+  return {
+    post: {
+      summary: `Send up to ${contract.MAX_BATCH_COMMANDS} commands in one request, each answered on its own`,
+      description: [
+        `Each command names its type, its route's path parameters (params), its body and its own idempotency key,`,
+        `and is answered exactly as its own route would answer it: a receipt (200) or a rejection (4xx/5xx), in`,
+        `request order. Commands of one account are decided in request order and appended together; no command's`,
+        `failure affects another's. The request itself is refused (400) only when it is not a list of 1 to`,
+        `${contract.MAX_BATCH_COMMANDS} commands. A repeated idempotency key within a batch is answered 409.`,
+      ].join(' '),
+      tags: ['commands'],
+      requestBody: {
+        required: true,
+        content: {
+          'application/json': {
+            schema: {
+              type: 'object',
+              required: ['commands'],
+              additionalProperties: false,
+              properties: {
+                commands: { type: 'array', minItems: 1, maxItems: contract.MAX_BATCH_COMMANDS, items: command },
+              },
+            },
+          },
+        },
+      },
+      responses: {
+        '200': {
+          description: 'One answer per command, in order',
+          content: { 'application/json': { schema: ref('CommandBatchAnswer') } },
+        },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    },
+  };
+}
+
 export function openApiDocument() {
   const paths: Record<string, unknown> = {
     [toOpenApiPath(PREVIEW_RUN_PATH)]: operation(
@@ -105,9 +153,11 @@ export function openApiDocument() {
     const route = commandRoutes[type];
     paths[toOpenApiPath(route.path)] = operation(route.summary, route.tag, route.path, commandSchemas[type], true);
   }
+  paths[`/v1/${COMMAND_BATCH_PATH}`] = batchOperation();
   const answers: Record<string, unknown> = {
     Receipt: answerSchema(contract.receipt),
     Quote: answerSchema(contract.quote),
+    CommandBatchAnswer: answerSchema(contract.commandBatchAnswer),
   };
   for (const [name, route] of Object.entries(readRoutes) as Array<[string, ReadRoute]>) {
     // A path may serve a command (POST) and a read (GET): keep both operations.
