@@ -65,7 +65,14 @@ describe('npm run bench -- --quick', () => {
           value: expect.any(Number),
           unit: expect.any(String),
           ...(figure.target ? { target: { op: expect.stringMatching(/^(>=|<|<=)$/), value: expect.any(Number) } } : {}),
+          ...(figure.spread
+            ? { spread: { min: expect.any(Number), max: expect.any(Number), count: expect.any(Number) } }
+            : {}),
         });
+        if (figure.spread) {
+          expect(figure.spread.min).toBeLessThanOrEqual(figure.value);
+          expect(figure.value).toBeLessThanOrEqual(figure.spread.max);
+        }
         expect(Number.isFinite(figure.value)).toBe(true);
       }
     }
