@@ -50,6 +50,22 @@ export interface AppendResult {
   readonly position: GlobalPosition;
 }
 
+/** One stream's part of a multi-stream append. */
+export interface StreamAppend {
+  readonly streamId: string;
+  /** May be empty: then the expected revision is only checked. */
+  readonly events: readonly EventToAppend[];
+  readonly expected: ExpectedRevision;
+}
+
+/**
+ * What became of one stream's part: stored (its last event's revision and position; null when it
+ * appended nothing), or refused because the stream was not at the expected revision.
+ */
+export type StreamAppendOutcome =
+  | { readonly ok: true; readonly result: AppendResult | null }
+  | { readonly ok: false; readonly conflict: WrongExpectedRevision };
+
 export interface ReadAllOptions {
   /** Read events strictly after this position; from the start when absent. */
   readonly after?: GlobalPosition;
@@ -67,6 +83,13 @@ export interface SubscribeOptions {
 
 export interface EventStore {
   append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult>;
+  /**
+   * Appends to many distinct streams, each under its own expected revision, answering per stream
+   * in order: a conflict on one stream refuses only that stream's part, never the others'. Whether
+   * the parts commit together is the adapter's (Postgres: one statement; EventStoreDB: one append
+   * per stream), so callers must treat each part on its own.
+   */
+  appendMany(appends: readonly StreamAppend[]): Promise<StreamAppendOutcome[]>;
   /** The stream's events from a revision on, in order; empty when the stream does not exist. */
   readStream(streamId: string, options?: { fromRevision?: bigint }): AsyncIterable<RecordedEvent>;
   /** One page of the global log, in position order, holding only committed events. */

@@ -291,6 +291,94 @@ export function describeEventStoreContract(name: string, makeSubject: () => Prom
       });
     });
 
+    describe('appendMany: many streams, each under its own expected revision', () => {
+      it('stores every part whose revision holds, refuses only the others', async () => {
+        const [fresh, extended, stale, missing] = [newStream(), newStream(), newStream(), newStream()];
+        await store.append(extended, newEvents(2), 'no_stream');
+        await store.append(stale, newEvents(3), 'no_stream');
+
+        const outcomes = await store.appendMany([
+          { streamId: fresh, events: newEvents(2), expected: 'no_stream' },
+          { streamId: stale, events: newEvents(1), expected: 0n },
+          { streamId: extended, events: newEvents(3), expected: 1n },
+          { streamId: missing, events: newEvents(1), expected: 4n },
+        ]);
+
+        expect(outcomes.map((outcome) => outcome.ok)).toEqual([true, false, true, false]);
+        const [first, second, third, fourth] = outcomes;
+        expect(first).toMatchObject({ ok: true, result: { revision: 1n } });
+        expect(second).toMatchObject({ ok: false, conflict: { streamId: stale, expected: 0n, actual: 2n } });
+        expect(third).toMatchObject({ ok: true, result: { revision: 4n } });
+        expect(fourth).toMatchObject({ ok: false, conflict: { actual: 'no_stream' } });
+        expect((await collect(store.readStream(fresh))).map((event) => event.revision)).toEqual([0n, 1n]);
+        expect(await collect(store.readStream(stale))).toHaveLength(3);
+        expect((await collect(store.readStream(extended))).map((event) => event.revision)).toEqual([
+          0n,
+          1n,
+          2n,
+          3n,
+          4n,
+        ]);
+        expect(await collect(store.readStream(missing))).toEqual([]);
+      });
+
+      it("gives each stored part its last event's position, as a read of the stream does", async () => {
+        const [a, b] = [newStream(), newStream()];
+        const [one, two] = await store.appendMany([
+          { streamId: a, events: newEvents(3), expected: 'no_stream' },
+          { streamId: b, events: newEvents(1), expected: 'any' },
+        ]);
+        const readA = (await collect(store.readStream(a))).at(-1);
+        const readB = (await collect(store.readStream(b))).at(-1);
+        expect(one).toEqual({ ok: true, result: { revision: 2n, position: readA?.position } });
+        expect(two).toEqual({ ok: true, result: { revision: 0n, position: readB?.position } });
+      });
+
+      it('a part with no events only checks its revision', async () => {
+        const [existing, absent] = [newStream(), newStream()];
+        await store.append(existing, newEvents(2), 'no_stream');
+        const outcomes = await store.appendMany([
+          { streamId: existing, events: [], expected: 1n },
+          { streamId: absent, events: [], expected: 'no_stream' },
+          { streamId: newStream(), events: [], expected: 0n },
+        ]);
+        expect(outcomes).toEqual([
+          { ok: true, result: null },
+          { ok: true, result: null },
+          expect.objectContaining({ ok: false }),
+        ]);
+        expect(await collect(store.readStream(existing))).toHaveLength(2);
+      });
+
+      it('refuses a stream named twice, writing nothing', async () => {
+        const streamId = newStream();
+        await expect(
+          store.appendMany([
+            { streamId, events: newEvents(1), expected: 'no_stream' },
+            { streamId, events: newEvents(1), expected: 0n },
+          ]),
+        ).rejects.toThrow(/once/);
+        expect(await collect(store.readStream(streamId))).toEqual([]);
+      });
+
+      it('of concurrent appendMany calls over the same streams, each stream takes exactly one winner per revision', async () => {
+        const streams = Array.from({ length: 6 }, () => newStream());
+        for (const streamId of streams) await store.append(streamId, newEvents(1), 'no_stream');
+        // Every call names every stream, half of them in reverse order, all expecting revision 0.
+        const orderOf = (call: number): string[] => (call % 2 === 0 ? [...streams] : [...streams].reverse());
+        const results = await Promise.all(
+          Array.from({ length: 8 }, (_, call) =>
+            store.appendMany(orderOf(call).map((streamId) => ({ streamId, events: newEvents(2), expected: 0n }))),
+          ),
+        );
+        for (const streamId of streams) {
+          const wins = results.filter((outcomes, call) => outcomes[orderOf(call).indexOf(streamId)]?.ok);
+          expect(wins).toHaveLength(1);
+          expect((await collect(store.readStream(streamId))).map((event) => event.revision)).toEqual([0n, 1n, 2n]);
+        }
+      });
+    });
+
     describe('the global log', () => {
       it('pages through readAll with after, in position order, exclusive of after', async () => {
         const prefix = newStream('page-');

@@ -45,6 +45,8 @@ import {
   type GlobalPosition,
   type ReadAllOptions,
   type RecordedEvent,
+  type StreamAppend,
+  type StreamAppendOutcome,
   type SubscribeOptions,
 } from '../port';
 
@@ -97,6 +99,30 @@ export class EventStoreDbEventStore implements EventStore {
   /** e.g. `esdb://localhost:2113?tls=false`, or a cluster's `esdb+discover://…`. */
   static connect(connectionString: string, options?: EventStoreDbOptions): EventStoreDbEventStore {
     return new EventStoreDbEventStore(EventStoreDBClient.connectionString(connectionString), options);
+  }
+
+  /** EventStoreDB appends to one stream at a time: the parts go out together, each on its own. */
+  appendMany(appends: readonly StreamAppend[]): Promise<StreamAppendOutcome[]> {
+    if (new Set(appends.map((part) => part.streamId)).size !== appends.length) {
+      return Promise.reject(new RangeError('appendMany: each stream may appear once'));
+    }
+    return Promise.all(
+      appends.map(async ({ streamId, events, expected }): Promise<StreamAppendOutcome> => {
+        if (events.length === 0) {
+          const last = await this.lastEvent(streamId);
+          const actual = last ? last.revision : 'no_stream';
+          return expected === 'any' || expected === actual
+            ? { ok: true, result: null }
+            : { ok: false, conflict: new WrongExpectedRevision(streamId, expected, actual) };
+        }
+        try {
+          return { ok: true, result: await this.append(streamId, events, expected) };
+        } catch (error) {
+          if (error instanceof WrongExpectedRevision) return { ok: false, conflict: error };
+          throw error;
+        }
+      }),
+    );
   }
 
   async append(streamId: string, events: readonly EventToAppend[], expected: ExpectedRevision): Promise<AppendResult> {

@@ -26,8 +26,11 @@ import {
   type GlobalPosition,
   type ReadAllOptions,
   type RecordedEvent,
+  type StreamAppend,
+  type StreamAppendOutcome,
   type SubscribeOptions,
 } from '../port';
+import { appendManyToStreams, type AlongsideWrite } from './append-many';
 import { EVENTS_CHANNEL } from './migrations';
 import type { EventRow } from './schema';
 
@@ -212,6 +215,13 @@ export class PostgresEventStore implements EventStore {
     const result = await appendToStream(this.pool, streamId, events, expected);
     if (events.length > 0) await this.commits.signal();
     return result;
+  }
+
+  /** See append-many.ts; `alongside` commits with the events, in the same statement. */
+  async appendMany(appends: readonly StreamAppend[], alongside?: AlongsideWrite): Promise<StreamAppendOutcome[]> {
+    const outcomes = await appendManyToStreams(this.pool, appends, alongside);
+    if (outcomes.some((outcome) => outcome.ok && outcome.result)) await this.commits.signal();
+    return outcomes;
   }
 
   // No xmin rule here: appends to one stream queue on its row lock, so revisions commit in order.
