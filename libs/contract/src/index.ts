@@ -7,6 +7,7 @@
 export * from './vocabulary';
 export * from './buckets';
 export * from './commands';
+export * from './command-batch';
 export * from './rejection';
 export * from './reads';
 export { usageCsv } from './csv';

@@ -26,6 +26,28 @@ const commandMigrations: Record<string, Migration> = {
       await db.schema.createIndex('idempotency_keys_created_at').on('idempotency_keys').column('created_at').execute();
     },
   },
+  /**
+   * One idempotency story (docs/idempotency.md): a claim names the process that owns it, and a
+   * process holds a lease it renews, so a retry after its death is answered within seconds, not
+   * after a fixed wait. Answers are kept as JSON text, never re-parsed by Postgres: an answer that
+   * echoes text jsonb refuses (a NUL escape) can no longer fail the statement it shares with others.
+   */
+  '2026-12-02T00-idempotency-owners': {
+    async up(db) {
+      await sql`
+        ALTER TABLE idempotency_keys
+          ADD COLUMN owner text,
+          ADD COLUMN response_position text,
+          ALTER COLUMN response_body TYPE text USING response_body::text
+      `.execute(db);
+      await db.schema
+        .createTable('command_owners')
+        .addColumn('owner_id', 'text', (c) => c.primaryKey())
+        .addColumn('lease_until', 'timestamptz', (c) => c.notNull())
+        .addColumn('started_at', 'timestamptz', (c) => c.notNull().defaultTo(sql`now()`))
+        .execute();
+    },
+  },
 };
 
 const snapshotMigrations: Record<string, Migration> = {

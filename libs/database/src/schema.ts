@@ -8,11 +8,23 @@ export interface IdempotencyKeysTable {
   idempotency_key: string;
   request_hash: string;
   command_type: string;
+  /** The process deciding the command (command_owners), while it is unanswered. */
+  owner: string | null;
   /** null while the command is being decided. */
   response_status: number | null;
-  response_body: unknown;
+  /** The answer's JSON, as text. */
+  response_body: string | null;
+  /** The global position of the command's last event, when it appended any (the receipt's `position`). */
+  response_position: string | null;
   created_at: Generated<Date>;
   completed_at: Date | null;
+}
+
+/** API processes and the lease each renews while it lives: a claim of a process without one is taken over. */
+export interface CommandOwnersTable {
+  owner_id: string;
+  lease_until: Date;
+  started_at: Generated<Date>;
 }
 
 /** The latest snapshot of each account stream (see commands/account-snapshots.ts). */
@@ -29,6 +41,7 @@ export interface AccountSnapshotsTable {
 
 export interface CommandTables {
   idempotency_keys: IdempotencyKeysTable;
+  command_owners: CommandOwnersTable;
   account_snapshots: AccountSnapshotsTable;
 }
 

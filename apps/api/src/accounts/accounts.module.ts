@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { commandHandlers } from '../commands/command-messages';
 import { CommandsModule } from '../commands/commands.module';
 import { AccountListHandler } from './account-list.query';
 import { AccountsQueryController } from './accounts-query.controller';
@@ -8,9 +7,6 @@ import { AccountsController } from './accounts.controller';
 @Module({
   imports: [CommandsModule],
   controllers: [AccountsController, AccountsQueryController],
-  providers: [
-    ...commandHandlers('OpenBillingAccount', 'SuspendAccount', 'ReactivateAccount', 'CloseBillingAccount'),
-    AccountListHandler,
-  ],
+  providers: [AccountListHandler],
 })
 export class AccountsModule {}

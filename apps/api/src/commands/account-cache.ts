@@ -1,10 +1,13 @@
 /**
  * Recent billing accounts kept in memory as folded state, so a hot account costs one append per
- * command instead of a replay. Entries are only trusted under the account's queue and dropped on
- * any conflict; the stream stays the truth.
+ * command instead of a replay. Each holds two states: the committed one (what the stream holds:
+ * the only one reads, previews and snapshots see) and a working copy that the batch in flight
+ * decides on. A stored batch brings the committed state up to the working one by folding the same
+ * events; an account whose batch was not stored is dropped and loaded afresh. The stream stays the
+ * truth.
  */
 import { accountStreamId, toLedgerEvent, type EventStore, type RecordedEvent } from '@ledger/event-store';
-import { evolve, initialState, type AccountState } from '@ledger/domain';
+import { cloneState, evolve, initialState, type AccountState } from '@ledger/domain';
 import { snapshotDue, type AccountSnapshots } from './account-snapshots';
 import { idempotencyScope } from './command-envelope';
 
@@ -17,9 +20,12 @@ export interface AnsweredCommand {
 
 export interface LoadedAccount {
   readonly accountId: string;
+  /** The committed state: the stream's at `revision`. */
   state: AccountState;
   /** The stream's last revision, or 'no_stream'. */
   revision: bigint | 'no_stream';
+  /** What the batch in flight decides on; equal to `state` whenever no batch is in flight. */
+  working: AccountState;
   /** Requests this stream has answered, by principal and idempotency key. */
   readonly answered: Map<string, AnsweredCommand>;
   /** The revision of the account's latest snapshot, taken or loaded; null without one. */
@@ -57,6 +63,7 @@ export const emptyAccount = (accountId: string): LoadedAccount => ({
   accountId,
   state: initialState(),
   revision: 'no_stream',
+  working: initialState(),
   answered: new Map(),
   snapshotRevision: null,
 });
@@ -73,10 +80,11 @@ export async function loadAccount(
   const streamId = accountStreamId(accountId);
   const snapshot = await snapshots?.load(streamId);
   const account: LoadedAccount = snapshot
-    ? { accountId, ...snapshot, snapshotRevision: snapshot.revision }
+    ? { accountId, ...snapshot, working: initialState(), snapshotRevision: snapshot.revision }
     : emptyAccount(accountId);
   const from = snapshot ? snapshot.revision + 1n : 0n;
   for await (const recorded of store.readStream(streamId, { fromRevision: from })) applyRecorded(account, recorded);
+  account.working = cloneState(account.state);
   takeSnapshotIfDue(account, snapshots);
   return account;
 }
@@ -96,6 +104,8 @@ export function takeSnapshotIfDue(account: LoadedAccount, snapshots: AccountSnap
 
 export class AccountCache {
   private readonly entries = new Map<string, LoadedAccount>();
+  /** Loads under way: a second caller waits for the first instead of reading the stream again. */
+  private readonly loading = new Map<string, Promise<LoadedAccount>>();
 
   constructor(
     private readonly store: EventStore,
@@ -103,21 +113,40 @@ export class AccountCache {
     readonly snapshots?: AccountSnapshots,
   ) {}
 
-  async get(accountId: string): Promise<LoadedAccount> {
+  /** The cached account, if any, made the most recently used. */
+  peek(accountId: string): LoadedAccount | undefined {
     const cached = this.entries.get(accountId);
     if (cached) {
       // Re-insert to keep Map order as recency order.
       this.entries.delete(accountId);
       this.entries.set(accountId, cached);
-      return cached;
     }
-    const loaded = await loadAccount(this.store, accountId, this.snapshots);
-    this.entries.set(accountId, loaded);
-    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
-    return loaded;
+    return cached;
+  }
+
+  get(accountId: string): Promise<LoadedAccount> {
+    const cached = this.peek(accountId);
+    if (cached) return Promise.resolve(cached);
+    let loading = this.loading.get(accountId);
+    if (!loading) {
+      loading = loadAccount(this.store, accountId, this.snapshots)
+        .then((loaded) => this.keep(loaded))
+        .finally(() => this.loading.delete(accountId));
+      this.loading.set(accountId, loading);
+    }
+    return loading;
   }
 
   forget(accountId: string): void {
     this.entries.delete(accountId);
+  }
+
+  /** Caches what was loaded, unless an entry was made meanwhile: that one is at least as new. */
+  private keep(loaded: LoadedAccount): LoadedAccount {
+    const present = this.entries.get(loaded.accountId);
+    if (present) return present;
+    this.entries.set(loaded.accountId, loaded);
+    if (this.entries.size > this.capacity) this.entries.delete(this.entries.keys().next().value!);
+    return loaded;
   }
 }

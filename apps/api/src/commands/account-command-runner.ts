@@ -1,159 +1,213 @@
 /**
- * Load → decide → append, for the commands of one billing account stream.
+ * Load → decide → append, for the commands of every billing account the process has at hand.
  *
- * Commands for an account queue in its mailbox and are decided one after another against the
- * cached state, each seeing the events of the ones before it; everything a batch decided is then
- * appended in one call under the revision the batch started from. A hot account thus pays one
- * append for many commands, never two for one credit. No answer is given before its batch is
- * stored: if the append fails, every decision of the batch is discarded, and on a conflict with
- * another process (the expected revision did not hold) the batch is decided again against fresh
- * state, a bounded number of times.
+ * Commands queue in their account's mailbox. A flush takes the waiting commands of every account
+ * that is loaded and not already in flight, decides each account's commands one after another on
+ * its working copy (each sees the events of the ones before it), and stores all of it — every
+ * account's events under its own expected revision, and every command's answer — as one statement
+ * (command-appender.ts). Under load a flush grows to hold whatever arrived while the one before it
+ * was stored, so a statement carries many accounts' commands; alone, a command waits one turn of
+ * the event loop.
+ *
+ * No answer is given before its account's part is stored. An account whose part was refused
+ * (another process appended first) is dropped from the cache and its commands are decided again on
+ * fresh state, a bounded number of times; the other accounts of the flush are not touched. A part
+ * that failed fails only its own commands.
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { bucketsOf, decide, invariant, reject, type LedgerCommand } from '@ledger/domain';
+import { bucketsOf, decide, evolve, invariant, reject, type LedgerCommand } from '@ledger/domain';
 import {
   accountStreamId,
   formatPosition,
   toEventToAppend,
-  WrongExpectedRevision,
   type EventStore,
   type EventToAppend,
   type RecordedEvent,
+  type StreamAppend,
 } from '@ledger/event-store';
-import { LedgerHttpError } from '../errors/ledger-http-error';
 import type { Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
+import { LedgerHttpError } from '../errors/ledger-http-error';
 import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
-import { AccountCache, applyRecorded, emptyAccount, takeSnapshotIfDue, type AnsweredCommand } from './account-cache';
+import {
+  AccountCache,
+  applyRecorded,
+  emptyAccount,
+  takeSnapshotIfDue,
+  type AnsweredCommand,
+  type LoadedAccount,
+} from './account-cache';
 import { AccountSnapshots } from './account-snapshots';
+import { CommandAppender, type AnswerRecord, type PartOutcome } from './command-appender';
 import { idempotencyScope, type CommandEnvelope } from './command-envelope';
+import { IdempotencyStore } from './idempotency-store';
 import { bucketsJson, eventJson, settlementJson, type ReceiptJson } from './receipt';
 
+/** Times an account's commands are decided again after another process appended first. */
 const MAX_ATTEMPTS = 5;
-/** Commands decided together and stored by one append. */
-const MAX_BATCH = 64;
+/** Commands of one account decided in one flush: a whole batch request fits. */
+const MAX_PER_ACCOUNT = 1000;
+/** Commands in one flush, so that one statement stays a bounded size. */
+const MAX_PER_FLUSH = 2000;
+/** Flushes being stored at once (on distinct accounts). */
+const MAX_FLUSHES_IN_FLIGHT = 3;
+
+/** A command's answer: a receipt (200) or a rejection, and whether it is stored against its key. */
+export interface CommandAnswer {
+  readonly status: number;
+  readonly body: unknown;
+  /** False when the caller must store it (an answer rebuilt from the stream). */
+  readonly stored: boolean;
+}
 
 interface Pending {
   readonly command: LedgerCommand;
   readonly envelope: CommandEnvelope;
-  readonly resolve: (receipt: ReceiptJson) => void;
+  attempts: number;
+  readonly resolve: (answer: CommandAnswer) => void;
   readonly reject: (error: unknown) => void;
 }
 
-/** What a batch decided for one command; turned into its answer once the batch is stored. */
+/** What deciding one command gave; turned into its answer once its account's part is stored. */
 type Outcome =
   | { kind: 'rejected'; error: LedgerHttpError }
   | { kind: 'answered_before'; answered: AnsweredCommand }
-  | { kind: 'decided'; receipt: Omit<ReceiptJson, 'position'>; appends: boolean };
+  | { kind: 'decided'; receipt: ReceiptJson; appends: boolean };
+
+/** One account's part of a flush. */
+interface Part {
+  readonly account: LoadedAccount;
+  readonly batch: Pending[];
+  readonly outcomes: Outcome[];
+  readonly events: Array<{ readonly event: EventToAppend; readonly revision: bigint }>;
+  readonly append: StreamAppend;
+}
 
 /**
  * Counters of the command path since the process started, process-wide like metrics counters: the
  * benchmarks read them from the API process they run.
  */
 export interface CommandRunnerStats {
-  /** Batches decided again because another process appended to the stream first. */
+  /** Account parts decided again because another process appended to the stream first. */
   conflicts: number;
-  /** Appends made: each stores one batch of decided commands. */
+  /** Statements that stored flushes. */
   appends: number;
   /** Commands decided (accepted, rejected or answered again). */
   commands: number;
+  /** Flushes stored. */
+  flushes: number;
 }
 
-export const commandRunnerStats: CommandRunnerStats = { conflicts: 0, appends: 0, commands: 0 };
+export const commandRunnerStats: CommandRunnerStats = { conflicts: 0, appends: 0, commands: 0, flushes: 0 };
 
 @Injectable()
 export class AccountCommandRunner {
   private readonly mailboxes = new Map<string, Pending[]>();
+  /** Accounts being loaded or stored: their mailboxes wait. */
+  private readonly busy = new Set<string>();
+  private flushing = 0;
+  private scheduled = false;
   readonly cache: AccountCache;
   readonly stats = commandRunnerStats;
+  private readonly appender: CommandAppender;
 
   constructor(
     @Inject(EVENT_STORE) private readonly store: EventStore,
     @Inject(ANSWERS_DATABASE) answersDb: Kysely<LedgerDatabase>,
+    idempotency: IdempotencyStore,
   ) {
     this.cache = new AccountCache(store, undefined, new AccountSnapshots(answersDb));
+    this.appender = new CommandAppender(store, idempotency);
   }
 
-  /** Decides and appends; resolves to the receipt, or rejects with the rejection as a LedgerHttpError. */
-  run(command: LedgerCommand, envelope: CommandEnvelope): Promise<ReceiptJson> {
+  /** Decides and stores one command; resolves to its answer, rejects only on a failure of ours. */
+  run(command: LedgerCommand, envelope: CommandEnvelope): Promise<CommandAnswer> {
     return new Promise((resolve, reject) => {
+      const pending: Pending = { command, envelope, attempts: 0, resolve, reject };
       const mailbox = this.mailboxes.get(command.accountId);
-      const pending = { command, envelope, resolve, reject };
-      if (mailbox) {
-        mailbox.push(pending);
-        return;
-      }
-      const fresh = [pending];
-      this.mailboxes.set(command.accountId, fresh);
-      void this.drain(command.accountId, fresh);
+      if (mailbox) mailbox.push(pending);
+      else this.mailboxes.set(command.accountId, [pending]);
+      this.schedule();
     });
   }
 
-  private async drain(accountId: string, mailbox: Pending[]): Promise<void> {
-    while (mailbox.length > 0) {
-      const batch = mailbox.splice(0, MAX_BATCH);
-      await this.settle(accountId, batch, 1);
-    }
-    this.mailboxes.delete(accountId);
+  private schedule(): void {
+    if (this.scheduled) return;
+    this.scheduled = true;
+    setImmediate(() => {
+      this.scheduled = false;
+      void this.flush();
+    });
   }
 
-  private async settle(accountId: string, batch: Pending[], attempt: number): Promise<void> {
-    let stored: { outcomes: Outcome[]; position: string | null };
-    try {
-      stored = await this.decideAndAppend(accountId, batch);
-    } catch (error) {
-      // Whatever happened, the cached state may hold undone decisions: reload it next time.
-      this.cache.forget(accountId);
-      if (error instanceof WrongExpectedRevision) this.stats.conflicts += 1;
-      if (error instanceof WrongExpectedRevision && attempt < MAX_ATTEMPTS) {
-        return this.settle(accountId, batch, attempt + 1);
+  private async flush(): Promise<void> {
+    if (this.flushing >= MAX_FLUSHES_IN_FLIGHT) return; // a flush that ends schedules the next
+    const taken: Array<{ account: LoadedAccount; batch: Pending[] }> = [];
+    let total = 0;
+    for (const [accountId, mailbox] of this.mailboxes) {
+      if (total >= MAX_PER_FLUSH) break;
+      if (this.busy.has(accountId)) continue;
+      const account = this.cache.peek(accountId);
+      if (!account) {
+        this.load(accountId);
+        continue;
       }
-      const failure =
-        error instanceof WrongExpectedRevision
-          ? new LedgerHttpError(reject('concurrency_exhausted', undefined, { attempts: attempt }))
-          : error;
-      for (const pending of batch) pending.reject(failure);
-      return;
+      const batch = mailbox.splice(0, Math.min(MAX_PER_ACCOUNT, MAX_PER_FLUSH - total));
+      if (mailbox.length === 0) this.mailboxes.delete(accountId);
+      this.busy.add(accountId);
+      taken.push({ account, batch });
+      total += batch.length;
     }
-    this.stats.commands += batch.length;
-    await Promise.all(
-      batch.map(async (pending, i) => {
-        const outcome = stored.outcomes[i];
-        try {
-          invariant(outcome, 'every command of a batch has its outcome');
-          if (outcome.kind === 'rejected') throw outcome.error;
-          if (outcome.kind === 'answered_before') {
-            pending.resolve(await this.answerAgain(pending, outcome.answered));
-          } else {
-            pending.resolve({ ...outcome.receipt, position: outcome.appends ? stored.position : null });
-          }
-        } catch (error) {
-          pending.reject(error);
-        }
-      }),
+    if (taken.length === 0) return;
+    this.flushing += 1;
+    try {
+      await this.storeParts(taken.map(({ account, batch }) => this.decideAll(account, batch)));
+    } finally {
+      this.flushing -= 1;
+      for (const { account } of taken) this.busy.delete(account.accountId);
+      if (this.mailboxes.size > 0) this.schedule();
+    }
+  }
+
+  private load(accountId: string): void {
+    this.busy.add(accountId);
+    this.cache.get(accountId).then(
+      () => {
+        this.busy.delete(accountId);
+        this.schedule();
+      },
+      (error: unknown) => {
+        this.busy.delete(accountId);
+        const waiting = this.mailboxes.get(accountId) ?? [];
+        this.mailboxes.delete(accountId);
+        for (const pending of waiting) pending.reject(error);
+      },
     );
   }
 
-  private async decideAndAppend(
-    accountId: string,
-    batch: Pending[],
-  ): Promise<{ outcomes: Outcome[]; position: string | null }> {
-    const account = await this.cache.get(accountId);
+  /** Decides an account's commands in order on its working copy. */
+  private decideAll(account: LoadedAccount, batch: Pending[]): Part {
     const startRevision = account.revision;
-    const streamId = accountStreamId(accountId);
-    const toAppend: EventToAppend[] = [];
-    const outcomes = batch.map(({ command, envelope }) => {
-      const answered = account.answered.get(idempotencyScope(envelope.principal.id, envelope.idempotencyKey));
+    let revision = account.revision;
+    const events: Part['events'] = [];
+    const inBatch = new Set<string>();
+    const outcomes = batch.map(({ command, envelope }): Outcome => {
+      const scope = idempotencyScope(envelope.principal.id, envelope.idempotencyKey);
+      const answered = account.answered.get(scope);
       if (answered) {
         return answered.requestHash === envelope.requestHash
-          ? ({ kind: 'answered_before', answered } as const)
-          : ({ kind: 'rejected', error: new LedgerHttpError(reject('idempotency_key_reused')) } as const);
+          ? { kind: 'answered_before', answered }
+          : { kind: 'rejected', error: new LedgerHttpError(reject('idempotency_key_reused')) };
       }
-      const decision = decide(command, account.state, { principal: envelope.principal, now: envelope.now });
-      if (!decision.ok) return { kind: 'rejected', error: new LedgerHttpError(decision.rejection) } as const;
-      const events = decision.events.map((event) => {
-        const stored = toEventToAppend(event, randomUUID(), {
+      // The claim lets one request per key in at a time; this guard keeps a slip from appending twice.
+      if (inBatch.has(scope))
+        return { kind: 'rejected', error: new LedgerHttpError(reject('idempotency_key_in_flight')) };
+      inBatch.add(scope);
+      const decision = decide(command, account.working, { principal: envelope.principal, now: envelope.now });
+      if (!decision.ok) return { kind: 'rejected', error: new LedgerHttpError(decision.rejection) };
+      const receiptEvents = decision.events.map((ledgerEvent) => {
+        const event = toEventToAppend(ledgerEvent, randomUUID(), {
           commandId: envelope.commandId,
           commandType: command.type,
           idempotencyKey: envelope.idempotencyKey,
@@ -163,32 +217,105 @@ export class AccountCommandRunner {
           principal: envelope.principal.id,
           occurredAt: envelope.now,
         });
-        const revision = account.revision === 'no_stream' ? 0n : account.revision + 1n;
-        // Later commands of the batch are decided on the state these events leave.
-        applyRecorded(account, { ...stored, revision });
-        toAppend.push(stored);
-        return eventJson({ ...stored, revision });
+        revision = revision === 'no_stream' ? 0n : revision + 1n;
+        // Later commands of the batch are decided on the working state these events leave.
+        evolve(account.working, ledgerEvent);
+        events.push({ event, revision });
+        return eventJson({ ...event, revision });
       });
       return {
         kind: 'decided',
-        appends: events.length > 0,
+        appends: receiptEvents.length > 0,
         receipt: {
           commandType: command.type,
           commandId: envelope.commandId,
-          accountId,
-          events,
-          revision: account.revision === 'no_stream' ? null : account.revision.toString(),
-          buckets: bucketsJson(bucketsOf(account.state)),
-          settlement: settlementJson(account.state),
+          accountId: account.accountId,
+          events: receiptEvents,
+          revision: revision === 'no_stream' ? null : revision.toString(),
+          position: null,
+          buckets: bucketsJson(bucketsOf(account.working)),
+          settlement: settlementJson(account.working),
         },
-      } as const;
+      };
     });
-    if (toAppend.length === 0) return { outcomes, position: null };
-    const result = await this.store.append(streamId, toAppend, startRevision);
-    this.stats.appends += 1;
-    // Stored: the cached state is exactly the stream's at its new revision, a sound snapshot.
+    const append = {
+      streamId: accountStreamId(account.accountId),
+      events: events.map(({ event }) => event),
+      expected: startRevision,
+    };
+    return { account, batch, outcomes, events, append };
+  }
+
+  private async storeParts(parts: Part[]): Promise<void> {
+    let outcomes: PartOutcome[];
+    try {
+      const stored = await this.appender.store(
+        parts.map((part) => part.append),
+        parts.flatMap(answerRecords),
+      );
+      outcomes = stored.outcomes;
+      this.stats.appends += stored.statements;
+      this.stats.flushes += 1;
+    } catch (error) {
+      for (const part of parts) {
+        // Whatever happened, the working copy holds undone decisions: load the account afresh.
+        this.cache.forget(part.account.accountId);
+        for (const pending of part.batch) pending.reject(error);
+      }
+      return;
+    }
+    await Promise.all(parts.map((part, i) => this.settle(part, outcomes[i])));
+  }
+
+  private async settle(part: Part, outcome: PartOutcome | undefined): Promise<void> {
+    const { account, batch } = part;
+    if (!outcome?.ok) {
+      this.cache.forget(account.accountId);
+      if (outcome && 'conflict' in outcome) {
+        this.stats.conflicts += 1;
+        this.retry(account.accountId, batch);
+      } else {
+        const failure = outcome?.failure ?? new Error(`no outcome for account ${account.accountId}`);
+        for (const pending of batch) pending.reject(failure);
+      }
+      return;
+    }
+    // Stored: the committed state catches up with the working copy, and is a sound snapshot.
+    for (const { event, revision } of part.events) applyRecorded(account, { ...event, revision });
     takeSnapshotIfDue(account, this.cache.snapshots);
-    return { outcomes, position: formatPosition(result.position) };
+    this.stats.commands += batch.length;
+    const position = outcome.result ? formatPosition(outcome.result.position) : null;
+    await Promise.all(
+      batch.map(async (pending, i) => {
+        const decided = part.outcomes[i];
+        try {
+          invariant(decided, 'every command of a part has its outcome');
+          if (decided.kind === 'rejected') {
+            pending.resolve({ status: decided.error.status, body: decided.error.body, stored: true });
+          } else if (decided.kind === 'decided') {
+            const body = { ...decided.receipt, position: decided.appends ? position : null };
+            pending.resolve({ status: 200, body, stored: true });
+          } else {
+            pending.resolve({ status: 200, body: await this.answerAgain(pending, decided.answered), stored: false });
+          }
+        } catch (error) {
+          pending.reject(error);
+        }
+      }),
+    );
+  }
+
+  /** Puts a refused part's commands back at the front of their mailbox, or gives up on them. */
+  private retry(accountId: string, batch: Pending[]): void {
+    const again: Pending[] = [];
+    for (const pending of batch) {
+      pending.attempts += 1;
+      if (pending.attempts < MAX_ATTEMPTS) again.push(pending);
+      else
+        pending.reject(new LedgerHttpError(reject('concurrency_exhausted', undefined, { attempts: pending.attempts })));
+    }
+    if (again.length === 0) return;
+    this.mailboxes.set(accountId, [...again, ...(this.mailboxes.get(accountId) ?? [])]);
   }
 
   /**
@@ -220,4 +347,22 @@ export class AccountCommandRunner {
       settlement: settlementJson(before.state),
     };
   }
+}
+
+/** The answers a part stores with its events: every decided command's (repeats are answered later). */
+function answerRecords(part: Part): AnswerRecord[] {
+  return part.batch.flatMap((pending, i): AnswerRecord[] => {
+    const outcome = part.outcomes[i];
+    if (!outcome || outcome.kind === 'answered_before') return [];
+    const common = {
+      streamId: part.append.streamId,
+      principalId: pending.envelope.principal.id,
+      key: pending.envelope.idempotencyKey,
+      requestHash: pending.envelope.requestHash,
+      commandType: pending.command.type,
+    };
+    return outcome.kind === 'rejected'
+      ? [{ ...common, status: outcome.error.status, body: JSON.stringify(outcome.error.body), appended: false }]
+      : [{ ...common, status: 200, body: JSON.stringify(outcome.receipt), appended: outcome.appends }];
+  });
 }

@@ -1,19 +1,25 @@
 /**
- * The first answer to every idempotency key, kept in Postgres for days so it survives restarts. A
- * key is claimed before its command runs, so two concurrent requests with one key cannot both run
- * it. Claims and answers made at the same moment share one statement.
+ * The first answer to every idempotency key, kept in Postgres for days so it survives restarts
+ * (the whole story: docs/idempotency.md).
  *
- * Claims and answers commit without waiting for the disk: a crash can lose the last instant of
- * them, and that is safe, because every appended event carries its key and request hash, so the
- * account stream itself recognises a retry of an accepted command and rebuilds its first answer.
- * Only a rejection's answer (which appended nothing) could be lost, and a retry then is decided
- * afresh, appending at most what the first attempt would have.
+ * A key is claimed before its command is decided, under this process's owner id, so two requests
+ * with one key cannot both run it: a second one in this process is refused at once, without a
+ * round trip; one in another process finds the claim and its live owner. A claim whose owner's
+ * lease ran out is taken over. Claims made at the same moment share one statement.
+ *
+ * Answers to decided commands are written by the statement that appends their events (see
+ * command-appender.ts); this store writes the others: refusals before deciding, answers rebuilt
+ * from the stream, and EventStoreDB's. Claims and those answers commit without waiting for the
+ * disk: a crash can lose the last instant of them, and that is safe, because every appended event
+ * carries its key and request hash, so the stream itself recognises a retry of an accepted command.
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { invariant } from '@ledger/domain';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
 import { ANSWERS_DATABASE } from '../infrastructure/tokens';
+import { idempotencyScope } from './command-envelope';
+import { CommandOwner } from './command-owner';
 import { MicroBatcher } from './micro-batcher';
 
 export type Claim =
@@ -28,105 +34,159 @@ interface ClaimRequest {
   readonly commandType: string;
 }
 
-interface Answer {
+export interface StoredAnswer {
   readonly principalId: string;
   readonly key: string;
+  readonly requestHash: string;
+  readonly commandType: string;
   readonly status: number;
-  readonly body: unknown;
+  /** The answer as JSON text. */
+  readonly body: string;
+  /** A receipt's global position, kept beside its body. */
+  readonly position: string | null;
 }
 
-/** A claim older than this whose process never answered is taken over (the stream still dedupes). */
-const STALE_CLAIM_SECONDS = 30;
 /** Answers are kept at least this long (the promise to callers is 24 hours). */
 export const ANSWER_RETENTION_HOURS = 72;
 
+interface ClaimRow {
+  claimed: boolean;
+  request_hash: string | null;
+  response_status: number | null;
+  response_body: string | null;
+  response_position: string | null;
+}
+
+/** A stored answer as the caller gets it: a receipt's position sits beside its body. */
+export function storedBody(body: string | null, position: string | null): unknown {
+  const parsed: unknown = body === null ? null : JSON.parse(body);
+  if (position !== null && typeof parsed === 'object' && parsed !== null) {
+    return { ...(parsed as Record<string, unknown>), position };
+  }
+  return parsed;
+}
+
 @Injectable()
 export class IdempotencyStore {
+  /** The keys this process is deciding, by scope, with their request hashes. */
+  private readonly inFlight = new Map<string, string>();
   private readonly claims = new MicroBatcher<ClaimRequest, Claim>((requests) => this.claimAll(requests));
-  private readonly answers = new MicroBatcher<Answer, void>((answers) => this.answerAll(answers));
-
-  constructor(@Inject(ANSWERS_DATABASE) private readonly db: Kysely<LedgerDatabase>) {}
-
-  claim(principalId: string, key: string, requestHash: string, commandType: string): Promise<Claim> {
-    return this.claims.submit({ principalId, key, requestHash, commandType });
-  }
-
-  answer(principalId: string, key: string, status: number, body: unknown): Promise<void> {
-    return this.answers.submit({ principalId, key, status, body });
-  }
-
-  private async claimAll(requests: ClaimRequest[]): Promise<Claim[]> {
-    // One statement may not claim a key twice; a repeat within the batch is in flight by definition.
-    const first = new Map<string, number>();
-    const unique = requests.filter((r, i) => {
-      const scope = `${r.principalId}\u0000${r.key}`;
-      if (first.has(scope)) return false;
-      first.set(scope, i);
-      return true;
-    });
-    const { rows } = await sql<{
-      claimed: boolean;
-      request_hash: string | null;
-      response_status: number | null;
-      response_body: unknown;
-    }>`
-      WITH input AS (
-        SELECT * FROM unnest(
-          ${unique.map((r) => r.principalId)}::text[], ${unique.map((r) => r.key)}::text[],
-          ${unique.map((r) => r.requestHash)}::text[], ${unique.map((r) => r.commandType)}::text[]
-        ) WITH ORDINALITY AS i(principal_id, idempotency_key, request_hash, command_type, ord)
-      ), claimed AS (
-        INSERT INTO idempotency_keys (principal_id, idempotency_key, request_hash, command_type)
-        SELECT principal_id, idempotency_key, request_hash, command_type FROM input
-        ON CONFLICT (principal_id, idempotency_key) DO UPDATE
-          SET created_at = now(), request_hash = excluded.request_hash, command_type = excluded.command_type
-          WHERE idempotency_keys.response_status IS NULL
-            AND idempotency_keys.created_at < now() - make_interval(secs => ${STALE_CLAIM_SECONDS})
-        RETURNING principal_id, idempotency_key
-      )
-      -- The outer SELECT sees the table as it was before this statement: the earlier claim, if any.
-      SELECT c.principal_id IS NOT NULL AS claimed, k.request_hash, k.response_status, k.response_body
-      FROM input i
-      LEFT JOIN claimed c ON c.principal_id = i.principal_id AND c.idempotency_key = i.idempotency_key
-      LEFT JOIN idempotency_keys k ON k.principal_id = i.principal_id AND k.idempotency_key = i.idempotency_key
-      ORDER BY i.ord`.execute(this.db);
-    return requests.map((request, i): Claim => {
-      const at = first.get(`${request.principalId}\u0000${request.key}`)!;
-      const earlier = requests[at];
-      if (at !== i && earlier) return { kind: 'in_flight', requestHash: earlier.requestHash };
-      const row = rows[unique.indexOf(request)];
-      invariant(row, 'the claim statement answers one row per distinct key');
-      if (row.claimed) return { kind: 'claimed' };
-      if (row.response_status === null) return { kind: 'in_flight', requestHash: row.request_hash! };
-      return {
-        kind: 'answered',
-        requestHash: row.request_hash!,
-        status: row.response_status,
-        body: row.response_body,
-      };
-    });
-  }
-
-  private async answerAll(answers: Answer[]): Promise<void[]> {
-    await sql`
-      UPDATE idempotency_keys AS k
-      SET response_status = v.status, response_body = v.body, completed_at = now()
-      FROM unnest(
-        ${answers.map((a) => a.principalId)}::text[], ${answers.map((a) => a.key)}::text[],
-        ${answers.map((a) => a.status)}::int[], ${answers.map((a) => JSON.stringify(a.body))}::jsonb[]
-      ) AS v(principal_id, idempotency_key, status, body)
-      WHERE k.principal_id = v.principal_id AND k.idempotency_key = v.idempotency_key`.execute(this.db);
+  private readonly answers = new MicroBatcher<StoredAnswer, void>(async (answers) => {
+    await this.storeAnswers(answers);
     return answers.map(() => undefined);
+  });
+
+  constructor(
+    @Inject(ANSWERS_DATABASE) private readonly db: Kysely<LedgerDatabase>,
+    private readonly owner: CommandOwner,
+  ) {}
+
+  /**
+   * Claims the key for this process, or says why not: answered before, or being decided (here or
+   * by a live process elsewhere). A claim must end with `answer`, `settle` or `release`.
+   */
+  async claim(principalId: string, key: string, requestHash: string, commandType: string): Promise<Claim> {
+    const scope = idempotencyScope(principalId, key);
+    const running = this.inFlight.get(scope);
+    if (running !== undefined) return { kind: 'in_flight', requestHash: running };
+    this.inFlight.set(scope, requestHash);
+    const claim = await this.claims.submit({ principalId, key, requestHash, commandType }).catch((error: unknown) => {
+      this.inFlight.delete(scope);
+      throw error;
+    });
+    if (claim.kind !== 'claimed') this.inFlight.delete(scope);
+    return claim;
+  }
+
+  /** Stores a claimed key's answer and ends the claim. */
+  async answer(claimed: Omit<StoredAnswer, 'position'> & { position?: string | null }): Promise<void> {
+    try {
+      await this.answers.submit({ ...claimed, position: claimed.position ?? null });
+    } finally {
+      this.settle(claimed.principalId, claimed.key);
+    }
+  }
+
+  /** Ends a claim whose answer was stored elsewhere (with the command's events). */
+  settle(principalId: string, key: string): void {
+    this.inFlight.delete(idempotencyScope(principalId, key));
   }
 
   /** Lets a key be used again after a failure of ours, when nothing was decided. */
   async release(principalId: string, key: string): Promise<void> {
-    await this.db
-      .deleteFrom('idempotency_keys')
-      .where('principal_id', '=', principalId)
-      .where('idempotency_key', '=', key)
-      .where('response_status', 'is', null)
-      .execute();
+    try {
+      await this.db
+        .deleteFrom('idempotency_keys')
+        .where('principal_id', '=', principalId)
+        .where('idempotency_key', '=', key)
+        .where('response_status', 'is', null)
+        .execute();
+    } finally {
+      this.settle(principalId, key);
+    }
+  }
+
+  private async claimAll(requests: ClaimRequest[]): Promise<Claim[]> {
+    // The in-flight map lets one scope into a batch at most once.
+    const { rows } = await sql<ClaimRow>`
+      WITH input AS (
+        SELECT * FROM unnest(
+          ${requests.map((r) => r.principalId)}::text[], ${requests.map((r) => r.key)}::text[],
+          ${requests.map((r) => r.requestHash)}::text[], ${requests.map((r) => r.commandType)}::text[]
+        ) WITH ORDINALITY AS i(principal_id, idempotency_key, request_hash, command_type, ord)
+      ), claimed AS (
+        INSERT INTO idempotency_keys AS k (principal_id, idempotency_key, request_hash, command_type, owner)
+        SELECT principal_id, idempotency_key, request_hash, command_type, ${this.owner.id} FROM input
+        ON CONFLICT (principal_id, idempotency_key) DO UPDATE
+          SET created_at = now(), request_hash = excluded.request_hash, command_type = excluded.command_type,
+            owner = excluded.owner
+          -- Unanswered, and its owner is this process (which is not deciding it: see claim()) or
+          -- one whose lease has run out.
+          WHERE k.response_status IS NULL
+            AND (k.owner IS NULL OR k.owner = excluded.owner OR NOT EXISTS (
+              SELECT 1 FROM command_owners o WHERE o.owner_id = k.owner AND o.lease_until > now()))
+        RETURNING principal_id, idempotency_key
+      )
+      -- The outer SELECT sees the table as it was before this statement: the earlier claim, if any.
+      SELECT c.principal_id IS NOT NULL AS claimed, k.request_hash, k.response_status, k.response_body,
+        k.response_position
+      FROM input i
+      LEFT JOIN claimed c ON c.principal_id = i.principal_id AND c.idempotency_key = i.idempotency_key
+      LEFT JOIN idempotency_keys k ON k.principal_id = i.principal_id AND k.idempotency_key = i.idempotency_key
+      ORDER BY i.ord`.execute(this.db);
+    return requests.map((_, i): Claim => {
+      const row = rows[i];
+      invariant(row, 'the claim statement answers one row per key');
+      if (row.claimed) return { kind: 'claimed' };
+      invariant(row.request_hash !== null, 'a claim that was refused is held by an earlier one');
+      if (row.response_status === null) return { kind: 'in_flight', requestHash: row.request_hash };
+      return {
+        kind: 'answered',
+        requestHash: row.request_hash,
+        status: row.response_status,
+        body: storedBody(row.response_body, row.response_position),
+      };
+    });
+  }
+
+  /** Writes answers in one statement, whether or not their claims are still there. */
+  async storeAnswers(answers: readonly StoredAnswer[]): Promise<void> {
+    if (answers.length === 0) return;
+    await sql`
+      INSERT INTO idempotency_keys AS k
+        (principal_id, idempotency_key, request_hash, command_type, response_status, response_body,
+         response_position, completed_at)
+      SELECT DISTINCT ON (principal_id, idempotency_key) *, now() FROM unnest(
+        ${answers.map((a) => a.principalId)}::text[], ${answers.map((a) => a.key)}::text[],
+        ${answers.map((a) => a.requestHash)}::text[], ${answers.map((a) => a.commandType)}::text[],
+        ${answers.map((a) => a.status)}::int[], ${answers.map((a) => a.body)}::text[],
+        ${answers.map((a) => a.position)}::text[]
+      ) AS v(principal_id, idempotency_key, request_hash, command_type, status, body, position)
+      ON CONFLICT (principal_id, idempotency_key) DO UPDATE
+        SET response_status = excluded.response_status, response_body = excluded.response_body,
+          response_position = excluded.response_position, completed_at = excluded.completed_at, owner = NULL
+        -- The first answer stays the answer.
+        WHERE k.response_status IS NULL`.execute(this.db);
   }
 
   async pruneOlderThan(hours = ANSWER_RETENTION_HOURS): Promise<bigint> {

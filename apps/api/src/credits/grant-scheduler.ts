@@ -10,14 +10,11 @@
  * nothing, two instances racing on one account are ordered by the stream's expected revision, and
  * each sends under the idempotency key `due:<instant>` for the earliest thing due.
  */
-import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationBootstrap, type OnApplicationShutdown } from '@nestjs/common';
-import { CommandBus } from '@nestjs/cqrs';
 import type { Principal } from '@ledger/domain';
 import type { LedgerConfig } from '@ledger/platform';
 import { sql, type Kysely } from 'kysely';
-import { commandMessages } from '../commands/command-messages';
-import { requestHash } from '../commands/command-input';
+import { CommandGateway } from '../commands/command-gateway';
 import type { ReceiptJson } from '../commands/receipt';
 import type { LedgerDatabase } from '@ledger/database';
 import { CONFIG, DATABASE } from '../infrastructure/tokens';
@@ -53,7 +50,7 @@ export class GrantScheduler implements OnApplicationBootstrap, OnApplicationShut
   private readonly sent = new Map<string, number>();
 
   constructor(
-    private readonly commandBus: CommandBus,
+    private readonly commands: CommandGateway,
     @Inject(DATABASE) private readonly db: Kysely<LedgerDatabase>,
     @Inject(CONFIG) private readonly config: LedgerConfig,
   ) {}
@@ -119,22 +116,15 @@ export class GrantScheduler implements OnApplicationBootstrap, OnApplicationShut
     return { due: due.length, sent: toSend.length, receipts, failures };
   }
 
-  private send({ accountId, dueAt }: DueAccount, now: Date): Promise<ReceiptJson> {
-    const input = { accountId };
-    const commandId = randomUUID();
-    return this.commandBus.execute(
-      new commandMessages.ExpireCredits(
-        { type: 'ExpireCredits', accountId },
-        {
-          principal: GRANT_SCHEDULER,
-          idempotencyKey: `due:${dueAt.toISOString()}`,
-          requestHash: requestHash('ExpireCredits', input),
-          commandId,
-          correlationId: commandId,
-          causationId: commandId,
-          now: now.toISOString(),
-        },
-      ),
-    );
+  private async send({ accountId, dueAt }: DueAccount, now: Date): Promise<ReceiptJson> {
+    const answer = await this.commands.answer(GRANT_SCHEDULER, {
+      type: 'ExpireCredits',
+      params: { accountId },
+      body: {},
+      idempotencyKey: `due:${dueAt.toISOString()}`,
+      now: now.toISOString(),
+    });
+    if (answer.status !== 200) throw new Error(`answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    return answer.body as ReceiptJson;
   }
 }

@@ -1,5 +1,4 @@
 import { Module } from '@nestjs/common';
-import { commandHandlers } from '../commands/command-messages';
 import { CommandsModule } from '../commands/commands.module';
 import { ReadModelsModule } from '../read-models/read-models.module';
 import { ProjectBucketsHandler } from './project-buckets.query';
@@ -9,6 +8,6 @@ import { ProjectsController } from './projects.controller';
 @Module({
   imports: [CommandsModule, ReadModelsModule],
   controllers: [ProjectsController, ProjectsQueryController],
-  providers: [...commandHandlers('AttachProject'), ProjectBucketsHandler],
+  providers: [ProjectBucketsHandler],
 })
 export class ProjectsModule {}
