@@ -12,7 +12,7 @@
  * with whatever else runs, the CPU time per command much less.
  */
 import { medianFigure, type Scenario } from '../scenario';
-import { CommandMix, MIX } from '../support/command-mix';
+import { CommandMix, MIX, singleStep } from '../support/command-mix';
 import { CpuMeter, findPostmasterPid } from '../support/cpu';
 import { BenchClient } from '../support/http';
 import { startCeilingServer, startService } from '../support/services';
@@ -80,12 +80,7 @@ export const commandsScenario: Scenario = {
                 const answer = await ceilingClient.command(command.path, command.body, command.idempotencyKey);
                 return { kind: 'ceiling', status: answer.status, ms: answer.ms };
               }
-            : async (c) => {
-                const command = mix.next(c);
-                const answer = await client.command(command.path, command.body, command.idempotencyKey);
-                mix.settle(c, command, answer.status);
-                return { kind: command.type, status: answer.status, ms: answer.ms };
-              },
+            : singleStep(client, mix),
         );
         const cost = costOf(cpu, samples.length, kind === 'ceiling' ? ['ceiling'] : ['api'], kind === 'commands');
         return { kind, round, rate: perSecond(okCommands(samples), measuredMs), cost, samples } satisfies Window;

@@ -8,7 +8,8 @@
  * not yet answered: a run accepted in a batch can be completed in a later batch, never the same one.
  * The same commands go through the single routes or the batch endpoint alike.
  */
-import { BENCH_PROJECTS, pick } from './workload';
+import type { BatchCommand, BenchClient } from './http';
+import { BENCH_PROJECTS, pick, type Sample } from './workload';
 
 export const MIX = { AcceptRun: 0.4, CompleteRun: 0.35, PlaceSettlementHold: 0.15, GrantCredits: 0.1 } as const;
 export type MixCommandType = keyof typeof MIX;
@@ -112,4 +113,37 @@ export class CommandMix {
     if (command.type === 'AcceptRun') lane.open.push(command.run);
     else if (command.type === 'CompleteRun') lane.completed.push(command.run);
   }
+}
+
+/** The batch endpoint's form of a command: the single route's params, body and key. */
+export const asBatchCommand = (command: MixCommand): BatchCommand => ({
+  type: command.type,
+  params: command.params,
+  body: command.body,
+  idempotencyKey: command.idempotencyKey,
+});
+
+/** A closed-loop step sending the mix one command per request, through the single routes. */
+export function singleStep(client: BenchClient, mix: CommandMix): (c: number) => Promise<Sample> {
+  return async (c) => {
+    const command = mix.next(c);
+    const answer = await client.command(command.path, command.body, command.idempotencyKey);
+    mix.settle(c, command, answer.status);
+    return { kind: command.type, status: answer.status, ms: answer.ms };
+  };
+}
+
+/** A closed-loop step sending the mix `size` commands per request, through the batch endpoint. */
+export function batchStep(client: BenchClient, mix: CommandMix, size: number): (c: number) => Promise<Sample> {
+  return async (c) => {
+    const commands = Array.from({ length: size }, () => mix.next(c));
+    const answer = await client.batch(commands.map(asBatchCommand));
+    let ok = 0;
+    commands.forEach((command, i) => {
+      const status = answer.results?.[i]?.status ?? answer.status;
+      if (status === 200) ok++;
+      mix.settle(c, command, status);
+    });
+    return { kind: 'batch', status: answer.status, ms: answer.ms, ok, commands: answer.results ? size : 0 };
+  };
 }

@@ -90,7 +90,7 @@ export interface Sample {
   readonly ms: number;
   /** Commands this request carried that were answered 200 (a batch carries many); 1 or 0 by default. */
   readonly ok?: number;
-  /** Commands this request carried; 1 by default. */
+  /** Commands this request had answered, each on its own (a batch answered 200); 1 by default. */
   readonly commands?: number;
 }
 
@@ -101,6 +101,10 @@ export interface ClosedLoopResult {
   readonly measuredMs: number;
   readonly cpu: CpuWindow | null;
 }
+
+/** Commands answered, whatever their status (a batch refused as a whole answers none). */
+export const answeredCommands = (samples: readonly Sample[]): number =>
+  samples.reduce((sum, sample) => sum + (sample.commands ?? 1), 0);
 
 /** Commands answered 200 in these samples. */
 export const okCommands = (samples: readonly Sample[]): number =>
