@@ -54,6 +54,24 @@ export class BenchClient {
     return { ...answer, results: Array.isArray(results) ? (results as BatchResult[]) : null };
   }
 
+  /**
+   * Whether the API has the batch endpoint: one command for an account that does not exist (it is
+   * refused on its own, nothing is stored), and a 404 for the whole request means no endpoint.
+   */
+  async hasBatchEndpoint(): Promise<boolean> {
+    const answer = await this.batch([
+      {
+        type: 'GrantCredits',
+        params: { accountId: 'bench-probe-no-such-account' },
+        body: { grantId: 'probe', source: 'top_up', amount: '1' },
+        idempotencyKey: 'bench-probe',
+      },
+    ]);
+    if (answer.status === 404) return false;
+    if (!answer.results) throw new Error(`${BATCH_PATH} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+    return true;
+  }
+
   get(path: string): Promise<HttpAnswer> {
     return this.request('GET', path);
   }
