@@ -54,6 +54,13 @@ function targetText(figure: Figure): string {
   return `${figure.target.op} ${number(figure.target.value)} ${verdict}`;
 }
 
+/** The range of the repeated windows behind a median, e.g. " (912–1,003, 3 runs)". */
+function spreadText(figure: Figure): string {
+  const { spread } = figure;
+  if (!spread || spread.count < 2) return '';
+  return ` (${number(spread.min)}–${number(spread.max)}, ${spread.count} runs)`;
+}
+
 const escape = (text: string): string => text.replace(/\|/g, '\\|');
 
 export function renderMarkdown(results: readonly ScenarioResult[], findings: string): string {
@@ -76,7 +83,7 @@ export function renderMarkdown(results: readonly ScenarioResult[], findings: str
     result.figures.forEach((figure, index) => {
       const scenario = index === 0 ? `[${result.scenario}](#${result.scenario})` : '';
       lines.push(
-        `| ${scenario} | ${escape(figure.label)} | ${number(figure.value)} ${figure.unit} | ${targetText(figure)} |`,
+        `| ${scenario} | ${escape(figure.label)} | ${number(figure.value)} ${figure.unit}${spreadText(figure)} | ${targetText(figure)} |`,
       );
     });
   }

@@ -1,6 +1,7 @@
 /** What a benchmark scenario is, and what it hands back for bench/results/<scenario>.json. */
 import type { Progress } from './support/progress';
 import type { BenchPostgres } from './support/postgres';
+import { spreadOf } from './support/stats';
 
 export interface ScenarioContext {
   readonly quick: boolean;
@@ -21,6 +22,8 @@ export interface Figure {
   readonly value: number;
   readonly unit: string;
   readonly target?: Target;
+  /** When the value is the median of repeated windows: the lowest and highest of them, and how many. */
+  readonly spread?: { readonly min: number; readonly max: number; readonly count: number };
 }
 
 export interface ScenarioOutcome {
@@ -43,3 +46,14 @@ export const meets = (figure: Figure): boolean | null => {
   if (target.op === '<') return figure.value < target.value;
   return figure.value <= target.value;
 };
+
+/** A figure that is the median of repeated measurements, carrying their spread. */
+export function medianFigure(figure: Omit<Figure, 'value' | 'spread'>, values: readonly number[], digits = 0): Figure {
+  const { min, median, max, count } = spreadOf(values);
+  const round = (value: number): number => Number(value.toFixed(digits));
+  return {
+    ...figure,
+    value: round(median),
+    spread: { min: round(min), max: round(max), count },
+  };
+}

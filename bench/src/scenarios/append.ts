@@ -4,23 +4,33 @@
  * of its own), appending the same events to the same number of streams under expected versions,
  * one event per append and in batches.
  *
+ * Ours is timed through its production path, `PostgresEventStore.append` (the append statement,
+ * then the commit notification subscribers wake on), not the bare `appendToStream`.
+ *
  * Fair to the peer: its documented setup (`getPostgreSQLEventStore(connectionString)`, its own
  * pooled connections, as many as ours), its schema migrated before the clock starts, no inline
- * projections; each append passes the stream's expected version. Runs alternate ours/peer per mode
- * so neither always goes first on a warmer cache.
+ * projections; each append passes the stream's expected version; the same durability for both
+ * (the server's default, or `synchronous_commit = off` for both through the connection string).
  *
- * A third mode runs both with `synchronous_commit = off` (set the same way for both, through the
- * connection string): durable appends mostly wait for the same WAL flush, which hides what each
- * store itself costs per append; without the wait, that cost is what is left.
+ * On a shared machine one run of each says little: every mode runs `repetitions` times, ours and
+ * the peer back to back, the one going first alternating, and the ratio is taken within each pair;
+ * the figures are the medians with their range. Each run also reads the CPU time it cost — the
+ * benchmark process (the store's client side) and the Postgres cluster — per event.
+ *
+ * Modes: `single` (1 event per append), `batch` (10 per append), `unflushed` (1 per append, neither
+ * waiting for the WAL flush: what each store itself costs, without the wait that dominates a durable
+ * single-event append), and `many` (one event on each of 10 streams per call: ours as one
+ * `appendMany` statement, the peer — which has no multi-stream append — as 10 concurrent appends).
  */
 import { randomUUID } from 'node:crypto';
 import { getPostgreSQLEventStore, type PostgresEventStore as EmmettStore } from '@event-driven-io/emmett-postgresql';
 import { STREAM_DOES_NOT_EXIST } from '@event-driven-io/emmett';
-import { appendToStream, eventStoreMigrations, type EventToAppend } from '@ledger/event-store';
+import { eventStoreMigrations, PostgresEventStore, type EventToAppend } from '@ledger/event-store';
 import { createKysely, createPool, migrate } from '@ledger/platform';
-import type pg from 'pg';
-import type { Scenario } from '../scenario';
+import { medianFigure, type Figure, type Scenario } from '../scenario';
+import { CpuMeter, findPostmasterPid } from '../support/cpu';
 import { now, perSecond, summarize } from '../support/stats';
+import { known } from '../support/windows';
 
 const POOL_SIZE = 10;
 
@@ -56,196 +66,261 @@ function withoutFlushWait(url: string): string {
   return `${url}${url.includes('?') ? '&' : '?'}options=${encodeURIComponent('-c synchronous_commit=off')}`;
 }
 
-interface Appender {
-  /** Appends to stream `s`, expecting the events appended to it so far. */
-  append(streamNo: number, events: EventToAppend[]): Promise<void>;
+interface Part {
+  readonly streamNo: number;
+  readonly events: EventToAppend[];
 }
 
-function ours(pool: pg.Pool, prefix: string): Appender {
+interface Appender {
+  /** Appends each part to its stream, expecting the events appended to it so far. */
+  append(parts: readonly Part[]): Promise<void>;
+}
+
+/** Ours, through the store: one `append` per part, or every part in one `appendMany`. */
+function ours(store: PostgresEventStore, prefix: string, many: boolean): Appender {
   const revisions = new Map<number, bigint>();
+  const expected = (streamNo: number) => revisions.get(streamNo) ?? ('no_stream' as const);
+  const streamId = (streamNo: number): string => `${prefix}-${streamNo}`;
   return {
-    async append(streamNo, events) {
-      const result = await appendToStream(
-        pool,
-        `${prefix}-${streamNo}`,
-        events,
-        revisions.get(streamNo) ?? 'no_stream',
+    async append(parts) {
+      if (!many) {
+        await Promise.all(
+          parts.map(async ({ streamNo, events }) => {
+            const result = await store.append(streamId(streamNo), events, expected(streamNo));
+            revisions.set(streamNo, result.revision);
+          }),
+        );
+        return;
+      }
+      const outcomes = await store.appendMany(
+        parts.map(({ streamNo, events }) => ({ streamId: streamId(streamNo), events, expected: expected(streamNo) })),
       );
-      revisions.set(streamNo, result.revision);
+      outcomes.forEach((outcome, i) => {
+        const part = parts[i]!;
+        if (!outcome.ok) throw outcome.conflict;
+        if (outcome.result) revisions.set(part.streamNo, outcome.result.revision);
+      });
     },
   };
 }
 
+/** Emmett: one `appendToStream` per part, concurrently (it has no multi-stream append). */
 function peer(store: EmmettStore, prefix: string): Appender {
   const versions = new Map<number, bigint>();
   return {
-    async append(streamNo, events) {
-      const result = await store.appendToStream(
-        `${prefix}-${streamNo}`,
-        events.map((event) => ({ type: event.type, data: event.data, metadata: event.metadata })),
-        { expectedStreamVersion: versions.get(streamNo) ?? STREAM_DOES_NOT_EXIST },
+    async append(parts) {
+      await Promise.all(
+        parts.map(async ({ streamNo, events }) => {
+          const result = await store.appendToStream(
+            `${prefix}-${streamNo}`,
+            events.map((event) => ({ type: event.type, data: event.data, metadata: event.metadata })),
+            { expectedStreamVersion: versions.get(streamNo) ?? STREAM_DOES_NOT_EXIST },
+          );
+          versions.set(streamNo, result.nextExpectedStreamVersion);
+        }),
       );
-      versions.set(streamNo, result.nextExpectedStreamVersion);
     },
   };
 }
 
-/** Every stream gets `appends` appends of `batch` events; `writers` run at once, each on its own streams. */
-async function measure(
-  appender: Appender,
-  streams: number,
-  appends: number,
-  batch: number,
-  writers: number,
-): Promise<{ eventsPerSecond: number; appendsPerSecond: number; p50: number; p99: number }> {
+interface Shape {
+  /** Calls to the appender per group of streams. */
+  readonly rounds: number;
+  /** Groups of streams; each call appends to every stream of one group. */
+  readonly groups: number;
+  readonly streamsPerCall: number;
+  readonly eventsPerAppend: number;
+}
+
+interface Run {
+  readonly eventsPerSecond: number;
+  readonly p50: number;
+  readonly p99: number;
+  /** µs of CPU per event: the benchmark process (the store's client side), and Postgres. */
+  readonly clientUs: number;
+  readonly postgresUs: number | null;
+}
+
+/** Every group gets `rounds` calls; `writers` run at once, each on its own groups. */
+async function measure(appender: Appender, shape: Shape, writers: number, meter: CpuMeter): Promise<Run> {
   const latencies: number[] = [];
+  const window = meter.start();
   const started = now();
   await Promise.all(
     Array.from({ length: writers }, async (_, w) => {
-      for (let round = 0; round < appends; round++) {
-        for (let s = w; s < streams; s += writers) {
-          const events = Array.from({ length: batch }, (_, i) => ledgerEvent(s, round * batch + i));
+      for (let round = 0; round < shape.rounds; round++) {
+        for (let g = w; g < shape.groups; g += writers) {
+          const parts = Array.from({ length: shape.streamsPerCall }, (_, i) => {
+            const streamNo = g * shape.streamsPerCall + i;
+            return {
+              streamNo,
+              events: Array.from({ length: shape.eventsPerAppend }, (_, e) =>
+                ledgerEvent(streamNo, round * shape.eventsPerAppend + e),
+              ),
+            };
+          });
           const sent = now();
-          await appender.append(s, events);
+          await appender.append(parts);
           latencies.push(now() - sent);
         }
       }
     }),
   );
   const ms = now() - started;
+  const cpu = window.stop();
+  const events = shape.rounds * shape.groups * shape.streamsPerCall * shape.eventsPerAppend;
   const latency = summarize(latencies);
   return {
-    eventsPerSecond: perSecond(streams * appends * batch, ms),
-    appendsPerSecond: perSecond(streams * appends, ms),
+    eventsPerSecond: perSecond(events, ms),
     p50: latency.p50,
     p99: latency.p99,
+    clientUs: Math.round(cpu.loadGeneratorUs / events),
+    postgresUs: cpu.postgresUs === null ? null : Math.round(cpu.postgresUs / events),
   };
 }
+
+const MODES = ['single', 'batch', 'unflushed', 'many'] as const;
+type Mode = (typeof MODES)[number];
+
+const LABELS: Record<Mode, string> = {
+  single: '1 event/append',
+  batch: '10 events/append',
+  unflushed: '1 event/append, no flush wait',
+  many: '1 event on each of 10 streams per call (ours: appendMany)',
+};
 
 export const appendScenario: Scenario = {
   name: 'append',
   title: 'Event-store append in-process, side by side with Emmett (PostgreSQL)',
   async run({ quick, postgres, progress }) {
+    const shapes: Record<Mode, Shape> = {
+      single: { rounds: quick ? 5 : 40, groups: quick ? 10 : 100, streamsPerCall: 1, eventsPerAppend: 1 },
+      batch: { rounds: quick ? 2 : 10, groups: quick ? 10 : 100, streamsPerCall: 1, eventsPerAppend: 10 },
+      unflushed: { rounds: quick ? 5 : 40, groups: quick ? 10 : 100, streamsPerCall: 1, eventsPerAppend: 1 },
+      many: { rounds: quick ? 3 : 20, groups: quick ? 8 : 16, streamsPerCall: 10, eventsPerAppend: 1 },
+    };
     const parameters = {
-      streams: quick ? 10 : 100,
       writers: 8,
-      single: { appendsPerStream: quick ? 10 : 100, eventsPerAppend: 1 },
-      batch: { appendsPerStream: quick ? 2 : 20, eventsPerAppend: 10 },
-      unflushed: { appendsPerStream: quick ? 10 : 100, eventsPerAppend: 1 },
+      repetitions: 3,
+      shapes,
       poolSize: POOL_SIZE,
       peer: '@event-driven-io/emmett-postgresql 0.42.0',
+      durability: 'server default (synchronous_commit on) for both; unflushed: synchronous_commit=off for both',
     };
     const oursDb = await postgres.createDatabase('append_ours');
     const peerDb = await postgres.createDatabase('append_peer');
     const pool = createPool(oursDb.url, { max: POOL_SIZE });
-    const peerStore = getPostgreSQLEventStore(peerDb.url);
     const unflushedPool = createPool(withoutFlushWait(oursDb.url), { max: POOL_SIZE });
+    const store = new PostgresEventStore(pool);
+    const unflushedStore = new PostgresEventStore(unflushedPool);
+    const peerStore = getPostgreSQLEventStore(peerDb.url);
     const unflushedPeerStore = getPostgreSQLEventStore(withoutFlushWait(peerDb.url));
     try {
       const db = createKysely(pool);
       await migrate(db, eventStoreMigrations);
       await peerStore.schema.migrate();
-      // Warm both: connections open, statements planned.
-      await measure(ours(pool, 'warm'), parameters.writers, 2, 1, parameters.writers);
-      await measure(peer(peerStore, 'warm'), parameters.writers, 2, 1, parameters.writers);
-      await measure(ours(unflushedPool, 'warm-u'), parameters.writers, 2, 1, parameters.writers);
-      await measure(peer(unflushedPeerStore, 'warm-u'), parameters.writers, 2, 1, parameters.writers);
+      const meter = new CpuMeter({}, await findPostmasterPid(oursDb.url));
+      const stores = (mode: Mode) =>
+        mode === 'unflushed'
+          ? { mine: unflushedStore, theirs: unflushedPeerStore }
+          : { mine: store, theirs: peerStore };
+      // Warm both, in every mode: connections open, statements planned.
+      const warm: Shape = { rounds: 2, groups: parameters.writers, streamsPerCall: 1, eventsPerAppend: 1 };
+      for (const mode of MODES) {
+        const { mine, theirs } = stores(mode);
+        const shape = { ...warm, streamsPerCall: shapes[mode].streamsPerCall };
+        await measure(ours(mine, `warm-${mode}`, mode === 'many'), shape, parameters.writers, meter);
+        await measure(peer(theirs, `warm-${mode}`), shape, parameters.writers, meter);
+      }
 
-      const compare = async (mode: 'single' | 'batch' | 'unflushed') => {
-        const { appendsPerStream, eventsPerAppend } = parameters[mode];
-        progress.note(`appending: ${mode}`, { streams: parameters.streams, appendsPerStream, eventsPerAppend });
-        const [oursPool, peersStore] = mode === 'unflushed' ? [unflushedPool, unflushedPeerStore] : [pool, peerStore];
-        const mine = await measure(
-          ours(oursPool, `${mode}`),
-          parameters.streams,
-          appendsPerStream,
-          eventsPerAppend,
-          parameters.writers,
-        );
-        const theirs = await measure(
-          peer(peersStore, `${mode}`),
-          parameters.streams,
-          appendsPerStream,
-          eventsPerAppend,
-          parameters.writers,
-        );
-        return { ours: mine, peer: theirs };
-      };
-      // One after another, in this order, as before: the modes never share the machine.
-      const results = {
-        single: await compare('single'),
-        batch: await compare('batch'),
-        unflushed: await compare('unflushed'),
-      };
-      const ratio = (mode: keyof typeof results): number =>
-        Number((results[mode].ours.eventsPerSecond / Math.max(1, results[mode].peer.eventsPerSecond)).toFixed(2));
+      const runs = {} as Record<Mode, { ours: Run[]; peer: Run[]; ratios: number[] }>;
+      // Mode after mode (the modes never share the machine); within a mode, pairs of runs whose
+      // first store alternates.
+      for (const mode of MODES) {
+        const { mine, theirs } = stores(mode);
+        const shape = shapes[mode];
+        runs[mode] = { ours: [], peer: [], ratios: [] };
+        for (let r = 0; r < parameters.repetitions; r++) {
+          progress.note(`appending: ${mode}`, { repetition: r + 1, oursFirst: r % 2 === 0, ...shape });
+          const runOurs = () => measure(ours(mine, `${mode}-${r}`, mode === 'many'), shape, parameters.writers, meter);
+          const runPeer = () => measure(peer(theirs, `${mode}-${r}`), shape, parameters.writers, meter);
+          let mineRun: Run;
+          let theirsRun: Run;
+          if (r % 2 === 0) {
+            mineRun = await runOurs();
+            theirsRun = await runPeer();
+          } else {
+            theirsRun = await runPeer();
+            mineRun = await runOurs();
+          }
+          runs[mode].ours.push(mineRun);
+          runs[mode].peer.push(theirsRun);
+          runs[mode].ratios.push(mineRun.eventsPerSecond / Math.max(1, theirsRun.eventsPerSecond));
+        }
+      }
+
+      const figures: Figure[] = MODES.flatMap((mode) => {
+        const { ours: mine, peer: theirs, ratios } = runs[mode];
+        const cpu = (run: Run): number | null => (run.postgresUs === null ? null : run.clientUs + run.postgresUs);
+        return [
+          medianFigure(
+            { name: `${mode}_ours_events_per_second`, label: `append, ${LABELS[mode]}: ours`, unit: 'events/s' },
+            mine.map((run) => run.eventsPerSecond),
+          ),
+          medianFigure(
+            { name: `${mode}_peer_events_per_second`, label: `append, ${LABELS[mode]}: Emmett`, unit: 'events/s' },
+            theirs.map((run) => run.eventsPerSecond),
+          ),
+          medianFigure(
+            {
+              name: `${mode}_ratio`,
+              label: `append, ${LABELS[mode]}: ours ÷ Emmett (pair by pair)`,
+              unit: '×',
+              ...(mode === 'single' || mode === 'batch' ? { target: { op: '>=' as const, value: 2 } } : {}),
+            },
+            ratios,
+            2,
+          ),
+          medianFigure(
+            {
+              name: `${mode}_ours_cpu_us_per_event`,
+              label: `append, ${LABELS[mode]}: ours, CPU per event (client + Postgres)`,
+              unit: 'µs',
+            },
+            known(mine.map(cpu)),
+          ),
+          medianFigure(
+            {
+              name: `${mode}_peer_cpu_us_per_event`,
+              label: `append, ${LABELS[mode]}: Emmett, CPU per event (client + Postgres)`,
+              unit: 'µs',
+            },
+            known(theirs.map(cpu)),
+          ),
+        ];
+      });
+      const describe = (run: Run): string =>
+        `${run.eventsPerSecond}/s, p50/p99 ${run.p50}/${run.p99} ms, CPU/event client ${run.clientUs} + Postgres ${run.postgresUs ?? '?'} µs`;
       return {
         parameters,
-        figures: [
-          {
-            name: 'single_ours_events_per_second',
-            label: 'append, 1 event/append: ours',
-            value: results.single.ours.eventsPerSecond,
-            unit: 'events/s',
-          },
-          {
-            name: 'single_peer_events_per_second',
-            label: 'append, 1 event/append: Emmett',
-            value: results.single.peer.eventsPerSecond,
-            unit: 'events/s',
-          },
-          {
-            name: 'single_ratio',
-            label: 'append, 1 event/append: ours ÷ Emmett',
-            value: ratio('single'),
-            unit: '×',
-            target: { op: '>=', value: 2 },
-          },
-          {
-            name: 'batch_ours_events_per_second',
-            label: 'append, 10 events/append: ours',
-            value: results.batch.ours.eventsPerSecond,
-            unit: 'events/s',
-          },
-          {
-            name: 'batch_peer_events_per_second',
-            label: 'append, 10 events/append: Emmett',
-            value: results.batch.peer.eventsPerSecond,
-            unit: 'events/s',
-          },
-          {
-            name: 'batch_ratio',
-            label: 'append, 10 events/append: ours ÷ Emmett',
-            value: ratio('batch'),
-            unit: '×',
-            target: { op: '>=', value: 2 },
-          },
-          {
-            name: 'unflushed_ours_events_per_second',
-            label: 'append, 1 event/append, no flush wait: ours',
-            value: results.unflushed.ours.eventsPerSecond,
-            unit: 'events/s',
-          },
-          {
-            name: 'unflushed_peer_events_per_second',
-            label: 'append, 1 event/append, no flush wait: Emmett',
-            value: results.unflushed.peer.eventsPerSecond,
-            unit: 'events/s',
-          },
-          {
-            name: 'unflushed_ratio',
-            label: 'append, 1 event/append, no flush wait: ours ÷ Emmett',
-            value: ratio('unflushed'),
-            unit: '×',
-          },
-        ],
+        figures,
         notes: [
-          `Append latency p50/p99 (ms): single ours ${results.single.ours.p50}/${results.single.ours.p99}, Emmett ${results.single.peer.p50}/${results.single.peer.p99}; ` +
-            `batch ours ${results.batch.ours.p50}/${results.batch.ours.p99}, Emmett ${results.batch.peer.p50}/${results.batch.peer.p99}.`,
-          'Ours: one statement per append (claim the revision and insert, in a CTE), autocommit. Emmett: BEGIN, its append function, COMMIT.',
+          `Each mode: ${parameters.repetitions} pairs of runs (ours then Emmett, then Emmett then ours, ...), ${parameters.writers} writers on their own streams; ` +
+            'ratios are taken within each pair; figures are the medians (range of the runs in parentheses). ' +
+            'CPU per event: the benchmark process (process.cpuUsage: building events, the client library, pg) and the Postgres cluster (/proc), over each run.',
+          ...MODES.map(
+            (mode) =>
+              `${mode}: ${runs[mode].ours
+                .map((run, r) => `pair ${r + 1}: ours ${describe(run)}; Emmett ${describe(runs[mode].peer[r]!)}`)
+                .join(' — ')}.`,
+          ),
+          'Ours: one statement per append (claim the revision and insert, in a CTE), autocommit, then the commit notification (one NOTIFY statement, coalesced across concurrent appends). ' +
+            'Emmett: BEGIN, its append function, COMMIT. many: ours one appendMany statement for the 10 streams (and one notification), Emmett 10 appends at once.',
         ],
       };
     } finally {
+      await store.close();
+      await unflushedStore.close();
       await peerStore.close();
       await unflushedPeerStore.close();
       await pool.end();

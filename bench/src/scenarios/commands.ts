@@ -2,17 +2,33 @@
  * 1. Command throughput: many concurrent clients over keep-alive HTTP against the API in its own
  * process, spread over many accounts, with a realistic mix — accept a run, complete it, place a
  * settlement hold on a completed run, grant credits.
+ *
+ * Measured against the machine's own ceiling, in the same run: a plain node:http server in a
+ * process of its own (ceiling-server.ts), answering a JSON POST of the same size, driven by the same
+ * load generator with as many connections. Short windows of each alternate (ceiling, commands;
+ * commands, ceiling; ...), so both see the same machine; every figure is the median of its windows
+ * with their range. Each window also reads the CPU time it cost from /proc: the API's, the Postgres
+ * cluster's and the load generator's own, per command answered — on a shared machine the rate moves
+ * with whatever else runs, the CPU time per command much less.
  */
-import type { Scenario } from '../scenario';
+import { medianFigure, type Scenario } from '../scenario';
+import { CommandMix, MIX, singleStep } from '../support/command-mix';
+import { CpuMeter, findPostmasterPid } from '../support/cpu';
 import { BenchClient } from '../support/http';
-import { startService } from '../support/services';
+import { startCeilingServer, startService } from '../support/services';
 import { perSecond, summarize } from '../support/stats';
-import { BENCH_PROJECTS, closedLoop, pick, prepareAccounts, SERVICE_KEY, type Sample } from '../support/workload';
+import { costOf, interleave, known, type WindowCost } from '../support/windows';
+import { closedLoop, okCommands, prepareAccounts, SERVICE_KEY, type Sample } from '../support/workload';
 
-interface OpenRun {
-  readonly accountId: string;
-  readonly runId: string;
+interface Window {
+  readonly kind: 'ceiling' | 'commands';
+  readonly round: number;
+  readonly rate: number;
+  readonly cost: WindowCost;
+  readonly samples: Sample[];
 }
+
+const pct = (share: number | null): string => (share === null ? '?' : `${Math.round(share * 100)}%`);
 
 export const commandsScenario: Scenario = {
   name: 'commands',
@@ -21,121 +37,177 @@ export const commandsScenario: Scenario = {
     const parameters = {
       accounts: quick ? 30 : 1000,
       clients: quick ? 16 : 64,
-      durationMs: quick ? 1500 : 20_000,
-      warmupMs: quick ? 300 : 3000,
-      mix: { AcceptRun: 0.4, CompleteRun: 0.35, PlaceSettlementHold: 0.15, GrantCredits: 0.1 },
+      rounds: quick ? 2 : 3,
+      commandsWindowMs: quick ? 800 : 6000,
+      ceilingWindowMs: quick ? 500 : 4000,
+      warmupMs: quick ? 200 : 1000,
+      /** The first window of each kind warms its server up for longer (JIT, caches, connections). */
+      firstWarmupMs: quick ? 300 : 3000,
+      mix: MIX,
     };
     const database = await postgres.createDatabase('commands');
     const api = await startService('api', database.url);
+    const ceiling = await startCeilingServer();
     const client = new BenchClient(api.url!, SERVICE_KEY, parameters.clients);
+    const ceilingClient = new BenchClient(ceiling.url, SERVICE_KEY, parameters.clients);
     try {
+      const postmaster = await findPostmasterPid(database.url);
+      const meter = new CpuMeter({ api: api.pid, ceiling: ceiling.pid }, postmaster);
       const accounts = Array.from({ length: parameters.accounts }, (_, i) => `acct-${i}`);
       progress.note('preparing accounts', { accounts: accounts.length });
       await prepareAccounts(client, accounts, '1000000', (done) => progress.tick('preparing', { done }));
 
-      // Each client's own runs: the ones it may complete, and the completed ones it may hold.
-      const lanes = Array.from({ length: parameters.clients }, () => ({
-        open: [] as OpenRun[],
-        completed: [] as OpenRun[],
-      }));
-      let serial = 0;
-      const pickAccount = (): string => pick(accounts);
-      const accept = async (c: number, lane: (typeof lanes)[number]): Promise<Sample> => {
-        const accountId = pickAccount();
-        const runId = `run-${c}-${serial++}`;
-        const answer = await client.command(
-          `/v1/accounts/${accountId}/runs`,
+      const mix = new CommandMix(accounts, parameters.clients, '');
+      // The ceiling's requests are made as the commands' are (same bodies and keys, same client):
+      // only the server differs. Its mix never hears back, so it always sends AcceptRun bodies.
+      const ceilingMix = new CommandMix(accounts, parameters.clients, 'c');
+      let sent = 0;
+      const windows = await interleave(['ceiling', 'commands'] as const, parameters.rounds, async (kind, round) => {
+        const durationMs = kind === 'ceiling' ? parameters.ceilingWindowMs : parameters.commandsWindowMs;
+        const warmupMs = round === 0 ? parameters.firstWarmupMs : parameters.warmupMs;
+        progress.note(`measuring: ${kind}`, { round: round + 1, clients: parameters.clients, ms: durationMs });
+        const { samples, measuredMs, cpu } = await closedLoop(
           {
-            runId,
-            projectId: pick(BENCH_PROJECTS),
-            action: 'workflow.run',
-            capabilityBand: 'standard',
-            estimatedCost: '12.5',
+            clients: parameters.clients,
+            durationMs,
+            warmupMs,
+            meter,
+            onTick: () => progress.tick(`sending (${kind}, round ${round + 1})`, { sent: ++sent }),
           },
-          `accept:${runId}`,
+          kind === 'ceiling'
+            ? async (c) => {
+                const command = ceilingMix.next(c);
+                const answer = await ceilingClient.command(command.path, command.body, command.idempotencyKey);
+                return { kind: 'ceiling', status: answer.status, ms: answer.ms };
+              }
+            : singleStep(client, mix),
         );
-        if (answer.status === 200) lane.open.push({ accountId, runId });
-        return { kind: 'AcceptRun', status: answer.status, ms: answer.ms };
-      };
-      const step = async (c: number): Promise<Sample> => {
-        const lane = lanes[c];
-        if (!lane) throw new Error(`no client ${c}`);
-        const roll = Math.random();
-        if (roll < 0.4 || lane.open.length === 0) return accept(c, lane);
-        const run = roll < 0.75 ? lane.open.shift() : roll < 0.9 ? lane.completed.shift() : undefined;
-        if (roll < 0.75 && run) {
-          const answer = await client.command(
-            `/v1/accounts/${run.accountId}/runs/${run.runId}/complete`,
-            { actualCost: '10.25' },
-            `complete:${run.runId}`,
-          );
-          if (answer.status === 200) lane.completed.push(run);
-          return { kind: 'CompleteRun', status: answer.status, ms: answer.ms };
-        }
-        if (roll < 0.9 && run) {
-          const answer = await client.command(
-            `/v1/accounts/${run.accountId}/settlement-holds`,
-            { holdId: `hold-${run.runId}`, runId: run.runId, provider: 'model-provider-a', amount: '2.5' },
-            `hold:${run.runId}`,
-          );
-          return { kind: 'PlaceSettlementHold', status: answer.status, ms: answer.ms };
-        }
-        const accountId = pickAccount();
-        const grantId = `grant-${c}-${serial++}`;
-        const answer = await client.command(
-          `/v1/accounts/${accountId}/grants`,
-          { grantId, source: 'top_up', amount: '50' },
-          `grant:${grantId}`,
-        );
-        return { kind: 'GrantCredits', status: answer.status, ms: answer.ms };
-      };
+        const cost = costOf(cpu, samples.length, kind === 'ceiling' ? ['ceiling'] : ['api'], kind === 'commands');
+        return { kind, round, rate: perSecond(okCommands(samples), measuredMs), cost, samples } satisfies Window;
+      });
 
-      progress.note('measuring', { clients: parameters.clients, seconds: parameters.durationMs / 1000 });
-      const { samples, measuredMs } = await closedLoop(
-        {
-          clients: parameters.clients,
-          durationMs: parameters.durationMs,
-          warmupMs: parameters.warmupMs,
-          onTick: (sent) => progress.tick('sending', { sent }),
-        },
-        step,
-      );
-      const ok = samples.filter((sample) => sample.status === 200);
+      const commands = windows.commands;
+      const ceilings = windows.ceiling;
+      const ratios = commands.map((window, i) => window.rate / Math.max(1, ceilings[i]?.rate ?? 0));
+      const all = commands.flatMap((window) => window.samples);
+      const ok = all.filter((sample) => sample.status === 200);
       const latency = summarize(ok.map((sample) => sample.ms));
-      const byKind = Object.fromEntries(
-        Object.keys(parameters.mix).map((kind) => {
-          const mine = ok.filter((sample) => sample.kind === kind);
-          return [kind, summarize(mine.map((sample) => sample.ms))];
-        }),
-      );
-      const failures = samples.length - ok.length;
+      const byKind = Object.keys(MIX).map((kind) => {
+        const mine = ok.filter((sample) => sample.kind === kind);
+        return [kind, summarize(mine.map((sample) => sample.ms))] as const;
+      });
       const stats = await api.stats();
+      const cpuNote = (window: Window): string => {
+        const { cost } = window;
+        return window.kind === 'ceiling'
+          ? `${window.rate}/s, server ${cost.serverUs ?? '?'} µs, load generator ${cost.loadGeneratorUs} µs per request, others ${pct(cost.othersShare)}`
+          : `${window.rate}/s, API ${cost.processesUs.api ?? '?'} + Postgres ${cost.postgresUs ?? '?'} µs, load generator ${cost.loadGeneratorUs} µs per command, others ${pct(cost.othersShare)}`;
+      };
       return {
         parameters,
         figures: [
-          {
-            name: 'commands_per_second',
-            label: 'commands/s (all accounts)',
-            value: perSecond(ok.length, measuredMs),
-            unit: 'cmd/s',
-            target: { op: '>=', value: 5000 },
-          },
+          medianFigure(
+            {
+              name: 'commands_per_second',
+              label: 'commands/s (all accounts)',
+              unit: 'cmd/s',
+              target: { op: '>=', value: 5000 },
+            },
+            commands.map((window) => window.rate),
+          ),
+          medianFigure(
+            {
+              name: 'ceiling_http_requests_per_second',
+              label: 'ceiling: plain node:http JSON POST/s, same client and connections',
+              unit: 'req/s',
+            },
+            ceilings.map((window) => window.rate),
+          ),
+          medianFigure(
+            {
+              name: 'commands_vs_ceiling',
+              label: 'commands/s ÷ ceiling req/s (window by window)',
+              unit: '×',
+              target: { op: '>=', value: 0.18 },
+            },
+            ratios,
+            3,
+          ),
+          medianFigure(
+            {
+              name: 'server_cpu_us_per_command',
+              label: 'server CPU per command (API + Postgres)',
+              unit: 'µs',
+              target: { op: '<=', value: 700 },
+            },
+            known(commands.map((window) => window.cost.serverUs)),
+          ),
+          medianFigure(
+            { name: 'api_cpu_us_per_command', label: 'API process CPU per command', unit: 'µs' },
+            known(commands.map((window) => window.cost.processesUs.api ?? null)),
+          ),
+          medianFigure(
+            { name: 'postgres_cpu_us_per_command', label: 'Postgres CPU per command (all its processes)', unit: 'µs' },
+            known(commands.map((window) => window.cost.postgresUs)),
+          ),
+          medianFigure(
+            {
+              name: 'load_generator_cpu_us_per_command',
+              label: 'load generator CPU per command',
+              unit: 'µs',
+            },
+            commands.map((window) => window.cost.loadGeneratorUs),
+          ),
+          medianFigure(
+            {
+              name: 'ceiling_load_generator_cpu_us_per_request',
+              label: 'load generator CPU per ceiling request',
+              unit: 'µs',
+            },
+            ceilings.map((window) => window.cost.loadGeneratorUs),
+          ),
+          medianFigure(
+            {
+              name: 'ceiling_server_cpu_us_per_request',
+              label: 'ceiling server CPU per request',
+              unit: 'µs',
+            },
+            known(ceilings.map((window) => window.cost.serverUs)),
+          ),
           { name: 'latency_p50_ms', label: 'command latency p50', value: latency.p50, unit: 'ms' },
           { name: 'latency_p99_ms', label: 'command latency p99', value: latency.p99, unit: 'ms' },
-          { name: 'failed_commands', label: 'commands not answered 200', value: failures, unit: '' },
+          { name: 'failed_commands', label: 'commands not answered 200', value: all.length - ok.length, unit: '' },
         ],
         notes: [
-          `Per command type (count, p50/p99 ms): ${Object.entries(byKind)
-            .map(([kind, s]) => `${kind} ${s.count} (${s.p50}/${s.p99})`)
-            .join('; ')}.`,
+          `${parameters.rounds} rounds of a ${parameters.ceilingWindowMs / 1000} s ceiling window and a ${parameters.commandsWindowMs / 1000} s commands window, ` +
+            `the order flipped every round, ${parameters.clients} connections for both; each figure is the median of its windows (range in parentheses). ` +
+            `CPU time from /proc over each window: the API process, the Postgres cluster (postmaster, its live children and those it reaped), ` +
+            `the load generator (this process); "others" is the machine's CPU time spent outside all of them in the window, of all cores.` +
+            (postmaster === null ? ' The Postgres processes were not visible here: no Postgres or server figure.' : ''),
+          `Windows: ${interleavedNotes(ceilings, commands, cpuNote)}.`,
+          `Per command type (count, p50/p99 ms): ${byKind.map(([kind, s]) => `${kind} ${s.count} (${s.p50}/${s.p99})`).join('; ')}.`,
           `The API ran in its own process; the clients in the benchmark's process, on the same machine as Postgres. ` +
             `Appends: ${stats.appends} for ${stats.commands} commands decided; API RSS ${Math.round(stats.rssBytes / 2 ** 20)} MiB.`,
         ],
       };
     } finally {
       client.close();
-      await api.stop();
+      ceilingClient.close();
+      await Promise.all([api.stop(), ceiling.stop()]);
       await database.drop();
     }
   },
 };
+
+function interleavedNotes(
+  ceilings: readonly Window[],
+  commands: readonly Window[],
+  describe: (window: Window) => string,
+): string {
+  return commands
+    .map((window, i) => {
+      const ceiling = ceilings[i];
+      return `round ${window.round + 1}: ceiling ${ceiling ? describe(ceiling) : '?'}; commands ${describe(window)}`;
+    })
+    .join(' — ');
+}

@@ -3,6 +3,7 @@ import type { Scenario } from '../scenario';
 import { appendScenario } from './append';
 import { coldAccountScenario } from './cold-account';
 import { commandsScenario } from './commands';
+import { commandsBatchScenario } from './commands-batch';
 import { hotAccountScenario } from './hot-account';
 import { lagScenario } from './lag';
 import { readsScenario } from './reads';
@@ -10,6 +11,7 @@ import { rebuildScenario } from './rebuild';
 
 export const scenarios: readonly Scenario[] = [
   commandsScenario,
+  commandsBatchScenario,
   hotAccountScenario,
   appendScenario,
   rebuildScenario,

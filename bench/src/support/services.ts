@@ -1,4 +1,7 @@
-/** Starts the API and the projector as child processes (see child.ts) and talks to them. */
+/**
+ * Starts the API and the projector (see child.ts), and the ceiling server (ceiling-server.ts), as
+ * child processes and talks to them.
+ */
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ChildMessage } from './child';
@@ -13,6 +16,7 @@ export interface Service {
 
 const REGISTER = path.resolve(__dirname, '../../register.cjs');
 const CHILD = path.resolve(__dirname, 'child.ts');
+const CEILING = path.resolve(__dirname, 'ceiling-server.ts');
 const START_TIMEOUT_MS = 60_000;
 
 function waitFor<T extends ChildMessage['type']>(
@@ -38,8 +42,8 @@ function waitFor<T extends ChildMessage['type']>(
   });
 }
 
-export async function startService(role: 'api' | 'projector', databaseUrl: string): Promise<Service> {
-  const child = fork(CHILD, [role, databaseUrl], {
+function forkService(script: string, args: readonly string[]): ChildProcess {
+  return fork(script, args, {
     // BENCH_CPU_PROFILE_DIR=<dir>: each service writes a V8 CPU profile there when it stops.
     execArgv: [
       '-r',
@@ -51,9 +55,24 @@ export async function startService(role: 'api' | 'projector', databaseUrl: strin
     stdio: ['ignore', 'ignore', 'inherit', 'ipc'],
     env: { ...process.env, NODE_ENV: 'production' },
   });
-  const ready = await waitFor(child, 'ready', START_TIMEOUT_MS);
-  let exited = false;
+}
+
+function stopper(child: ChildProcess): () => Promise<void> {
+  let exited = child.exitCode !== null || child.signalCode !== null;
   child.once('exit', () => (exited = true));
+  return async () => {
+    if (exited) return;
+    const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    child.send({ type: 'stop' });
+    const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
+    await gone;
+    clearTimeout(timer);
+  };
+}
+
+export async function startService(role: 'api' | 'projector', databaseUrl: string): Promise<Service> {
+  const child = forkService(CHILD, [role, databaseUrl]);
+  const ready = await waitFor(child, 'ready', START_TIMEOUT_MS);
   return {
     pid: child.pid!,
     url: ready.url,
@@ -62,13 +81,20 @@ export async function startService(role: 'api' | 'projector', databaseUrl: strin
       child.send({ type: 'stats' });
       return answer;
     },
-    async stop() {
-      if (exited) return;
-      const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-      child.send({ type: 'stop' });
-      const timer = setTimeout(() => child.kill('SIGKILL'), 15_000);
-      await gone;
-      clearTimeout(timer);
-    },
+    stop: stopper(child),
   };
+}
+
+export interface CeilingServer {
+  readonly pid: number;
+  readonly url: string;
+  stop(): Promise<void>;
+}
+
+/** The plain node:http server of ceiling-server.ts, in its own process. */
+export async function startCeilingServer(): Promise<CeilingServer> {
+  const child = forkService(CEILING, []);
+  const ready = await waitFor(child, 'ready', START_TIMEOUT_MS);
+  if (!ready.url) throw new Error('the ceiling server gave no address');
+  return { pid: child.pid!, url: ready.url, stop: stopper(child) };
 }

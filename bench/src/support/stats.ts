@@ -35,3 +35,23 @@ export const perSecond = (count: number, ms: number): number => (ms > 0 ? Math.r
 
 /** A monotonic clock in milliseconds. */
 export const now = (): number => performance.now();
+
+/** Repeated measurements of one figure: what a single number hides on a noisy machine. */
+export interface Spread {
+  readonly min: number;
+  readonly median: number;
+  readonly max: number;
+  readonly count: number;
+}
+
+export function spreadOf(values: readonly number[]): Spread {
+  const sorted = [...values].sort((a, b) => a - b);
+  const middle = Math.floor(sorted.length / 2);
+  const median =
+    sorted.length === 0
+      ? 0
+      : sorted.length % 2 === 1
+        ? sorted[middle]!
+        : ((sorted[middle - 1] ?? 0) + (sorted[middle] ?? 0)) / 2;
+  return { min: sorted[0] ?? 0, median, max: sorted.at(-1) ?? 0, count: sorted.length };
+}

@@ -3,6 +3,7 @@
  * closed loop of concurrent clients (each sends its next request when the last is answered).
  */
 import { GROWTH_PLAN } from '@ledger/client';
+import type { CpuMeter, CpuWindow } from './cpu';
 import type { BenchClient, HttpAnswer } from './http';
 import { now } from './stats';
 
@@ -79,35 +80,80 @@ export interface ClosedLoopOptions {
   /** Requests in the first moments are sent but not counted: connections and caches warm up. */
   readonly warmupMs: number;
   readonly onTick?: (sent: number) => void;
+  /** When given, the CPU time of the measured window (read at its very start and end). */
+  readonly meter?: CpuMeter;
 }
 
 export interface Sample {
   readonly kind: string;
   readonly status: number;
   readonly ms: number;
+  /** Commands this request carried that were answered 200 (a batch carries many); 1 or 0 by default. */
+  readonly ok?: number;
+  /** Commands this request had answered, each on its own (a batch answered 200); 1 by default. */
+  readonly commands?: number;
 }
 
-/** Each client calls `step` in a loop until the time is up; returns the samples after warm-up. */
+export interface ClosedLoopResult {
+  /** The requests answered inside the measured window. */
+  readonly samples: Sample[];
+  /** The window's length as measured (from the first reading of the meter to the last). */
+  readonly measuredMs: number;
+  readonly cpu: CpuWindow | null;
+}
+
+/** Commands answered, whatever their status (a batch refused as a whole answers none). */
+export const answeredCommands = (samples: readonly Sample[]): number =>
+  samples.reduce((sum, sample) => sum + (sample.commands ?? 1), 0);
+
+/** Commands answered 200 in these samples. */
+export const okCommands = (samples: readonly Sample[]): number =>
+  samples.reduce((sum, sample) => sum + (sample.ok ?? (sample.status === 200 ? 1 : 0)), 0);
+
+/**
+ * Each client calls `step` in a loop until the window closes. The window opens `warmupMs` after the
+ * start and lasts `durationMs`; what is counted is what was answered inside it, the CPU time read at
+ * its two ends, so that the work counted and the CPU time spent cover the same span.
+ */
 export async function closedLoop(
   options: ClosedLoopOptions,
   step: (clientIndex: number) => Promise<Sample>,
-): Promise<{ samples: Sample[]; measuredMs: number }> {
+): Promise<ClosedLoopResult> {
   const samples: Sample[] = [];
-  const startedAt = now();
-  const measureFrom = startedAt + options.warmupMs;
-  const endAt = measureFrom + options.durationMs;
   let sent = 0;
+  let window: ReturnType<CpuMeter['start']> | null = null;
+  let openedAt = Infinity;
+  let closedAt = Infinity;
+  let cpu: CpuWindow | null = null;
+  const open = (): void => {
+    window = options.meter?.start() ?? null;
+    openedAt = window?.startedAt ?? now();
+  };
+  const close = (): void => {
+    const ended = window?.stop();
+    cpu = ended ?? null;
+    closedAt = ended?.endedAt ?? now();
+  };
+  const opening = setTimeout(open, options.warmupMs);
+  const closing = setTimeout(close, options.warmupMs + options.durationMs);
   const client = async (index: number): Promise<void> => {
-    while (now() < endAt) {
-      const sentAt = now();
+    while (closedAt === Infinity) {
       const sample = await step(index);
       sent++;
-      if (sentAt >= measureFrom && now() <= endAt) samples.push(sample);
+      const answeredAt = now();
+      if (answeredAt >= openedAt && answeredAt <= closedAt) samples.push(sample);
       options.onTick?.(sent);
     }
   };
-  await Promise.all(Array.from({ length: options.clients }, (_, index) => client(index)));
-  return { samples, measuredMs: options.durationMs };
+  try {
+    await Promise.all(Array.from({ length: options.clients }, (_, index) => client(index)));
+  } finally {
+    clearTimeout(opening);
+    clearTimeout(closing);
+    // A client that failed stops the others too.
+    if (closedAt === Infinity) closedAt = now();
+  }
+  return { samples, measuredMs: closedAt - openedAt, cpu };
 }
 
 /** One of `items` at random; they must not be empty. */
