@@ -175,7 +175,7 @@ describe('one poisoned command', () => {
     const { db, answersDb, eventStore } = ledger.api.infrastructure;
     const appender = new CommandAppender(eventStore, new IdempotencyStore(answersDb, { id: 'test-owner' } as never));
     const [good, poisoned] = [`poison-${randomUUID()}`, `poison-${randomUUID()}`];
-    const answer = (streamId: string, body: string) => ({
+    const answer = (streamId: string, body: unknown) => ({
       streamId,
       principalId: 'test',
       key: streamId,
@@ -190,7 +190,7 @@ describe('one poisoned command', () => {
         { streamId: good, events: [], expected: 'no_stream' },
         { streamId: poisoned, events: [], expected: 'no_stream' },
       ],
-      [answer(good, JSON.stringify({ message: 'fine' })), answer(poisoned, JSON.stringify({ message: 'a\u0000b' }))],
+      [answer(good, { message: 'fine' }), answer(poisoned, { message: 'a\u0000b' })],
     );
     expect(stored.outcomes.map((outcome) => outcome.ok)).toEqual([true, true]);
     const { rows } = await sql<{ idempotency_key: string; response_body: string }>`

@@ -362,7 +362,7 @@ function answerRecords(part: Part): AnswerRecord[] {
       commandType: pending.command.type,
     };
     return outcome.kind === 'rejected'
-      ? [{ ...common, status: outcome.error.status, body: JSON.stringify(outcome.error.body), appended: false }]
-      : [{ ...common, status: 200, body: JSON.stringify(outcome.receipt), appended: outcome.appends }];
+      ? [{ ...common, status: outcome.error.status, body: outcome.error.body, appended: false }]
+      : [{ ...common, status: 200, body: outcome.receipt, appended: outcome.appends }];
   });
 }

@@ -31,8 +31,8 @@ export interface AnswerRecord {
   readonly requestHash: string;
   readonly commandType: string;
   readonly status: number;
-  /** The answer's JSON text; a receipt's `position` is filled in from its events. */
-  readonly body: string;
+  /** The answer's body; a receipt's `position` is filled in from its events. */
+  readonly body: unknown;
   /** Whether the command appended events: its answer then gets their position. */
   readonly appended: boolean;
 }
@@ -48,6 +48,20 @@ export interface StoredFlush {
 
 /** The answers' write inside the append statement: only the answers of stored parts are written. */
 function answersAlongside(answers: readonly AnswerRecord[]): AlongsideWrite {
+  // One JSON document, each body in it as JSON text (a string): Postgres unescapes the document
+  // once, which leaves a body's own escapes — a \u0000 an answer echoes — as written.
+  const document = JSON.stringify(
+    answers.map((a) => ({
+      stream_id: a.streamId,
+      principal_id: a.principalId,
+      idempotency_key: a.key,
+      request_hash: a.requestHash,
+      command_type: a.commandType,
+      status: a.status,
+      body: JSON.stringify(a.body),
+      appended: a.appended,
+    })),
+  );
   return {
     sql: (param) => `
     INSERT INTO idempotency_keys AS k
@@ -59,11 +73,8 @@ function answersAlongside(answers: readonly AnswerRecord[]): AlongsideWrite {
         WHERE ap.stream_id = a.stream_id ORDER BY ap.revision DESC LIMIT 1
       ) END,
       now()
-    FROM unnest(${param(answers.map((a) => a.streamId))}::text[], ${param(answers.map((a) => a.principalId))}::text[],
-        ${param(answers.map((a) => a.key))}::text[], ${param(answers.map((a) => a.requestHash))}::text[],
-        ${param(answers.map((a) => a.commandType))}::text[], ${param(answers.map((a) => a.status))}::int[],
-        ${param(answers.map((a) => a.body))}::text[], ${param(answers.map((a) => a.appended))}::bool[])
-      AS a(stream_id, principal_id, idempotency_key, request_hash, command_type, status, body, appended)
+    FROM json_to_recordset(${param(document)}::json) AS a(stream_id text, principal_id text,
+      idempotency_key text, request_hash text, command_type text, status int, body text, appended bool)
     WHERE a.stream_id IN (SELECT stream_id FROM stored)
     ON CONFLICT (principal_id, idempotency_key) DO UPDATE
       SET response_status = excluded.response_status, response_body = excluded.response_body,
@@ -133,7 +144,8 @@ export class CommandAppender {
       await this.idempotency.storeAnswers(
         answered.map((answer) => {
           const result = stored.get(answer.streamId);
-          return { ...answer, position: answer.appended && result ? formatPosition(result.position) : null };
+          const position = answer.appended && result ? formatPosition(result.position) : null;
+          return { ...answer, body: JSON.stringify(answer.body), position };
         }),
       );
     }

@@ -82,8 +82,8 @@ function statement(alongside: string | null): string {
   appended AS (
     INSERT INTO events (stream_id, revision, event_id, type, data, metadata)
     SELECT e.stream_id, c.revision - i.n + e.idx, e.event_id, e.type, e.data, e.metadata
-    FROM unnest($4::text[], $5::bigint[], $6::uuid[], $7::text[], $8::jsonb[], $9::jsonb[])
-        WITH ORDINALITY AS e(stream_id, idx, event_id, type, data, metadata, ord)
+    FROM jsonb_to_recordset($4::jsonb)
+        AS e(ord int, stream_id text, idx bigint, event_id uuid, type text, data jsonb, metadata jsonb)
       JOIN claimed c ON c.stream_id = e.stream_id
       JOIN input i ON i.stream_id = e.stream_id
     ORDER BY e.ord
@@ -124,15 +124,20 @@ export async function appendManyToStreams(
     appends.map((part) => BigInt(part.events.length)),
     appends.map((part) => (part.expected === 'any' ? null : part.expected === 'no_stream' ? NO_STREAM : part.expected)),
   ];
-  const events = appends.flatMap((part) => part.events.map((event, i) => ({ streamId: part.streamId, i, event })));
-  values.push(
-    events.map((e) => e.streamId),
-    events.map((e) => BigInt(e.i + 1)),
-    events.map((e) => e.event.metadata.eventId),
-    events.map((e) => e.event.type),
-    events.map((e) => JSON.stringify(e.event.data)),
-    events.map((e) => JSON.stringify(e.event.metadata)),
+  // The events travel as one JSON document: one serialisation, and no array literal to escape.
+  let ord = 0;
+  const events = appends.flatMap((part) =>
+    part.events.map((event, i) => ({
+      ord: ord++,
+      stream_id: part.streamId,
+      idx: i + 1,
+      event_id: event.metadata.eventId,
+      type: event.type,
+      data: event.data,
+      metadata: event.metadata,
+    })),
   );
+  values.push(JSON.stringify(events));
   const extra = alongside?.sql((value) => `$${values.push(value)}`) ?? null;
   const text = statement(extra);
   const name = `ledger-append-many-${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
