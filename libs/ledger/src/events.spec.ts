@@ -169,8 +169,8 @@ const samples: Record<EventType, { event: LedgerEvent; json: Record<string, unkn
     },
   },
   RunCompleted: {
-    event: { type: 'RunCompleted', data: { ...run, actualCost: 0n } },
-    json: { ...run, actualCost: '0' },
+    event: { type: 'RunCompleted', data: { ...run, actualCost: 0n, completedAt: '2026-11-07T10:00:00.000Z' } },
+    json: { ...run, actualCost: '0', completedAt: '2026-11-07T10:00:00.000Z' },
   },
   CreditsConsumed: {
     event: {

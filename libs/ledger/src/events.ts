@@ -61,7 +61,12 @@ export const eventSchemas = {
     estimatedCost: credits,
   }),
   CreditsReserved: z.object({ ...run, amount: credits, draws: z.array(grantDraw) }),
-  RunCompleted: z.object({ ...run, actualCost: creditsOrZero }),
+  RunCompleted: z.object({
+    ...run,
+    actualCost: creditsOrZero,
+    /** When it completed: its settlement window starts then. Null for version-1 events. */
+    completedAt: instant.nullable(),
+  }),
   CreditsConsumed: z.object({
     ...run,
     amount: credits,
@@ -106,13 +111,14 @@ export type LedgerEvent = { [T in EventType]: EventOf<T> }[EventType];
 /**
  * The current schema version of each event type; a stored event older than this is upcast (see
  * upcasters.ts). Version history: RunAccepted 2 added `capabilityBand`; CreditsGranted 2 added
- * `effectiveAt`; CreditsExpired 2 added `reason`.
+ * `effectiveAt`; CreditsExpired 2 added `reason`; RunCompleted 2 added `completedAt`.
  */
 export const eventSchemaVersions: Record<EventType, number> = {
   ...(Object.fromEntries(Object.keys(eventSchemas).map((type) => [type, 1])) as Record<EventType, number>),
   RunAccepted: 2,
   CreditsGranted: 2,
   CreditsExpired: 2,
+  RunCompleted: 2,
 };
 
 export const isEventType = (type: string): type is EventType => Object.hasOwn(eventSchemas, type);

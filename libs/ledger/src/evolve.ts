@@ -9,6 +9,7 @@ import type { EventOf, GrantDraw, LedgerEvent } from './events';
 import { invariant } from './invariant';
 import type { AccountState, Grant, Run } from './state';
 import { initialState } from './state';
+import { copyArchivedIds, isArchived } from './archive';
 
 type Handlers = { [T in LedgerEvent['type']]: (state: AccountState, data: EventOf<T>['data']) => void };
 
@@ -87,7 +88,10 @@ const handlers: Handlers = {
     state.projects.set(projectId, { name });
   },
   CreditsGranted(state, { grantId, source, amount, effectiveAt, expiresAt, projectId }) {
-    invariant(!state.grantIds.has(grantId), `grant ${grantId} granted twice`);
+    invariant(
+      !state.grantIds.has(grantId) && !isArchived(state.archived, 'grant', grantId),
+      `grant ${grantId} granted twice`,
+    );
     state.grantIds.add(grantId);
     if (effectiveAt !== null) {
       state.scheduledGrants.set(grantId, { grantId, source, projectId, amount, effectiveAt, expiresAt });
@@ -110,7 +114,7 @@ const handlers: Handlers = {
     dropIfSpent(state, grant);
   },
   RunAccepted(state, { runId, projectId, action, capabilityBand, estimatedCost }) {
-    invariant(!state.runs.has(runId), `run ${runId} accepted twice`);
+    invariant(!state.runs.has(runId) && !isArchived(state.archived, 'run', runId), `run ${runId} accepted twice`);
     state.runs.set(runId, {
       runId,
       projectId,
@@ -123,6 +127,7 @@ const handlers: Handlers = {
       consumed: 0n,
       held: 0n,
       actualCost: null,
+      completedAt: null,
     });
   },
   CreditsReserved(state, { runId, amount, draws }) {
@@ -138,10 +143,11 @@ const handlers: Handlers = {
     run.reserved += amount;
     state.totals.reserved += amount;
   },
-  RunCompleted(state, { runId, actualCost }) {
+  RunCompleted(state, { runId, actualCost, completedAt }) {
     const run = runOf(state, runId);
     run.status = 'completed';
     run.actualCost = actualCost;
+    run.completedAt = completedAt;
   },
   CreditsConsumed(state, { runId, amount, fromReservation, reservationDraws, overrun, overrunDraws }) {
     const run = runOf(state, runId);
@@ -176,6 +182,7 @@ const handlers: Handlers = {
     runOf(state, runId).status = 'cancelled';
   },
   SettlementHoldPlaced(state, { holdId, runId, projectId, provider, amount }) {
+    invariant(!state.holds.has(holdId) && !isArchived(state.archived, 'hold', holdId), `hold ${holdId} placed twice`);
     const run = runOf(state, runId);
     run.held += amount;
     state.holds.set(holdId, { holdId, runId, projectId, provider, amount, status: 'held' });
@@ -186,8 +193,10 @@ const handlers: Handlers = {
     invariant(hold?.status === 'held' && hold.amount === amount, `hold ${holdId} released wrongly`);
     hold.status = outcome;
     state.totals.hold -= amount;
-    // A paid-out hold's credits are settled for good; a reversed hold's may be held again.
-    if (outcome === 'reversed') runOf(state, hold.runId).held -= amount;
+    // A paid-out hold's credits are settled for good; a reversed hold's may be held again — unless
+    // the run's settlement window closed and compaction archived it: then nothing can hold them.
+    const run = state.runs.get(hold.runId);
+    if (outcome === 'reversed' && run) run.held -= amount;
   },
   AccountSuspended(state) {
     state.status = 'suspended';
@@ -221,6 +230,7 @@ export function cloneState(state: AccountState): AccountState {
     grantIds: new Set(state.grantIds),
     runs: new Map([...state.runs].map(([id, run]) => [id, { ...run, reservation: new Map(run.reservation) }])),
     holds: new Map([...state.holds].map(([id, hold]) => [id, { ...hold }])),
+    archived: copyArchivedIds(state.archived),
     totals: { ...state.totals },
   };
 }

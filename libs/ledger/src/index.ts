@@ -1,4 +1,6 @@
+export * from './archive';
 export * from './commands';
+export * from './compact';
 export * from './decide';
 export * from './events';
 export * from './evolve';

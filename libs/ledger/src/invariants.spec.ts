@@ -3,6 +3,7 @@
  * single event the ledger's invariants must hold, and the buckets must equal an independent
  * recomputation from the accepted events alone.
  */
+import { settlementWindowClosed } from './compact';
 import fc from 'fast-check';
 import type { LedgerCommand } from './commands';
 import { decide } from './decide';
@@ -408,7 +409,12 @@ function perform(world: World, command: LedgerCommand): void {
   if (after !== before) expect(after).toBe(before); // decide mutates nothing
 
   // A hold fits in what the run consumed less what is held or paid out: reversed holds count no more.
-  if (command.type === 'PlaceSettlementHold' && state.runs.get(command.runId)?.status === 'completed') {
+  const target = command.type === 'PlaceSettlementHold' ? state.runs.get(command.runId) : undefined;
+  if (
+    command.type === 'PlaceSettlementHold' &&
+    target?.status === 'completed' &&
+    !settlementWindowClosed(target, world.now)
+  ) {
     const run = model.runs.get(command.runId) ?? { consumed: 0n, held: 0n };
     const exceeds = !decision.ok && decision.rejection.code === 'hold_exceeds_consumed';
     if (!state.holds.has(command.holdId)) expect(exceeds).toBe(command.amount > run.consumed - run.held);

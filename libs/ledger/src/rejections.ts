@@ -159,6 +159,14 @@ export const rejectionCatalogue = {
   run_already_exists: { kind: 'conflict', summary: 'A run with this id was accepted already.' },
   run_not_found: { kind: 'not_found', summary: 'There is no run with this id on this account.' },
   event_not_found: { kind: 'not_found', summary: 'The account’s stream has no event at this revision.' },
+  run_archived: {
+    kind: 'conflict',
+    summary: 'The run finished and was archived: nothing can happen to it any more, and its id is not used again.',
+  },
+  settlement_window_closed: {
+    kind: 'unprocessable',
+    summary: 'The run completed longer ago than the settlement window: no more holds can be placed on it.',
+  },
   run_already_finished: { kind: 'conflict', summary: 'The run has finished already.' },
   run_not_completed: { kind: 'conflict', summary: 'Only a completed run can have credits held for settlement.' },
 
@@ -169,6 +177,10 @@ export const rejectionCatalogue = {
     summary: 'The hold is larger than the run’s consumed credits not yet held.',
   },
   hold_not_found: { kind: 'not_found', summary: 'There is no settlement hold with this id.' },
+  hold_archived: {
+    kind: 'conflict',
+    summary: 'The settlement hold was released and archived: it cannot be released again, nor its id reused.',
+  },
   hold_already_released: { kind: 'conflict', summary: 'The settlement hold was released already.' },
 } as const satisfies Record<string, RejectionSpec>;
 

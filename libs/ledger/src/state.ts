@@ -7,6 +7,7 @@ import type { GrantSource } from './commands';
 import type { Instant } from './fields';
 import { creditValueInFen, type Credits, type Fen } from './money';
 import type { Period, PlanTerms } from './plan';
+import { noArchivedIds, type ArchivedIds } from './archive';
 
 export type AccountStatus = 'unopened' | 'active' | 'suspended' | 'closed';
 
@@ -43,6 +44,8 @@ export interface Run {
   /** Part of `consumed` held or paid out; a reversed hold gives its credits back to be held again. */
   held: Credits;
   actualCost: Credits | null;
+  /** When the run completed (its settlement window starts then); null until it does, and for runs completed before this was recorded. */
+  completedAt: Instant | null;
 }
 
 export type HoldStatus = 'held' | 'paid_out' | 'reversed';
@@ -108,9 +111,14 @@ export interface AccountState {
   grants: Map<string, Grant>;
   /** Grants whose validity window has not begun yet. */
   scheduledGrants: Map<string, ScheduledGrant>;
+  /** Ids of the grants in `grants` and `scheduledGrants`, and of spent ones not yet compacted. */
   grantIds: Set<string>;
+  /** Open runs, and finished ones until compaction archives them (compact.ts). */
   runs: Map<string, Run>;
+  /** Open holds, and released ones until compaction archives them. */
   holds: Map<string, SettlementHold>;
+  /** Fingerprints of the runs, holds and grants compaction took out: none of their ids is used again. */
+  archived: ArchivedIds;
   totals: ShareBuckets;
   /** Commercial exceptions: credits owed beyond every balance. */
   shortfall: Credits;
@@ -129,6 +137,7 @@ export function initialState(): AccountState {
     grantIds: new Set(),
     runs: new Map(),
     holds: new Map(),
+    archived: noArchivedIds(),
     totals: zeroShareBuckets(),
     shortfall: 0n,
     grantSequence: 0,

@@ -32,6 +32,11 @@ export const upcasters: Readonly<Record<string, Upcaster>> = {
   'CreditsGranted@1': (data) => ({ ...data, effectiveAt: data.effectiveAt ?? null }),
   /** CreditsExpired v1 → v2: v2 added `reason`; before accounts could close, every expiry was a lapse. */
   'CreditsExpired@1': (data) => ({ ...data, reason: data.reason ?? 'lapsed' }),
+  /**
+   * RunCompleted v1 → v2: v2 added `completedAt`. A v1 completion's time is not known: null, which
+   * the settlement window treats as long past (rules.md, "Settlement window").
+   */
+  'RunCompleted@1': (data) => ({ ...data, completedAt: data.completedAt ?? null }),
 };
 
 export const upcasterKey = (type: string, fromVersion: number): string => `${type}@${fromVersion}`;

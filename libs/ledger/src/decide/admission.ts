@@ -2,6 +2,7 @@
  * The permission order of AcceptRun and PreviewRun — identity → account → account_state → plan →
  * project → action → credits — the first failing step is the answer.
  */
+import { isArchived } from '../archive';
 import type { CommandOf } from '../commands';
 import type { Credits } from '../money';
 import type { RateCardEntry } from '../plan';
@@ -77,6 +78,9 @@ export function admitRun(
   }
   if (request.runId !== undefined && state.runs.has(request.runId)) {
     return fail('run_already_exists', 'action', `run "${request.runId}" was accepted already`);
+  }
+  if (request.runId !== undefined && isArchived(state.archived, 'run', request.runId)) {
+    return fail('run_archived', 'action', `run "${request.runId}" was accepted before, finished and archived`);
   }
   const spendable = spendableAt(state, context.now);
   if (spendable < request.estimatedCost) {

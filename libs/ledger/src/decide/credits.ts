@@ -1,3 +1,4 @@
+import { isArchived } from '../archive';
 import type { CommandOf } from '../commands';
 import { event } from '../events';
 import { formatCredits, MAX_ACCOUNT_CREDITS } from '../money';
@@ -14,7 +15,8 @@ export function grantCredits(
   const failure = checkAccount(state, command.accountId, context, 'open');
   if (failure) return failure;
   const { accountId, grantId, source, amount } = command;
-  if (state.grantIds.has(grantId)) return rejected('grant_already_exists', `grant "${grantId}" exists already`);
+  if (state.grantIds.has(grantId) || isArchived(state.archived, 'grant', grantId))
+    return rejected('grant_already_exists', `grant "${grantId}" exists already`);
   // A later StartSubscription or renewal would grant this very id and could not be recorded.
   if (grantId.startsWith(INCLUDED_GRANT_PREFIX)) {
     return rejected(

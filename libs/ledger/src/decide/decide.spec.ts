@@ -100,8 +100,8 @@ const released = (runId: string, reason: 'completed' | 'failed' | 'cancelled', f
     draws: from,
   });
 
-const completed = (runId: string, actualCost: Credits | string) =>
-  event('RunCompleted', { ...run(runId), actualCost: amount(actualCost) });
+const completed = (runId: string, actualCost: Credits | string, completedAt: Instant = T0) =>
+  event('RunCompleted', { ...run(runId), actualCost: amount(actualCost), completedAt });
 
 const granted = (
   grantId: string,
@@ -1036,7 +1036,7 @@ describe('CompleteRun: account(open) → run_not_found → run_already_finished'
         },
         {
           type: 'RunCompleted',
-          data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, actualCost: credits('12.5') },
+          data: { accountId: ACCOUNT, runId: 'r1', projectId: PROJECT, actualCost: credits('12.5'), completedAt: T0 },
         },
       ])
       .buckets({
@@ -1110,7 +1110,7 @@ describe('CompleteRun: account(open) → run_not_found → run_already_finished'
       .then([
         expired('nov-10', '3'),
         consumed('r1', draws([INCLUDED_ID, '490']), draws([INCLUDED_ID, '10'])),
-        completed('r1', '505'),
+        completed('r1', '505', '2026-11-15T00:00:00.000Z'),
         event('CommercialExceptionRecorded', { ...run('r1'), kind: 'overrun_shortfall', amount: credits('5') }),
       ])
       .buckets({
@@ -1134,7 +1134,7 @@ describe('CompleteRun: account(open) → run_not_found → run_already_finished'
           type: 'CreditsExpired',
           data: { accountId: ACCOUNT, grantId: 'nov-10', projectId: null, amount: credits('6'), reason: 'lapsed' },
         },
-        completed('r1', '4'),
+        completed('r1', '4', '2026-11-12T00:00:00.000Z'),
       ])
       .buckets({
         included: credits('500'),

@@ -1,3 +1,4 @@
+import { isArchived } from '../archive';
 import type { CommandOf } from '../commands';
 import { event, type GrantDraw, type LedgerEvent } from '../events';
 import { minCredits } from '../money';
@@ -22,6 +23,13 @@ export function acceptRun(state: AccountState, command: CommandOf<'AcceptRun'>, 
   );
 }
 
+/** A run the state does not hold: archived (finished long ago), or never accepted. */
+export function missingRun(state: AccountState, runId: string): Decision {
+  return isArchived(state.archived, 'run', runId)
+    ? rejected('run_archived', `run "${runId}" finished and was archived`)
+    : rejected('run_not_found', `there is no run "${runId}"`);
+}
+
 /** The run a finishing command names, if it is still open; otherwise why not. */
 function openRun(
   state: AccountState,
@@ -31,7 +39,7 @@ function openRun(
   const failure = checkAccount(state, command.accountId, context, 'open');
   if (failure) return failure as Extract<Decision, { ok: false }>;
   const run = state.runs.get(command.runId);
-  if (!run) return rejected('run_not_found', `there is no run "${command.runId}"`) as Extract<Decision, { ok: false }>;
+  if (!run) return missingRun(state, command.runId) as Extract<Decision, { ok: false }>;
   if (run.status !== 'accepted') {
     return rejected('run_already_finished', `run "${run.runId}" is ${run.status} already`, {
       status: run.status,
@@ -94,7 +102,7 @@ export function completeRun(
         ]
       : []),
     ...release(state, run, accountId, releaseDraws, 'completed', context),
-    event('RunCompleted', { ...ids, actualCost }),
+    event('RunCompleted', { ...ids, actualCost, completedAt: context.now }),
     ...(shortfall > 0n
       ? [event('CommercialExceptionRecorded', { ...ids, kind: 'overrun_shortfall' as const, amount: shortfall })]
       : []),

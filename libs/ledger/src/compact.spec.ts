@@ -1,0 +1,174 @@
+/**
+ * Compaction against the full history: random histories over a month (so settlement windows
+ * close), with the state compacted at random moments. Every command is decided on both the full
+ * state and the compacted one; the promise of compact.ts must hold at every step.
+ */
+import fc from 'fast-check';
+import { archivedCount, isArchived } from './archive';
+import type { LedgerCommand } from './commands';
+import { compactState, SETTLEMENT_WINDOW_DAYS } from './compact';
+import { decide } from './decide';
+import { cloneState, evolve } from './evolve';
+import { invariantViolations } from './invariants';
+import type { RejectionCode } from './rejections';
+import { bucketsOf, initialState, type AccountState } from './state';
+import { DAY, T0, acceptRunCommand, at, cmd, context, credits, openedAccountCommands } from './test-support';
+
+type Kind = 'grant' | 'accept' | 'complete' | 'fail' | 'hold' | 'release' | 'reverse' | 'compact' | 'reuse';
+type Step = { kind: Kind; n: number; gapMinutes: number };
+
+const stepArb: fc.Arbitrary<Step> = fc.record({
+  kind: fc.constantFrom<Kind>(
+    'grant',
+    'accept',
+    'accept',
+    'complete',
+    'complete',
+    'fail',
+    'hold',
+    'hold',
+    'release',
+    'reverse',
+    'compact',
+    'reuse',
+  ),
+  n: fc.nat({ max: 40 }),
+  // Mostly minutes apart, now and then days: windows open and close within the month.
+  gapMinutes: fc.oneof(fc.nat({ max: 90 }), fc.integer({ min: 600, max: 5 * 24 * 60 })),
+});
+
+/**
+ * Refusals a compacted state may give where the full one gives another refusal: the thing named was
+ * archived. (Holds on a run past its window are refused by both, as settlement_window_closed.)
+ */
+const ARCHIVED_CODES: ReadonlySet<RejectionCode> = new Set(['run_archived', 'hold_archived', 'hold_already_exists']);
+
+function commandFor(step: Step, seen: { runs: number; holds: number; grants: number }): LedgerCommand {
+  const runId = `run-${step.n % Math.max(1, seen.runs)}`;
+  const holdId = `h-${step.n % Math.max(1, seen.holds)}`;
+  switch (step.kind) {
+    case 'grant':
+      return cmd('GrantCredits', {
+        grantId: `g-${seen.grants++}`,
+        source: 'top_up',
+        amount: credits(String(5 + step.n)),
+      });
+    case 'accept':
+      return acceptRunCommand(`run-${seen.runs++}`, credits(String(1 + (step.n % 5))));
+    case 'complete':
+      return cmd('CompleteRun', { runId, actualCost: credits(String(step.n % 4)) });
+    case 'fail':
+      return cmd('FailRun', { runId });
+    case 'hold':
+      return cmd('PlaceSettlementHold', { holdId: `h-${seen.holds++}`, runId, provider: 'p', amount: credits('1') });
+    case 'release':
+      return cmd('ReleaseSettlementHold', { holdId, outcome: 'paid_out' });
+    case 'reverse':
+      return cmd('ReleaseSettlementHold', { holdId, outcome: 'reversed' });
+    default:
+      // An id used before, again: a run id, a hold id or a grant id.
+      return step.n % 3 === 0
+        ? acceptRunCommand(runId, credits('1'))
+        : step.n % 3 === 1
+          ? cmd('PlaceSettlementHold', { holdId, runId, provider: 'p', amount: credits('1') })
+          : cmd('GrantCredits', {
+              grantId: `g-${step.n % Math.max(1, seen.grants)}`,
+              source: 'top_up',
+              amount: credits('1'),
+            });
+  }
+}
+
+function run(steps: readonly Step[]): { full: AccountState; compacted: AccountState; archived: number } {
+  const full = initialState();
+  let minutes = 0;
+  const now = () => at(T0, minutes * 60_000);
+  for (const command of openedAccountCommands()) {
+    const decision = decide(command, full, context(now()));
+    if (!decision.ok) throw new Error(`setup refused: ${decision.rejection.code}`);
+    for (const event of decision.events) evolve(full, event);
+  }
+  const compacted = cloneState(full);
+  const seen = { runs: 0, holds: 0, grants: 0 };
+  for (const step of steps) {
+    minutes = Math.min(minutes + step.gapMinutes, 29 * 24 * 60); // inside the account's one period
+    if (step.kind === 'compact') {
+      compactState(compacted, now());
+      continue;
+    }
+    const command = commandFor(step, seen);
+    const onFull = decide(command, cloneState(full), context(now()));
+    const onCompacted = decide(command, cloneState(compacted), context(now()));
+    if (onFull.ok) {
+      // Whatever the full history accepts, the compacted state accepts alike, event for event.
+      expect(onCompacted).toEqual(onFull);
+      for (const event of onFull.events) {
+        evolve(full, event);
+        evolve(compacted, event);
+        expect(invariantViolations(compacted)).toEqual([]);
+      }
+    } else if (onCompacted.ok) {
+      throw new Error(`${command.type} refused on the full history (${onFull.rejection.code}) but accepted compacted`);
+    } else if (onCompacted.rejection.code !== onFull.rejection.code) {
+      expect(ARCHIVED_CODES).toContain(onCompacted.rejection.code);
+    }
+    expect(bucketsOf(compacted)).toEqual(bucketsOf(full));
+  }
+  return { full, compacted, archived: archivedCount(compacted.archived) };
+}
+
+describe('compaction', () => {
+  it('decides every command as the full history does, refusing only what it archived, never accepting twice', () => {
+    let archivedSomewhere = 0;
+    fc.assert(
+      fc.property(fc.array(stepArb, { minLength: 20, maxLength: 160 }), (steps) => {
+        archivedSomewhere += run(steps).archived;
+      }),
+      { numRuns: 300 },
+    );
+    // The property is only worth something if compaction really took things out.
+    expect(archivedSomewhere).toBeGreaterThan(300);
+  });
+
+  it('takes out finished runs, released holds and spent grants, and keeps what can still change', () => {
+    const state = initialState();
+    const send = (command: LedgerCommand, now: string) => {
+      const decision = decide(command, state, context(now));
+      if (!decision.ok) throw new Error(`${command.type}: ${decision.rejection.code}`);
+      for (const event of decision.events) evolve(state, event);
+    };
+    for (const command of openedAccountCommands()) send(command, T0);
+    send(acceptRunCommand('failed', credits('1')), T0);
+    send(cmd('FailRun', { runId: 'failed' }), T0);
+    send(acceptRunCommand('open', credits('1')), T0);
+    send(acceptRunCommand('holdable', credits('1')), T0);
+    send(cmd('CompleteRun', { runId: 'holdable', actualCost: credits('1') }), T0);
+    send(acceptRunCommand('held', credits('1')), T0);
+    send(cmd('CompleteRun', { runId: 'held', actualCost: credits('1') }), T0);
+    send(cmd('PlaceSettlementHold', { holdId: 'paid', runId: 'held', provider: 'p', amount: credits('1') }), T0);
+    send(cmd('ReleaseSettlementHold', { holdId: 'paid', outcome: 'paid_out' }), T0);
+
+    compactState(state, at(T0, DAY));
+    expect([...state.runs.keys()].sort()).toEqual(['holdable', 'open']);
+    expect(state.holds.size).toBe(0);
+    for (const [kind, id] of [
+      ['run', 'failed'],
+      ['run', 'held'],
+      ['hold', 'paid'],
+    ] as const) {
+      expect(isArchived(state.archived, kind, id)).toBe(true);
+    }
+
+    // Past its settlement window (and the margin), the completed run goes too.
+    compactState(state, at(T0, (SETTLEMENT_WINDOW_DAYS + 2) * DAY));
+    expect([...state.runs.keys()]).toEqual(['open']);
+    expect(decide(cmd('CompleteRun', { runId: 'failed', actualCost: 0n }), state, context(T0))).toMatchObject({
+      ok: false,
+      rejection: { code: 'run_archived' },
+    });
+    expect(decide(acceptRunCommand('held', credits('1')), state, context(T0))).toMatchObject({
+      ok: false,
+      rejection: { code: 'run_archived' },
+    });
+  });
+});
