@@ -234,13 +234,3 @@ export function cloneState(state: AccountState): AccountState {
     totals: { ...state.totals },
   };
 }
-
-/**
- * The source text of evolve and everything it calls: part of a snapshot's version, so that a
- * snapshot folded by a different evolve is never trusted.
- */
-export function evolveSource(): string {
-  return [evolve, grantOf, runOf, dropIfSpent, drawsTotal, takeFromReservation, putInEffect, ...Object.values(handlers)]
-    .map(String)
-    .join('\n');
-}

@@ -7,7 +7,16 @@
  * truth.
  */
 import { accountStreamId, toLedgerEvent, type EventStore, type RecordedEvent } from '@ledger/event-store';
-import { cloneState, evolve, initialState, type AccountState } from '@ledger/domain';
+import {
+  bucketsOf,
+  cloneState,
+  compactState,
+  evolve,
+  initialState,
+  settlementPosition,
+  type AccountState,
+  type Buckets,
+} from '@ledger/domain';
 import { snapshotDue, type AccountSnapshots } from './account-snapshots';
 import { idempotencyScope } from './command-envelope';
 
@@ -16,6 +25,11 @@ export interface AnsweredCommand {
   readonly commandType: string;
   readonly firstRevision: bigint;
   readonly lastRevision: bigint;
+  /** When it was decided (ms since the epoch): entries older than STREAM_ANSWER_RETENTION_MS go. */
+  readonly at: number;
+  /** The balance its receipt showed: an answer rebuilt from its events alone needs it. */
+  readonly buckets: Buckets;
+  readonly settlement: ReturnType<typeof settlementPosition>;
 }
 
 export interface LoadedAccount {
@@ -30,13 +44,20 @@ export interface LoadedAccount {
   readonly answered: Map<string, AnsweredCommand>;
   /** The revision of the account's latest snapshot, taken or loaded; null without one. */
   snapshotRevision: bigint | null;
+  /** The revision the state was last compacted at (compactState); null: not since it was loaded. */
+  compactedAt: bigint | null;
 }
 
 /**
- * How many answered requests an account remembers in memory. The Postgres answer table keeps every
- * key for days; this record only has to cover a process stopping between append and answer.
+ * How long, and for how many requests, an account's stream answers a retry by itself (from its
+ * events, docs/idempotency.md): 24 hours of the account's own time, at most 10,000 keys. Postgres
+ * keeps every answer longer (72 hours); past both, a retry is decided again, and the ids commands
+ * carry (run, grant, hold, account) refuse it as a repeat.
  */
+export const STREAM_ANSWER_RETENTION_MS = 24 * 60 * 60 * 1000;
 const ANSWERED_MEMORY = 10_000;
+/** Events committed between two compactions of a cached account. */
+const COMPACT_EVERY_EVENTS = 500n;
 
 /** Applies a recorded event to a loaded account: the domain fold plus the idempotency record. */
 export function applyRecorded(
@@ -51,12 +72,34 @@ export function applyRecorded(
   if (!seen && account.answered.size >= ANSWERED_MEMORY) {
     account.answered.delete(account.answered.keys().next().value!);
   }
+  const at = Date.parse(recorded.metadata.occurredAt);
   account.answered.set(scope, {
     requestHash,
     commandType,
     firstRevision: seen?.firstRevision ?? recorded.revision,
     lastRevision: recorded.revision,
+    at,
+    buckets: bucketsOf(account.state),
+    settlement: settlementPosition(account.state),
   });
+  // Oldest first (the stream's order): what fell out of the retention is at the front.
+  for (const [oldest, entry] of account.answered) {
+    if (entry.at >= at - STREAM_ANSWER_RETENTION_MS) break;
+    account.answered.delete(oldest);
+  }
+}
+
+/**
+ * Compacts the committed state and the working copy alike (they are equal when no batch is in
+ * flight, the only time this runs) once enough events went by, or when `force`d.
+ */
+export function compactIfDue(account: LoadedAccount, now: string, force = false): void {
+  if (account.revision === 'no_stream') return;
+  const since = account.revision - (account.compactedAt ?? -1n);
+  if (!force && since < COMPACT_EVERY_EVENTS) return;
+  compactState(account.state, now);
+  compactState(account.working, now);
+  account.compactedAt = account.revision;
 }
 
 export const emptyAccount = (accountId: string): LoadedAccount => ({
@@ -66,6 +109,7 @@ export const emptyAccount = (accountId: string): LoadedAccount => ({
   working: initialState(),
   answered: new Map(),
   snapshotRevision: null,
+  compactedAt: null,
 });
 
 /**
@@ -80,10 +124,12 @@ export async function loadAccount(
   const streamId = accountStreamId(accountId);
   const snapshot = await snapshots?.load(streamId);
   const account: LoadedAccount = snapshot
-    ? { accountId, ...snapshot, working: initialState(), snapshotRevision: snapshot.revision }
+    ? { accountId, ...snapshot, working: initialState(), snapshotRevision: snapshot.revision, compactedAt: null }
     : emptyAccount(accountId);
   const from = snapshot ? snapshot.revision + 1n : 0n;
   for await (const recorded of store.readStream(streamId, { fromRevision: from })) applyRecorded(account, recorded);
+  compactState(account.state, new Date().toISOString());
+  account.compactedAt = account.revision === 'no_stream' ? null : account.revision;
   account.working = cloneState(account.state);
   takeSnapshotIfDue(account, snapshots);
   return account;

@@ -16,7 +16,7 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { bucketsOf, decide, evolve, invariant, reject, type LedgerCommand } from '@ledger/domain';
+import { bucketsOf, decide, evolve, invariant, reject, settlementPosition, type LedgerCommand } from '@ledger/domain';
 import {
   accountStreamId,
   formatPosition,
@@ -33,7 +33,7 @@ import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 import {
   AccountCache,
   applyRecorded,
-  emptyAccount,
+  compactIfDue,
   takeSnapshotIfDue,
   type AnsweredCommand,
   type LoadedAccount,
@@ -234,7 +234,7 @@ export class AccountCommandRunner {
           revision: revision === 'no_stream' ? null : revision.toString(),
           position: null,
           buckets: bucketsJson(bucketsOf(account.working)),
-          settlement: settlementJson(account.working),
+          settlement: settlementJson(settlementPosition(account.working)),
         },
       };
     });
@@ -282,6 +282,7 @@ export class AccountCommandRunner {
     }
     // Stored: the committed state catches up with the working copy, and is a sound snapshot.
     for (const { event, revision } of part.events) applyRecorded(account, { ...event, revision });
+    compactIfDue(account, new Date().toISOString());
     takeSnapshotIfDue(account, this.cache.snapshots);
     this.stats.commands += batch.length;
     const position = outcome.result ? formatPosition(outcome.result.position) : null;
@@ -320,20 +321,20 @@ export class AccountCommandRunner {
 
   /**
    * The stream already holds this request's events (its first answer may have been lost with a
-   * stopped process): rebuild that answer from the stream instead of deciding again.
+   * stopped process): rebuild that answer from those events alone, read by revision, and the
+   * balance its receipt showed, instead of deciding again.
    */
   private async answerAgain(pending: Pending, answered: AnsweredCommand): Promise<ReceiptJson> {
     const accountId = pending.command.accountId;
-    const before = emptyAccount(accountId);
     const mine: RecordedEvent[] = [];
-    for await (const recorded of this.store.readStream(accountStreamId(accountId))) {
+    const events = this.store.readStream(accountStreamId(accountId), { fromRevision: answered.firstRevision });
+    for await (const recorded of events) {
       if (recorded.revision > answered.lastRevision) break;
-      applyRecorded(before, recorded);
-      if (recorded.revision >= answered.firstRevision) mine.push(recorded);
+      mine.push(recorded);
     }
     const last = mine.at(-1);
     invariant(
-      last,
+      last?.revision === answered.lastRevision,
       `the stream holds the events of answered command ${answered.firstRevision}–${answered.lastRevision}`,
     );
     return {
@@ -343,8 +344,8 @@ export class AccountCommandRunner {
       events: mine.map(eventJson),
       revision: answered.lastRevision.toString(),
       position: formatPosition(last.position),
-      buckets: bucketsJson(bucketsOf(before.state)),
-      settlement: settlementJson(before.state),
+      buckets: bucketsJson(answered.buckets),
+      settlement: settlementJson(answered.settlement),
     };
   }
 }

@@ -1,29 +1,22 @@
 /**
  * Snapshots of billing accounts, so that an account with a long stream is loaded from its latest
  * snapshot and the events after it, not folded from its first event. A snapshot is a cache: the
- * stream stays the truth, a lost or discarded snapshot only costs a longer load, and one taken by a
- * different evolve (another version) is never used.
+ * stream stays the truth, a lost or discarded snapshot only costs a longer load, and one of another
+ * version is never used.
  *
  * They live in the ledger's Postgres (whichever store holds the events) and are written through the
  * asynchronous-commit pool: a crash may lose the newest snapshot, never an event.
  */
-import { createHash } from 'node:crypto';
-import {
-  decodeSnapshot,
-  encodeSnapshot,
-  evolveSource,
-  STATE_SNAPSHOT_VERSION,
-  type AccountState,
-} from '@ledger/domain';
+import { decodeSnapshot, encodeSnapshot, STATE_SNAPSHOT_VERSION, type AccountState } from '@ledger/domain';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
 import type { AnsweredCommand } from './account-cache';
 
-/** Changes with the state's declared version, evolve's source, and the shape stored here. */
-export const SNAPSHOT_VERSION = createHash('sha256')
-  .update(`state ${STATE_SNAPSHOT_VERSION}\nanswered 1\n${evolveSource()}`)
-  .digest('hex')
-  .slice(0, 16);
+/** Bump when the shape of the answered requests stored beside the state changes (account-cache.ts). */
+export const ANSWERED_SNAPSHOT_VERSION = 2;
+
+/** A snapshot of another version is never used: the state's declared version and this shape's. */
+export const SNAPSHOT_VERSION = `state-${STATE_SNAPSHOT_VERSION}.answered-${ANSWERED_SNAPSHOT_VERSION}`;
 
 /** Events replayed after a snapshot (or from the start) before a load writes a fresh one. */
 export const SNAPSHOT_AFTER_EVENTS = 1000;

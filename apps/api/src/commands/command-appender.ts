@@ -68,13 +68,11 @@ function answersAlongside(answers: readonly AnswerRecord[]): AlongsideWrite {
       (principal_id, idempotency_key, request_hash, command_type, response_status, response_body,
        response_position, completed_at)
     SELECT a.principal_id, a.idempotency_key, a.request_hash, a.command_type, a.status, a.body,
-      CASE WHEN a.appended THEN (
-        SELECT ap.transaction_id::text || '/' || ap.position::text FROM appended ap
-        WHERE ap.stream_id = a.stream_id ORDER BY ap.revision DESC LIMIT 1
-      ) END,
+      CASE WHEN a.appended THEN last.transaction_id::text || '/' || last.position::text END,
       now()
     FROM json_to_recordset(${param(document)}::json) AS a(stream_id text, principal_id text,
       idempotency_key text, request_hash text, command_type text, status int, body text, appended bool)
+      LEFT JOIN last_appended last ON last.stream_id = a.stream_id
     WHERE a.stream_id IN (SELECT stream_id FROM stored)
     ON CONFLICT (principal_id, idempotency_key) DO UPDATE
       SET response_status = excluded.response_status, response_body = excluded.response_body,

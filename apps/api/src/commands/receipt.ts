@@ -1,13 +1,6 @@
 /** The JSON a caller gets back for an accepted command: what was appended, where, and the balance after. */
 import type * as contract from '@ledger/contract';
-import {
-  bucketNames,
-  formatCredits,
-  formatFen,
-  settlementPosition,
-  type AccountState,
-  type Buckets,
-} from '@ledger/domain';
+import { bucketNames, formatCredits, formatFen, settlementPosition, type Buckets } from '@ledger/domain';
 import type { RecordedEvent } from '@ledger/event-store';
 
 /** The receipt's shape is the contract's (libs/contract). */
@@ -18,8 +11,7 @@ export function bucketsJson(buckets: Buckets): BucketsJson {
   return Object.fromEntries(bucketNames.map((name) => [name, formatCredits(buckets[name])])) as BucketsJson;
 }
 
-export function settlementJson(state: AccountState): ReceiptJson['settlement'] {
-  const position = settlementPosition(state);
+export function settlementJson(position: ReturnType<typeof settlementPosition>): ReceiptJson['settlement'] {
   return (
     position && {
       thresholdFen: formatFen(position.thresholdFen),

@@ -21,7 +21,8 @@ import type { Queryable } from './postgres-event-store';
  * A write that must commit with the events, in the same statement: the command path's answers to
  * the commands that made them. It is one more CTE of the statement and may read:
  * - `stored(stream_id)`: the streams whose part was stored (appended, or its revision confirmed);
- * - `appended(stream_id, revision, transaction_id, position)`: every event written.
+ * - `appended(stream_id, revision, transaction_id, position)`: every event written;
+ * - `last_appended(stream_id, revision, transaction_id, position)`: each stream's last event written.
  * `param` adds a value to the statement and returns its placeholder. The text it returns must be
  * the same for every call of one caller (the statement is prepared once per connection).
  */
@@ -88,15 +89,18 @@ function statement(alongside: string | null): string {
       JOIN input i ON i.stream_id = e.stream_id
     ORDER BY e.ord
     RETURNING stream_id, revision, transaction_id, position
+  ),
+  -- Each stream's last event, found once: joined, not searched for per row (a flush of one hot
+  -- account holds thousands of events).
+  last_appended AS (
+    SELECT DISTINCT ON (stream_id) stream_id, revision, transaction_id, position
+    FROM appended ORDER BY stream_id, revision DESC
   )${alongside === null ? '' : `,\n  alongside AS (${alongside})`}
   SELECT i.stream_id, s.stream_id IS NOT NULL AS ok, last.revision, last.transaction_id, last.position,
     es.revision AS actual
   FROM input i
     LEFT JOIN stored s ON s.stream_id = i.stream_id
-    LEFT JOIN LATERAL (
-      SELECT a.revision, a.transaction_id, a.position FROM appended a
-      WHERE a.stream_id = i.stream_id ORDER BY a.revision DESC LIMIT 1
-    ) last ON true
+    LEFT JOIN last_appended last ON last.stream_id = i.stream_id
     LEFT JOIN event_streams es ON es.stream_id = i.stream_id
   ORDER BY i.ord`;
 }
