@@ -30,11 +30,19 @@ export class AccountHistory {
   private holds = 0;
   private readonly open: string[] = [];
   private readonly completed: string[] = [];
+  /** Holds placed and not yet released: settled (paid out) once enough are waiting. */
+  private readonly heldNow: string[] = [];
   private started = false;
+  private readonly stepMs: number;
 
-  constructor(readonly accountId: string) {
+  /** `minutesPerCommand`: how far the account's clock moves per command (a second by default). */
+  constructor(
+    readonly accountId: string,
+    options: { minutesPerCommand?: number } = {},
+  ) {
     this.streamId = accountStreamId(accountId);
     this.clock = START;
+    this.stepMs = options.minutesPerCommand === undefined ? 1000 : options.minutesPerCommand * 60_000;
   }
 
   /** At least `count` more events (whole commands), in order. */
@@ -80,13 +88,18 @@ export class AccountHistory {
         out,
       );
       this.open.push(runId);
+    } else if (this.heldNow.length > 20) {
+      this.send(
+        { type: 'ReleaseSettlementHold', accountId, holdId: this.heldNow.shift()!, outcome: 'paid_out' },
+        out,
+      );
     } else if (this.completed.length > 0 && this.runs % 7 === 0) {
       const runId = this.completed.shift()!;
       this.send(
         {
           type: 'PlaceSettlementHold',
           accountId,
-          holdId: `hold-${this.holds++}`,
+          holdId: this.nextHold(),
           runId,
           provider: 'model-provider-a',
           amount: CREDIT / 2n,
@@ -106,8 +119,14 @@ export class AccountHistory {
     }
   }
 
+  private nextHold(): string {
+    const holdId = `hold-${this.holds++}`;
+    this.heldNow.push(holdId);
+    return holdId;
+  }
+
   private send(command: LedgerCommand, out: EventToAppend[]): void {
-    this.clock += 1000;
+    this.clock += this.stepMs;
     const occurredAt = new Date(this.clock).toISOString();
     const decision = decide(command, this.state, { principal: PRINCIPAL, now: occurredAt });
     if (!decision.ok)
