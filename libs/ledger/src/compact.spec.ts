@@ -159,6 +159,14 @@ describe('compaction', () => {
       expect(isArchived(state.archived, kind, id)).toBe(true);
     }
 
+    // Inside the window a hold may be placed; past it, not — on the full state as on this one.
+    const hold = cmd('PlaceSettlementHold', { holdId: 'late', runId: 'holdable', provider: 'p', amount: credits('1') });
+    expect(decide(hold, state, context(at(T0, (SETTLEMENT_WINDOW_DAYS - 1) * DAY)))).toMatchObject({ ok: true });
+    expect(decide(hold, state, context(at(T0, SETTLEMENT_WINDOW_DAYS * DAY)))).toMatchObject({
+      ok: false,
+      rejection: { code: 'settlement_window_closed' },
+    });
+
     // Past its settlement window (and the margin), the completed run goes too.
     compactState(state, at(T0, (SETTLEMENT_WINDOW_DAYS + 2) * DAY));
     expect([...state.runs.keys()]).toEqual(['open']);
