@@ -6,6 +6,7 @@ import { randomUUID } from 'node:crypto';
 import { Injectable } from '@nestjs/common';
 import { CommandBus } from '@nestjs/cqrs';
 import { commandSchemas, reject, type CommandType } from '@ledger/domain';
+import { headerOf } from '../edge/request';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { ReplayedAnswer } from '../errors/error.filter';
 import type { AuthenticatedRequest } from '../identity/auth.guard';
@@ -27,7 +28,7 @@ export class CommandGateway {
   ) {}
 
   async send(type: CommandType, request: AuthenticatedRequest): Promise<ReceiptJson> {
-    const key = request.header('idempotency-key');
+    const key = headerOf(request, 'idempotency-key');
     if (key === undefined || key === '') throw new LedgerHttpError(reject('idempotency_key_missing'));
     if (!KEY_PATTERN.test(key)) {
       throw new LedgerHttpError(reject('validation_failed', 'Idempotency-Key is 1–255 printable ASCII characters'));
@@ -48,7 +49,7 @@ export class CommandGateway {
     try {
       const command = { type, ...decodeInput(commandSchemas[type], input) };
       const commandId = randomUUID();
-      const correlationId = request.header('x-correlation-id') || commandId;
+      const correlationId = headerOf(request, 'x-correlation-id') || commandId;
       const receipt: ReceiptJson = await this.commandBus.execute(
         new commandMessages[type](command as never, {
           principal,
@@ -56,7 +57,7 @@ export class CommandGateway {
           requestHash: hash,
           commandId,
           correlationId,
-          causationId: request.header('x-causation-id') || correlationId,
+          causationId: headerOf(request, 'x-causation-id') || correlationId,
           now: new Date().toISOString(),
         }),
       );
