@@ -3,15 +3,16 @@
  * connections, migrations, the Nest app, and a clean close.
  */
 import { NestFactory } from '@nestjs/core';
-import type { NestExpressApplication } from '@nestjs/platform-express';
+import { FastifyAdapter, type NestFastifyApplication } from '@nestjs/platform-fastify';
 import { ConsoleLogger, type LogLevel } from '@nestjs/common';
 import { createEventStore } from '@ledger/event-store';
 import { createKysely, createPool, migrate, type LedgerConfig } from '@ledger/platform';
 import { AppModule } from './app.module';
 import { GrantScheduler } from './credits/grant-scheduler';
 import { LedgerErrorFilter } from './errors/error.filter';
-import { installEdge } from './edge/edge';
+import { badUrlHandler, Edge, installEdge } from './edge/edge';
 import { PathParamsGuard } from './edge/path-params.guard';
+import { serverOptions } from './edge/server-options';
 import { ApiKeys } from './identity/api-keys';
 import { ledgerMigrations, type LedgerDatabase } from '@ledger/database';
 import type { Infrastructure } from './infrastructure/infrastructure.module';
@@ -54,7 +55,14 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
     apiKeys,
     demo,
   };
-  const app = await NestFactory.create<NestExpressApplication>(AppModule.with(infrastructure), {
+  const errors = new LedgerErrorFilter();
+  const edge = new Edge(infrastructure.apiKeys);
+  const adapter = new FastifyAdapter({
+    ...serverOptions(badUrlHandler(edge, (error, request, reply) => errors.answer(error, request, reply))),
+    // The edge is Fastify hooks, and the API has no Express-style middleware to run.
+    skipMiddie: true,
+  });
+  const app = await NestFactory.create<NestFastifyApplication>(AppModule.with(infrastructure), adapter, {
     logger:
       options.logLevels === false
         ? false
@@ -63,12 +71,13 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
             json: options.jsonLogs ?? false,
             colors: !options.jsonLogs,
           }),
+    // Nest adds no parser; installEdge removes Fastify's own, so the edge's is the only one.
+    // (Fastify sends no X-Powered-By, so there is none to turn off.)
     bodyParser: false,
   });
-  installEdge(app, infrastructure.apiKeys);
-  app.useGlobalFilters(new LedgerErrorFilter());
+  installEdge(adapter.getInstance(), edge);
+  app.useGlobalFilters(errors);
   app.useGlobalGuards(new PathParamsGuard());
-  app.disable('x-powered-by');
   await app.listen(options.port, options.host ?? '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;

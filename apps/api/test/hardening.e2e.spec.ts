@@ -6,6 +6,7 @@
 import fc from 'fast-check';
 import { gzipSync } from 'node:zlib';
 import { commandRoutes, PREVIEW_RUN_PATH } from '../src/commands/command-routes';
+import { BATCH_BODY_LIMIT, BATCH_ROUTE, BODY_LIMIT } from '../src/edge/json-body';
 import { readRoutes } from '../src/read-models/read-routes';
 import { GROWTH_PLAN, monthAround } from '@ledger/client';
 import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
@@ -177,6 +178,84 @@ describe('bounded input, typed refusals, nothing appended', () => {
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses).toContain(429);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+});
+
+describe('the edge: what a request meets before its body is read', () => {
+  /** Valid JSON of about `size` bytes. */
+  const padded = (size: number) => JSON.stringify({ pad: 'x'.repeat(size - 10) });
+
+  it('refuses a read-only key, or none, before reading a huge malformed body', async () => {
+    const body = `{"runId":${'['.repeat(5 * 1024 * 1024)}`;
+    const path = '/v1/accounts/own/grants';
+    const forbidden = await answer(await send(path, { body, apiKey: 'matrix-dashboard-key' }));
+    expect([forbidden.status, forbidden.code]).toEqual([403, 'role_forbidden']);
+    const anonymous = await answer(await send(path, { body, apiKey: null }));
+    expect([anonymous.status, anonymous.code]).toEqual([401, 'unauthenticated']);
+  });
+
+  it(`reads up to ${BATCH_BODY_LIMIT} bytes for ${BATCH_ROUTE} and ${BODY_LIMIT} for every other route`, async () => {
+    const body = padded(1024 * 1024);
+    const batch = await answer(await send(BATCH_ROUTE, { body, headers: { 'idempotency-key': key() } }));
+    expect(batch.status).not.toBe(413);
+    const grants = await answer(await send('/v1/accounts/own/grants', { body, headers: { 'idempotency-key': key() } }));
+    expect([grants.status, grants.code]).toEqual([413, 'payload_too_large']);
+    const over = await answer(
+      await send(BATCH_ROUTE, { body: padded(BATCH_BODY_LIMIT + 1), headers: { 'idempotency-key': key() } }),
+    );
+    expect([over.status, over.code]).toEqual([413, 'payload_too_large']);
+  });
+
+  it('meets a route with its checks however its path is spelled', async () => {
+    for (const path of ['/V1/accounts/own/grants', '/v1/accounts/own/grants/', '/%761/accounts/own/grants']) {
+      const got = await answer(await send(path, { body: '{}', apiKey: 'matrix-dashboard-key' }));
+      expect([path, got.status, got.code]).toEqual([path, 403, 'role_forbidden']);
+    }
+    const foreign = await answer(
+      await send('/v1/accounts/%66oreign/grants', { body: '{}', apiKey: 'matrix-service-key' }),
+    );
+    expect([foreign.status, foreign.code]).toEqual([403, 'identity_denied']);
+  });
+
+  it('checks the key before it refuses a malformed percent-escape in the path', async () => {
+    const path = '/v1/accounts/own%E0%A4%A/usage';
+    const anonymous = await answer(await send(path, { apiKey: null }));
+    expect([anonymous.status, anonymous.code]).toEqual([401, 'unauthenticated']);
+    const response = await send(path);
+    expect(response.headers.get('x-request-id')).toMatch(/^[0-9a-f-]{36}$/);
+    expect(response.headers.get('x-content-type-options')).toBe('nosniff');
+    const got = await answer(response);
+    expect([got.status, got.code]).toEqual([400, 'validation_failed']);
+  });
+
+  it('refuses a body that is not JSON with 415, appending nothing', async () => {
+    const before = await eventCount();
+    const body = JSON.stringify({ grantId: `g-${seq}`, source: 'manual', amount: '1' });
+    const got = await answer(
+      await send('/v1/accounts/own/grants', {
+        body,
+        headers: { 'content-type': 'text/plain', 'idempotency-key': key() },
+      }),
+    );
+    expect([got.status, got.code]).toEqual([415, 'unsupported_media_type']);
+    expect(await eventCount()).toBe(before);
+  });
+
+  it('reads a UTF-16 body', async () => {
+    const body = Buffer.from(JSON.stringify({ grantId: `g-${seq}`, source: 'manual', amount: '1' }), 'utf16le');
+    const got = await answer(
+      await send('/v1/accounts/own/grants', {
+        body: new Blob([new Uint8Array(body)]),
+        headers: { 'content-type': 'application/json; charset=utf-16le', 'idempotency-key': key() },
+      }),
+    );
+    expect(got.status).toBe(200);
+  });
+
+  it('names no framework in its answers', async () => {
+    const response = await send('/v1/me');
+    expect(response.headers.get('x-powered-by')).toBeNull();
+    await response.text();
   });
 });
 

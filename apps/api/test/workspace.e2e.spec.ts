@@ -173,6 +173,22 @@ describe('the pages’ delivery', () => {
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
   });
 
+  it('lets a browser revalidate the bundle for free: 304 while it is unchanged', async () => {
+    const first = await fetch(`${ledger.api.url}/workspace/assets/workspace.js`);
+    const etag = first.headers.get('etag');
+    expect(etag).toMatch(/^W\/"/);
+    expect(Number(first.headers.get('content-length'))).toBe((await first.arrayBuffer()).byteLength);
+    const again = await fetch(`${ledger.api.url}/workspace/assets/workspace.js`, {
+      headers: { 'if-none-match': etag! },
+    });
+    expect(again.status).toBe(304);
+    const changed = await fetch(`${ledger.api.url}/workspace/assets/workspace.js`, {
+      headers: { 'if-none-match': 'W/"0-0"' },
+    });
+    expect(changed.status).toBe(200);
+    await changed.arrayBuffer();
+  });
+
   it('serves nothing but the bundle from the assets folder', async () => {
     const response = await fetch(`${ledger.api.url}/workspace/assets/..%2F..%2Fpackage.json`);
     expect(response.status).toBe(404);

@@ -1,16 +1,22 @@
 /**
- * The JSON body parser, bounded before any work: at most 256 kB, nested at most MAX_JSON_DEPTH
- * deep (counted on the raw bytes before JSON.parse, so a 10,000-deep body never reaches a
- * recursive walk), and every string — keys too — clean text (text.ts). Each refusal is a typed 4xx.
+ * The JSON body parser, bounded before any work: at most 256 kB (4 MiB for the batch route), nested
+ * at most MAX_JSON_DEPTH deep (counted on the raw bytes before JSON.parse, so a 10,000-deep body
+ * never reaches a recursive walk), and every string — keys too — clean text (text.ts). Each refusal
+ * is a typed 4xx. It is the only body parser the API has (bootstrap.ts removes Fastify's own).
  */
-import type { RequestHandler } from 'express';
+import type { IncomingMessage } from 'node:http';
+import type { FastifyRequest } from 'fastify';
 import { reject } from '@ledger/domain';
 import { LedgerHttpError } from '../errors/ledger-http-error';
+import { readBody } from './body-reader';
+import { routeOf } from './request';
 import { textProblem } from './text';
 
-export const BODY_LIMIT = '256kb';
-/** The error type a too-deep body is refused with (see the error filter). */
-export const JSON_TOO_DEEP = 'entity.too.deep';
+/** What any route reads: 256 kB, as body-parser's '256kb'. */
+export const BODY_LIMIT = 256 * 1024;
+/** What POST /v1/commands/batch reads: many commands in one body. */
+export const BATCH_BODY_LIMIT = 4 * 1024 * 1024;
+export const BATCH_ROUTE = '/v1/commands/batch';
 /** Commands nest three levels at most (a plan's rate card); 32 leaves room and bounds every walk. */
 export const MAX_JSON_DEPTH = 32;
 
@@ -64,26 +70,83 @@ export function findBadText(value: unknown, path = ''): { field: string; problem
   return undefined;
 }
 
-/** body-parser's options (through Nest's useBodyParser): the depth is checked on the bytes, before JSON.parse. */
-export const jsonBodyOptions = {
-  limit: BODY_LIMIT,
-  strict: true,
-  verify: (_request: unknown, _response: unknown, raw: Buffer) => {
-    if (jsonDepthExceeds(raw, MAX_JSON_DEPTH)) {
-      // body-parser re-wraps what verify throws (and overwrites its `body`), so the refusal travels
-      // as a tagged error that the error filter turns back into json_too_deep.
-      throw Object.assign(new Error(`the body nests arrays or objects more than ${MAX_JSON_DEPTH} deep`), {
-        status: 400,
-        type: JSON_TOO_DEEP,
-      });
-    }
-  },
-};
+/** The body limit of a route (see routeOf: the batch route's pattern, or its path while unrouted). */
+export const bodyLimitOf = (route: string): number => (route === BATCH_ROUTE ? BATCH_BODY_LIMIT : BODY_LIMIT);
 
-/** After the parser: every string of the body, keys too, must be clean text. */
-export const cleanBodyText: RequestHandler = (request, _response, next) => {
-  const bad = findBadText(request.body as unknown);
-  if (!bad) return next();
-  const where = bad.field ? `${bad.field}: ` : '';
-  next(new LedgerHttpError(reject('text_invalid', `${where}the text ${bad.problem}`, { field: bad.field })));
-};
+const UTF8 = new TextDecoder('utf-8');
+const UTF16LE = new TextDecoder('utf-16le');
+const UTF16BE = new TextDecoder('utf-16be');
+
+/**
+ * The charsets JSON is read in (RFC 8259's UTF-8, and UTF-16, which body-parser read too), each
+ * with its WHATWG decoder: it drops a byte order mark and turns bytes that are not valid in its
+ * encoding into U+FFFD, as body-parser's iconv-lite did. Plain "utf-16" is big-endian only when
+ * its byte order mark says so.
+ */
+const DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => TextDecoder> = new Map([
+  ['utf-8', () => UTF8],
+  ['utf-16le', () => UTF16LE],
+  ['utf-16be', () => UTF16BE],
+  ['utf-16', (bytes: Uint8Array) => (bytes[0] === 0xfe && bytes[1] === 0xff ? UTF16BE : UTF16LE)],
+]);
+
+/** The charset a Content-Type names, lower-cased; UTF-8 when it names none. */
+function charsetOf(contentType: string | undefined): string {
+  const match = /;\s*charset\s*=\s*(?:"([^"]*)"|([^;\s]*))/i.exec(contentType ?? '');
+  return (match?.[1] ?? match?.[2] ?? 'utf-8').toLowerCase();
+}
+
+const malformed = (reason: string) =>
+  new LedgerHttpError(reject('malformed_json', `the body is not valid JSON: ${reason}`));
+
+/**
+ * Why a body that is valid JSON but neither an object nor an array is refused, worded as JSON.parse
+ * words it, as body-parser did: the part from the offending character on is masked, parsed, and
+ * the message's mask put back.
+ */
+function strictViolation(text: string, first: string | undefined): string {
+  const index = first === undefined ? -1 : text.indexOf(first);
+  const masked = index === -1 ? '' : text.slice(0, index) + '#'.repeat(text.length - index);
+  try {
+    JSON.parse(masked);
+    return 'strict violation';
+  } catch (error) {
+    return (error as Error).message.replace(/#+/g, (mask) => text.slice(index, index + mask.length));
+  }
+}
+
+/** JSON.parse in body-parser's strict mode: an object or an array; an empty body is `{}`. */
+function parseStrict(text: string): unknown {
+  if (text.length === 0) return {};
+  const first = /^[ \t\n\r]*([^ \t\n\r]|$)/.exec(text)?.[1] || undefined;
+  if (first !== '{' && first !== '[') throw malformed(strictViolation(text, first));
+  try {
+    return JSON.parse(text) as unknown;
+  } catch (error) {
+    throw malformed((error as Error).message);
+  }
+}
+
+/** Fastify's content-type parser for application/json: the charset is checked before the body is read. */
+export async function parseJsonBody(request: FastifyRequest, payload: IncomingMessage): Promise<unknown> {
+  const charset = charsetOf(request.headers['content-type']);
+  const decoderFor = DECODERS.get(charset);
+  if (!decoderFor) {
+    throw new LedgerHttpError(reject('unsupported_media_type', `unsupported charset "${charset.toUpperCase()}"`));
+  }
+  const bytes = await readBody(payload, bodyLimitOf(routeOf(request)));
+  if (jsonDepthExceeds(bytes, MAX_JSON_DEPTH)) {
+    throw new LedgerHttpError(
+      reject('json_too_deep', `the body nests arrays or objects more than ${MAX_JSON_DEPTH} deep`, {
+        maxDepth: MAX_JSON_DEPTH,
+      }),
+    );
+  }
+  const body = parseStrict(decoderFor(bytes).decode(bytes));
+  const bad = findBadText(body);
+  if (bad) {
+    const where = bad.field ? `${bad.field}: ` : '';
+    throw new LedgerHttpError(reject('text_invalid', `${where}the text ${bad.problem}`, { field: bad.field }));
+  }
+  return body;
+}

@@ -1,6 +1,6 @@
 import { Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { identifier, reject } from '@ledger/domain';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 
 /**
@@ -11,9 +11,10 @@ import { LedgerHttpError } from '../errors/ledger-http-error';
 @Injectable()
 export class PathParamsGuard implements CanActivate {
   canActivate(context: ExecutionContext): boolean {
-    const request = context.switchToHttp().getRequest<Request>();
-    if (!request.path.startsWith('/v1/')) return true;
-    const params = request.params ?? {};
+    const request = context.switchToHttp().getRequest<FastifyRequest>();
+    // The matched route's pattern, not the path as spelled: every route under /v1 is checked.
+    if (!request.routeOptions.url?.startsWith('/v1/')) return true;
+    const params = (request.params ?? {}) as Record<string, unknown>;
     for (const [name, value] of Object.entries(params)) {
       if (typeof value !== 'string' || !identifier.safeParse(value).success) {
         throw new LedgerHttpError(

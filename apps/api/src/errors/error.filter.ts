@@ -5,8 +5,7 @@
  */
 import { ArgumentsHost, Catch, HttpException, Logger, type ExceptionFilter } from '@nestjs/common';
 import { reject } from '@ledger/domain';
-import type { Request, Response } from 'express';
-import { JSON_TOO_DEEP, MAX_JSON_DEPTH } from '../edge/json-body';
+import type { FastifyReply, FastifyRequest } from 'fastify';
 import { LedgerHttpError } from './ledger-http-error';
 
 /** A stored answer replayed verbatim for a retried idempotency key. */
@@ -22,49 +21,53 @@ export class ReplayedAnswer extends Error {
 /** How long a caller is asked to wait before retrying a store that did not answer. */
 export const STORE_RETRY_AFTER_SECONDS = 2;
 
-/** body-parser's and the router's errors: http-errors with a 4xx status the caller may see. */
-const isClientHttpError = (error: unknown): error is { status: number; type?: string; expose?: boolean } =>
-  typeof error === 'object' &&
-  error !== null &&
-  typeof (error as { status?: unknown }).status === 'number' &&
-  (error as { status: number }).status >= 400 &&
-  (error as { status: number }).status < 500 &&
-  (error as { expose?: unknown }).expose === true;
+const malformedUrl = () =>
+  new LedgerHttpError(reject('validation_failed', 'the path is not valid percent-encoded UTF-8'));
+const notJson = () =>
+  new LedgerHttpError(
+    reject('unsupported_media_type', 'the body must be JSON, sent as Content-Type: application/json'),
+  );
 
-function toLedgerError(error: unknown): LedgerHttpError | undefined {
-  if (error instanceof LedgerHttpError) return error;
-  // The router's URIError: a path parameter with a malformed percent-escape.
-  if (error instanceof URIError) {
-    return new LedgerHttpError(reject('validation_failed', 'the path is not valid percent-encoded UTF-8'));
+/**
+ * Fastify's own refusals, by their codes: the same answers body-parser's got. The edge's parser
+ * answers for itself (json-body.ts), so of these only a bad URL and a content type without a
+ * parser are expected; the rest keep their meaning should Fastify ever raise them.
+ */
+function fromFastify(code: string, status: number): LedgerHttpError | undefined {
+  switch (code) {
+    case 'FST_ERR_BAD_URL':
+      return malformedUrl();
+    case 'FST_ERR_CTP_INVALID_MEDIA_TYPE':
+      return notJson();
+    case 'FST_ERR_CTP_BODY_TOO_LARGE':
+      return new LedgerHttpError(reject('payload_too_large'));
+    case 'FST_ERR_CTP_EMPTY_JSON_BODY':
+      return new LedgerHttpError(reject('malformed_json'));
   }
-  if (isClientHttpError(error)) {
-    switch (error.type) {
-      case 'entity.parse.failed':
-        return new LedgerHttpError(reject('malformed_json'));
-      case 'entity.too.large':
-        return new LedgerHttpError(reject('payload_too_large'));
-      case JSON_TOO_DEEP:
-        return new LedgerHttpError(
-          reject('json_too_deep', `the body nests arrays or objects more than ${MAX_JSON_DEPTH} deep`, {
-            maxDepth: MAX_JSON_DEPTH,
-          }),
-        );
-      case 'charset.unsupported':
-      case 'encoding.unsupported':
-        return new LedgerHttpError(reject('unsupported_media_type', String((error as { message?: unknown }).message)));
-    }
-    if (error.status === 413) return new LedgerHttpError(reject('payload_too_large'));
-    if (error.status === 415) return new LedgerHttpError(reject('unsupported_media_type'));
-    // The rest of body-parser's: not really gzip, cut short, a length that does not match.
-    if (error.type !== undefined || error.status === 400) return new LedgerHttpError(reject('body_unreadable'));
+  // The rest of its body refusals: a length that does not match, a body cut short.
+  return code.startsWith('FST_ERR_CTP_') && status < 500 ? new LedgerHttpError(reject('body_unreadable')) : undefined;
+}
+
+/** What an error tells the caller, as a ledger answer; undefined for a fault of ours. */
+export function toLedgerError(error: unknown): LedgerHttpError | undefined {
+  if (error instanceof LedgerHttpError) return error;
+  const code = codeOf(error);
+  if (code.startsWith('FST_ERR_')) {
+    const known = fromFastify(code, Number((error as { statusCode?: unknown }).statusCode ?? 500));
+    if (known) return known;
   }
   if (error instanceof HttpException) {
     const status = error.getStatus();
     if (status === 404) return new LedgerHttpError(reject('route_not_found'));
+    // Nest hands Fastify's errors on as a bare HttpException of their status and message (a
+    // string), and a SyntaxError or URIError as a BadRequestException (whose response is an object).
     if (status === 413) return new LedgerHttpError(reject('payload_too_large'));
-    // Nest turns body-parser's SyntaxError into a bare 400: the body was not JSON.
-    if (status === 400)
-      return new LedgerHttpError(reject('malformed_json', `the body is not valid JSON: ${error.message}`));
+    if (status === 415) return notJson();
+    if (status === 400) {
+      return typeof error.getResponse() === 'string'
+        ? new LedgerHttpError(reject('body_unreadable'))
+        : new LedgerHttpError(reject('malformed_json', `the body is not valid JSON: ${error.message}`));
+    }
   }
   if (isDataException(error)) {
     // Input that passed validation and still is not storable (a bug of validation, kept a 4xx).
@@ -137,40 +140,48 @@ export class ThrottledErrorLog {
   }
 }
 
+/** JSON, whatever the body (a replayed answer is sent exactly as it was stored). */
+function sendJson(reply: FastifyReply, status: number, body: unknown): void {
+  void reply.code(status).type('application/json; charset=utf-8').send(JSON.stringify(body));
+}
+
 @Catch()
 export class LedgerErrorFilter implements ExceptionFilter {
   private readonly errors = new ThrottledErrorLog(new Logger('LedgerErrorFilter'));
 
   catch(error: unknown, host: ArgumentsHost): void {
     const http = host.switchToHttp();
-    const response = http.getResponse<Response>();
-    const request = http.getRequest<Request & { requestId?: string }>();
+    this.answer(error, http.getRequest<FastifyRequest>(), http.getResponse<FastifyReply>());
+  }
+
+  /** The answer to an error: also given by the edge to what Fastify refuses before routing. */
+  answer(error: unknown, request: FastifyRequest | undefined, reply: FastifyReply): void {
     // A failure after the status line went out (a CSV cut short) can only end the response.
-    if (response.headersSent) {
-      response.destroy();
+    if (reply.raw.headersSent) {
+      reply.raw.destroy();
       return;
     }
     if (error instanceof ReplayedAnswer) {
-      response.status(error.status).json(error.body);
+      sendJson(reply, error.status, error.body);
       return;
     }
     const known = toLedgerError(error);
     if (known) {
-      for (const [name, value] of Object.entries(known.headers)) response.setHeader(name, value);
-      if (known.status === 503 && !response.hasHeader('Retry-After'))
-        response.setHeader('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
-      response.status(known.status).json(known.body);
+      reply.headers(known.headers);
+      if (known.status === 503 && !reply.hasHeader('Retry-After'))
+        reply.header('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
+      sendJson(reply, known.status, known.body);
       return;
     }
     if (isConnectionFailure(error)) {
-      response.setHeader('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
-      response.status(503).json(new LedgerHttpError(reject('store_unavailable')).body);
+      reply.header('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
+      sendJson(reply, 503, new LedgerHttpError(reject('store_unavailable')).body);
       return;
     }
-    this.errors.log(error, request?.requestId);
+    this.errors.log(error, request?.id);
     const fallback = new LedgerHttpError(
-      reject('internal_error', undefined, request?.requestId ? { requestId: request.requestId } : undefined),
+      reject('internal_error', undefined, request?.id ? { requestId: request.id } : undefined),
     );
-    response.status(fallback.status).json(fallback.body);
+    sendJson(reply, fallback.status, fallback.body);
   }
 }

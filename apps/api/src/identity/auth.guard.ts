@@ -1,11 +1,11 @@
 import { Inject, Injectable, type CanActivate, type ExecutionContext } from '@nestjs/common';
 import { reject, type Principal } from '@ledger/domain';
-import type { Request } from 'express';
+import type { FastifyRequest } from 'fastify';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { API_KEYS } from '../infrastructure/tokens';
 import type { ApiKeys } from './api-keys';
 
-export type AuthenticatedRequest = Request & { principal: Principal };
+export type AuthenticatedRequest = FastifyRequest & { principal: Principal };
 
 /**
  * Resolves `Authorization: Bearer <key>` to a principal; no key, or an unknown one, is a 401. The

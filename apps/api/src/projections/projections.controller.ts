@@ -18,7 +18,7 @@ export class ProjectionsController {
 
   /** The same figures for a Prometheus scrape. */
   @Get('metrics')
-  @Header('content-type', 'text/plain; version=0.0.4')
+  @Header('content-type', 'text/plain; charset=utf-8; version=0.0.4')
   async metrics(): Promise<string> {
     const { projections, eventStore } = await this.queries.execute<ProjectionStatus, Status>(
       new ProjectionStatus(new Date()),

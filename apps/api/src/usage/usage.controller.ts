@@ -1,8 +1,7 @@
 import { Controller, Get, Param, Query, Req, Res, UseGuards } from '@nestjs/common';
 import { QueryBus } from '@nestjs/cqrs';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { Readable } from 'node:stream';
-import { pipeline } from 'node:stream/promises';
 import { decodeInput } from '../commands/command-input';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../identity/auth.guard';
 import { readRoutes } from '../read-models/read-routes';
@@ -38,7 +37,7 @@ export class UsageController {
   @Get(readRoutes.usageExport.path)
   async usageCsv(
     @Req() request: AuthenticatedRequest,
-    @Res() response: Response,
+    @Res() reply: FastifyReply,
     @Param('accountId') accountId: string,
     @Query() query: unknown,
   ): Promise<void> {
@@ -46,9 +45,12 @@ export class UsageController {
     const csv = await this.queries.execute<UsageLedgerExport, UsageCsv>(
       new UsageLedgerExport(request.principal, accountId, filters, atLeastPosition),
     );
-    response.setHeader('Content-Type', 'text/csv; charset=utf-8');
-    response.setHeader('Content-Disposition', contentDisposition(csv.filename));
-    // A failure mid-stream can only cut the download short: the status line is already sent.
-    await pipeline(Readable.from(csv.lines), response).catch(() => response.destroy());
+    // A failure mid-stream can only cut the download short: the status line is already sent, and
+    // Fastify destroys the response. Awaiting the reply (it settles when the response has ended)
+    // keeps Fastify from taking this handler's end for an empty answer.
+    await reply
+      .type('text/csv; charset=utf-8')
+      .header('Content-Disposition', contentDisposition(csv.filename))
+      .send(Readable.from(csv.lines));
   }
 }

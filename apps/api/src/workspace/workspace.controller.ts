@@ -2,11 +2,12 @@ import { Controller, Get, Header, Inject, Param, Redirect, Res } from '@nestjs/c
 import type { WorkspaceSettings } from '@ledger/contract';
 import { reject } from '@ledger/domain';
 import { workspaceAssetsDir } from '@ledger/platform';
-import type { Response } from 'express';
+import type { FastifyReply } from 'fastify';
 import { existsSync } from 'node:fs';
 import path from 'node:path';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { DEMO_WORKSPACE } from '../infrastructure/tokens';
+import { sendAsset } from './asset-file';
 import { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT, type DemoWorkspace } from './demo-workspace';
 import { pageShell } from './page-shell';
 
@@ -66,7 +67,7 @@ export class WorkspaceController {
   }
 
   @Get('workspace/assets/:file')
-  asset(@Param('file') file: string, @Res() response: Response): void {
+  async asset(@Param('file') file: string, @Res() reply: FastifyReply): Promise<void> {
     const type = ASSETS[file];
     const location = path.join(workspaceAssetsDir(), file);
     if (!type) throw new LedgerHttpError(reject('route_not_found', `there is no workspace asset "${file}"`));
@@ -75,8 +76,6 @@ export class WorkspaceController {
         reject('route_not_found', `the workspace pages are not built: run "npm run build" (missing ${file})`),
       );
     }
-    response.setHeader('Content-Type', type);
-    response.setHeader('Cache-Control', 'no-cache');
-    response.sendFile(location);
+    await sendAsset(reply, location, type);
   }
 }
