@@ -79,10 +79,17 @@ async function measure(postgres: BenchPostgres, events: number, progress: Progre
       const command = async (runId: string, on = account) => {
         const answer = await client.command(
           `/v1/accounts/${on}/runs`,
-          { runId, projectId: on === account ? 'proj-research' : 'proj-a', action: 'workflow.run', capabilityBand: 'standard', estimatedCost: '1' },
+          {
+            runId,
+            projectId: on === account ? 'proj-research' : 'proj-a',
+            action: 'workflow.run',
+            capabilityBand: 'standard',
+            estimatedCost: '1',
+          },
           runId,
         );
-        if (answer.status !== 200) throw new Error(`${runId} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
+        if (answer.status !== 200)
+          throw new Error(`${runId} answered ${answer.status}: ${JSON.stringify(answer.body)}`);
         return answer.ms;
       };
       // A warm process, a cold account: the command path has run before the account is first named.

@@ -89,10 +89,7 @@ export class AccountHistory {
       );
       this.open.push(runId);
     } else if (this.heldNow.length > 20) {
-      this.send(
-        { type: 'ReleaseSettlementHold', accountId, holdId: this.heldNow.shift()!, outcome: 'paid_out' },
-        out,
-      );
+      this.send({ type: 'ReleaseSettlementHold', accountId, holdId: this.heldNow.shift()!, outcome: 'paid_out' }, out);
     } else if (this.completed.length > 0 && this.runs % 7 === 0) {
       const runId = this.completed.shift()!;
       this.send(
