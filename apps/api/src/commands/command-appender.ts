@@ -21,6 +21,7 @@ import {
   type StreamAppendOutcome,
 } from '@ledger/event-store';
 import { isConnectionFailure } from '../errors/error.filter';
+import { idempotencyScope } from './command-envelope';
 import type { IdempotencyStore } from './idempotency-store';
 
 /** A command's answer, to be stored against its key once its stream's part is stored. */
@@ -87,7 +88,7 @@ function answersAlongside(answers: readonly AnswerRecord[]): AlongsideWrite {
 function distinctByKey(answers: readonly AnswerRecord[]): AnswerRecord[] {
   const seen = new Set<string>();
   return answers.filter((answer) => {
-    const scope = `${answer.principalId}\u0000${answer.key}`;
+    const scope = idempotencyScope(answer.principalId, answer.key);
     if (seen.has(scope)) return false;
     seen.add(scope);
     return true;

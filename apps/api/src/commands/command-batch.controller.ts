@@ -8,18 +8,16 @@
  */
 import { Controller, HttpCode, Logger, Post, Req, UseGuards } from '@nestjs/common';
 import { batchCommand, commandBatchRequest, type CommandBatchAnswer } from '@ledger/contract';
-import { identifier, reject, type Principal } from '@ledger/domain';
-import { isConnectionFailure, ThrottledErrorLog } from '../errors/error.filter';
+import { reject, type Principal } from '@ledger/domain';
+import { refuseNonIdParams } from '../edge/path-params.guard';
+import { answerableError, ThrottledErrorLog } from '../errors/error.filter';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { ApiKeyGuard, type AuthenticatedRequest } from '../identity/auth.guard';
 import { CommandGateway, type Answer } from './command-gateway';
 import { decodeInput } from './command-input';
-import { commandRoutes } from './command-routes';
+import { commandRoutes, pathParamsOf } from './command-routes';
 
 export const COMMAND_BATCH_PATH = 'commands/batch';
-
-/** The path parameters each command's route names, e.g. accountId and runId for CompleteRun. */
-const routeParams = (path: string): string[] => [...path.matchAll(/:([A-Za-z]+)/g)].map((match) => match[1] ?? '');
 
 /** What a route checks of its path (PathParamsGuard), checked of a batch command's params. */
 function checkParams(params: Record<string, string>, expected: readonly string[]): void {
@@ -35,15 +33,7 @@ function checkParams(params: Record<string, string>, expected: readonly string[]
       ),
     );
   }
-  for (const [name, value] of Object.entries(params)) {
-    if (!identifier.safeParse(value).success) {
-      throw new LedgerHttpError(
-        reject('validation_failed', `params.${name} is not an id: 1–128 letters, digits, ".", "_", ":" or "-"`, {
-          parameter: name,
-        }),
-      );
-    }
-  }
+  refuseNonIdParams(params, (name) => `params.${name}`);
 }
 
 @Controller('v1')
@@ -57,23 +47,21 @@ export class CommandBatchController {
   @HttpCode(200)
   async batch(@Req() request: AuthenticatedRequest): Promise<CommandBatchAnswer> {
     const { commands } = decodeInput(commandBatchRequest, request.body);
-    const results = await Promise.all(commands.map((item) => this.answerOne(request.principal, item)));
+    const results = await Promise.all(commands.map((item) => this.answerOne(request.principal, item, request.id)));
     return { results } as CommandBatchAnswer;
   }
 
-  private async answerOne(principal: Principal, item: unknown): Promise<Answer> {
+  private async answerOne(principal: Principal, item: unknown, requestId: string): Promise<Answer> {
     try {
       const command = decodeInput(batchCommand, item);
-      checkParams(command.params, routeParams(commandRoutes[command.type].path));
+      checkParams(command.params, pathParamsOf(commandRoutes[command.type].path));
       return await this.gateway.answer(principal, command);
     } catch (error) {
-      if (error instanceof LedgerHttpError) return { status: error.status, body: error.body };
-      if (isConnectionFailure(error)) {
-        const unavailable = new LedgerHttpError(reject('store_unavailable'));
-        return { status: unavailable.status, body: unavailable.body };
-      }
-      this.errors.log(error, undefined);
-      const internal = new LedgerHttpError(reject('internal_error'));
+      // As the error filter answers a single route's request.
+      const known = answerableError(error);
+      if (known) return { status: known.status, body: known.body };
+      this.errors.log(error, requestId);
+      const internal = new LedgerHttpError(reject('internal_error', undefined, { requestId }));
       return { status: internal.status, body: internal.body };
     }
   }

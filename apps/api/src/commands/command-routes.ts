@@ -53,4 +53,8 @@ export const commandRoutes: Record<CommandType, CommandRoute> = {
   },
 };
 
+/** The path parameters a route names, in order: `accounts/:accountId/runs/:runId/complete` → accountId, runId. */
+export const pathParamsOf = (path: string): string[] =>
+  [...path.matchAll(/:(\w+)/g)].flatMap((match) => match[1] ?? []);
+
 export const PREVIEW_RUN_PATH = 'accounts/:accountId/runs/preview';

@@ -6,12 +6,12 @@ import * as contract from '@ledger/contract';
 import { commandSchemas, commandTypes, previewRunSchema, rejectionCatalogue } from '@ledger/domain';
 import { z } from 'zod';
 import { COMMAND_BATCH_PATH } from '../commands/command-batch.controller';
-import { commandRoutes, PREVIEW_RUN_PATH } from '../commands/command-routes';
+import { commandRoutes, pathParamsOf, PREVIEW_RUN_PATH } from '../commands/command-routes';
 import { httpStatusOf } from '../errors/ledger-http-error';
 import { readRoutes, type ReadRoute } from '../read-models/read-routes';
 
 const toOpenApiPath = (path: string) => `/v1/${path.replace(/:(\w+)/g, '{$1}')}`;
-const pathParams = (path: string) => [...path.matchAll(/:(\w+)/g)].flatMap((m) => m[1] ?? []);
+const pathParams = pathParamsOf;
 
 function bodySchema(schema: z.ZodObject, params: string[]) {
   const json = z.toJSONSchema(schema.omit(Object.fromEntries(params.map((p) => [p, true])) as never), {

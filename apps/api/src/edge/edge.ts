@@ -13,19 +13,16 @@ import type { ApiKeys } from '../identity/api-keys';
 import { parseJsonBody } from './json-body';
 import { RateLimiter } from './rate-limit';
 import { pathOf, routeOf } from './request';
+import { idempotencyKeyText, traceIdText } from '@ledger/contract';
 
 export type EdgeRequest = FastifyRequest & { principal?: Principal };
 
 /** The roles the domain lets send commands (decide's identity step says the same, later). */
 const COMMAND_ROLES: ReadonlySet<Role> = new Set(['service', 'admin']);
 
-/** Idempotency keys as the command path has always taken them: 1–255 printable ASCII characters. */
-const IDEMPOTENCY_KEY = /^[\x21-\x7e]{1,255}$/;
-/**
- * Correlation and causation ids land in events, CSV exports and terminals: printable ASCII, at
- * most 128, starting with a letter or digit (so no cell of an export can start a formula).
- */
-const TRACE_ID = /^[A-Za-z0-9][\x21-\x7e]{0,127}$/;
+/** The contract's rules for keys and trace ids, the same as a batch command's fields follow. */
+const IDEMPOTENCY_KEY = idempotencyKeyText;
+const TRACE_ID = traceIdText;
 const MAX_AUTHORIZATION_LENGTH = 1024;
 
 /** /v1 and everything under it, in any letter case (the router matches paths case-insensitively). */

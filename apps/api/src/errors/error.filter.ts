@@ -113,6 +113,16 @@ export const isConnectionFailure = (error: unknown): boolean => {
   );
 };
 
+/**
+ * The rejection an error is answered with — the caller's mistake, or a store that cannot be
+ * reached — or undefined for a fault of ours. The filter and the batch endpoint both answer by it.
+ */
+export function answerableError(error: unknown): LedgerHttpError | undefined {
+  return (
+    toLedgerError(error) ?? (isConnectionFailure(error) ? new LedgerHttpError(reject('store_unavailable')) : undefined)
+  );
+}
+
 /** Stacks are logged once per cause and window; repeats are counted and mentioned with the next. */
 export class ThrottledErrorLog {
   private readonly seen = new Map<string, { at: number; suppressed: number }>();
@@ -165,17 +175,12 @@ export class LedgerErrorFilter implements ExceptionFilter {
       sendJson(reply, error.status, error.body);
       return;
     }
-    const known = toLedgerError(error);
+    const known = answerableError(error);
     if (known) {
       reply.headers(known.headers);
       if (known.status === 503 && !reply.hasHeader('Retry-After'))
         reply.header('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
       sendJson(reply, known.status, known.body);
-      return;
-    }
-    if (isConnectionFailure(error)) {
-      reply.header('Retry-After', String(STORE_RETRY_AFTER_SECONDS));
-      sendJson(reply, 503, new LedgerHttpError(reject('store_unavailable')).body);
       return;
     }
     this.errors.log(error, request?.id);
