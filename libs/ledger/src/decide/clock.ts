@@ -44,11 +44,22 @@ const inEffect = (state: AccountState, grant: ScheduledGrant, i: number): Expiri
 });
 
 /**
+ * Whether any grant starts or lapses by `now`. Every command asks, and almost always nothing is
+ * due: this answers without building the lists dueByNow would (an account holds many grants).
+ */
+function anythingDue(state: AccountState, now: Instant): boolean {
+  for (const grant of state.scheduledGrants.values()) if (grant.effectiveAt <= now) return true;
+  for (const grant of state.grants.values()) if (grant.free > 0n && hasLapsed(grant, now)) return true;
+  return false;
+}
+
+/**
  * The events that fall due by `now`, in the order they are recorded: every activation, then every
  * expiry (a grant scheduled and lapsed in the same gap takes effect and expires at once, so the
  * books still show it granted).
  */
 export function dueByNow(state: AccountState, accountId: string, now: Instant): LedgerEvent[] {
+  if (!anythingDue(state, now)) return [];
   const activated = becomingEffective(state, now);
   const lapsing = [
     ...[...state.grants.values()].filter((grant) => grant.free > 0n),
