@@ -14,8 +14,8 @@ import { growthPlan } from '../../../projections/src/test-support';
 
 const PRINCIPAL = { id: 'workflow-runner', role: 'service', accounts: '*' } as const;
 const START = Date.parse('2026-01-01T00:00:00.000Z');
-/** One long period: a history of any length stays inside it, with no renewals to interleave. */
-const PERIOD = { start: '2026-01-01T00:00:00.000Z', end: '2036-01-01T00:00:00.000Z' };
+/** One long period from the history's start: a history of any length stays inside it, with no renewals. */
+const PERIOD_MS = 10 * 365 * 24 * 3600_000;
 const CREDIT = 10_000n;
 const PROJECTS = ['proj-research', 'proj-support', 'proj-ops'];
 
@@ -34,14 +34,22 @@ export class AccountHistory {
   private readonly heldNow: string[] = [];
   private started = false;
   private readonly stepMs: number;
+  private readonly period: { start: string; end: string };
 
-  /** `minutesPerCommand`: how far the account's clock moves per command (a second by default). */
+  /**
+   * `minutesPerCommand`: how far the account's clock moves per command (a second by default);
+   * `startsAt`: the clock reading of its first command (2026-01-01 by default).
+   */
   constructor(
     readonly accountId: string,
-    options: { minutesPerCommand?: number } = {},
+    options: { minutesPerCommand?: number; startsAt?: number } = {},
   ) {
     this.streamId = accountStreamId(accountId);
-    this.clock = START;
+    this.clock = options.startsAt ?? START;
+    this.period = {
+      start: new Date(this.clock).toISOString(),
+      end: new Date(this.clock + PERIOD_MS).toISOString(),
+    };
     this.stepMs = options.minutesPerCommand === undefined ? 1000 : options.minutesPerCommand * 60_000;
   }
 
@@ -51,7 +59,7 @@ export class AccountHistory {
     if (!this.started) {
       this.started = true;
       this.send({ type: 'OpenBillingAccount', accountId: this.accountId, name: `Workspace ${this.accountId}` }, out);
-      this.send({ type: 'StartSubscription', accountId: this.accountId, plan: growthPlan(), period: PERIOD }, out);
+      this.send({ type: 'StartSubscription', accountId: this.accountId, plan: growthPlan(), period: this.period }, out);
       for (const projectId of PROJECTS) this.send({ type: 'AttachProject', accountId: this.accountId, projectId }, out);
     }
     while (out.length < count) this.step(out);

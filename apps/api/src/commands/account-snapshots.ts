@@ -7,7 +7,13 @@
  * They live in the ledger's Postgres (whichever store holds the events) and are written through the
  * asynchronous-commit pool: a crash may lose the newest snapshot, never an event.
  */
-import { decodeSnapshot, encodeSnapshot, STATE_SNAPSHOT_VERSION, type AccountState } from '@ledger/domain';
+import {
+  decodeSnapshot,
+  encodeSnapshot,
+  STATE_SNAPSHOT_VERSION,
+  type AccountState,
+  type Base64Codec,
+} from '@ledger/domain';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
 import type { AnsweredCommand } from './account-cache';
@@ -30,6 +36,12 @@ export const SNAPSHOT_AFTER_EVENTS = 1000;
 export const snapshotDue = (revision: bigint, since: bigint, every = SNAPSHOT_AFTER_EVENTS): boolean =>
   since >= BigInt(every) && since * 4n >= revision;
 
+/** Node's own base64: the archive of a million-event account in well under a millisecond. */
+const nodeBase64: Base64Codec = {
+  encode: (bytes) => Buffer.from(bytes.buffer, bytes.byteOffset, bytes.byteLength).toString('base64'),
+  decode: (text) => Buffer.from(text, 'base64'),
+};
+
 export interface AccountSnapshot {
   readonly revision: bigint;
   readonly state: AccountState;
@@ -49,7 +61,7 @@ export class AccountSnapshots {
       .where('stream_id', '=', streamId)
       .executeTakeFirst();
     if (!row || row.version !== this.version) return undefined;
-    const body = decodeSnapshot<{ state: AccountState; answered: Map<string, AnsweredCommand> }>(row.body);
+    const body = decodeSnapshot<{ state: AccountState; answered: Map<string, AnsweredCommand> }>(row.body, nodeBase64);
     return { revision: BigInt(row.revision), state: body.state, answered: body.answered };
   }
 
@@ -58,7 +70,7 @@ export class AccountSnapshots {
    * background; keeps whichever snapshot is newer. Resolves once stored; never rejects.
    */
   save(streamId: string, snapshot: AccountSnapshot): Promise<void> {
-    const body = encodeSnapshot({ state: snapshot.state, answered: snapshot.answered });
+    const body = encodeSnapshot({ state: snapshot.state, answered: snapshot.answered }, nodeBase64);
     return sql`
       INSERT INTO account_snapshots (stream_id, revision, version, body, taken_at)
       VALUES (${streamId}, ${snapshot.revision}, ${this.version}, ${body}, now())
