@@ -48,6 +48,15 @@ const commandMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  /**
+   * Every key is written twice: claimed, then answered. Room left on each page lets the answer be
+   * a heap-only update (no new entry in either index), which a full page forbids.
+   */
+  '2026-12-02T01-idempotency-fillfactor': {
+    async up(db) {
+      await sql`ALTER TABLE idempotency_keys SET (fillfactor = 70)`.execute(db);
+    },
+  },
 };
 
 const snapshotMigrations: Record<string, Migration> = {
