@@ -10,6 +10,7 @@ import os from 'node:os';
 import path from 'node:path';
 import { promisify } from 'node:util';
 import { scenarios } from '../src/scenarios';
+import { serverUrl } from '../../test/support/database';
 
 const ROOT = path.resolve(__dirname, '../..');
 
@@ -29,7 +30,7 @@ describe('npm run bench -- --quick', () => {
         '--docs',
         path.join(directory, 'benchmarks.md'),
         '--database-url',
-        process.env.TEST_DATABASE_URL!,
+        serverUrl(),
       ],
       { cwd: ROOT, maxBuffer: 16 * 2 ** 20, env: { ...process.env, BENCH_DATABASE_URL: '' } },
     );

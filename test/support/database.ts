@@ -1,4 +1,7 @@
-/** A fresh database per test file on the run's real Postgres, dropped when the file is done. */
+/**
+ * A fresh database per test file on the run's real Postgres, dropped when the file is done: the
+ * server given by TEST_DATABASE_URL, or else this jest worker's own (global-setup.ts).
+ */
 import { randomUUID } from 'node:crypto';
 import pg from 'pg';
 
@@ -7,10 +10,12 @@ export interface TestDatabase {
   drop(): Promise<void>;
 }
 
-function serverUrl(): string {
-  const url = process.env.TEST_DATABASE_URL;
-  if (!url)
-    throw new Error('TEST_DATABASE_URL is not set: run the tests through jest (its global setup starts Postgres)');
+export function serverUrl(): string {
+  if (process.env.TEST_DATABASE_URL) return process.env.TEST_DATABASE_URL;
+  const urls = JSON.parse(process.env.TEST_DATABASE_URLS ?? '[]') as string[];
+  const worker = Number(process.env.JEST_WORKER_ID ?? '1');
+  const url = urls[(worker - 1) % Math.max(1, urls.length)];
+  if (!url) throw new Error('no test Postgres: run the tests through jest (its global setup starts Postgres)');
   return url;
 }
 

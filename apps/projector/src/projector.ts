@@ -1,19 +1,24 @@
 /**
- * The projector: one independent loop per projection, each following the global log from its own
- * checkpoint and committing every batch of read-model writes together with the checkpoint that
- * covers them. A crash at any instant therefore leaves each projection exactly at a batch boundary:
- * nothing lost, nothing applied twice.
+ * The projector: one reader of the global log feeding every projection, and one transaction per
+ * batch that applies it to all of them and moves all their checkpoints. A crash at any instant
+ * therefore leaves every projection exactly at a batch boundary: nothing lost, nothing applied
+ * twice.
  *
- * A loop reads with the store's subscribeToAll (the backlog, then live events as they commit, each
- * exactly once and in order) into a bounded queue, and commits whatever is queued, at most
- * `batchSize` events, as soon as its previous transaction has ended: events are batched only when
- * they arrive faster than the projection commits them, never held back waiting for companions.
+ * The reader follows the log from the lowest checkpoint (the store's subscribeToAll: the backlog,
+ * then live events as they commit, each exactly once and in order) into a bounded queue; each event
+ * is decoded once. Whenever the committer is free it takes whatever is queued, at most `batchSize`,
+ * and gives each projection the events past its own checkpoint (projections stand at different
+ * places after a rebuild or a failure). Events batch only when they arrive faster than a batch
+ * commits, never held back waiting for companions. The batch's writes go out as one statement
+ * with the checkpoints (batch-writes.ts): a batch costs four statements and its reads, whatever the
+ * number of projections.
  *
- * A batch whose projection throws is retried event by event until the failing event is found; the
- * events before it are committed, the failure is recorded in the checkpoint row (which stays just
- * before the failing event), and that projection stops. The others go on. Errors of the database
- * itself (a lost connection) are not the projection's fault: the loop waits and resumes from its
- * checkpoint.
+ * A failing projection stops alone, visibly. When the shared transaction fails for any reason but
+ * a lost connection, each projection's part is committed on its own; a part that fails then is
+ * retried event by event until the failing event is found: the events before it are committed,
+ * the failure is recorded in its checkpoint row (which stays just before the failing event), and
+ * that projection stops. The others go on. Errors of the database itself are not a projection's
+ * fault: the projector waits and resumes from the checkpoints.
  */
 import { invariant } from '@ledger/domain';
 import {
@@ -27,11 +32,13 @@ import {
 import type { ProjectedEvent, Projection, ReadModelTables } from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { ensureCheckpoint, lockProjection, readCheckpoint, advanceCheckpoint, ZERO } from '@ledger/database';
+import { ensureCheckpoint, lockProjection, lockProjections, readCheckpoint, ZERO } from '@ledger/database';
 import { silentLog, type Log } from '@ledger/platform';
+import { BatchWrites } from './batch-writes';
+import { EventReader, TIMED_OUT, within } from './event-reader';
 
 export interface ProjectorOptions {
-  /** Read models and checkpoints; the pool needs room for two connections per projection. */
+  /** Read models and checkpoints; the pool needs room for the subscription's connection and a batch's. */
   readonly db: Kysely<ReadModelTables>;
   readonly store: EventStore;
   readonly projections: readonly Projection[];
@@ -40,7 +47,7 @@ export interface ProjectorOptions {
   readonly batchSize?: number;
   /**
    * How long a batch may wait for companions before it commits, 0 (the default) for not at all:
-   * a batch commits as soon as the projection is free, with whatever has queued by then.
+   * a batch commits as soon as the projector is free, with whatever has queued by then.
    */
   readonly flushIntervalMs?: number;
   readonly streamPrefix?: string;
@@ -54,15 +61,25 @@ export type ProjectionState = 'starting' | 'catching_up' | 'live' | 'failed' | '
 export interface ProjectionStatus {
   readonly name: string;
   readonly state: ProjectionState;
-  /** The checkpoint as this loop last committed or read it, "commit/prepare". */
+  /** The checkpoint as the projector last committed or read it, "commit/prepare". */
   readonly position: string;
   readonly eventsApplied: bigint;
-  /** Transactions committed by this loop since it started. */
+  /** Transactions that moved this projection since the projector started. */
   readonly batches: number;
   /** Set once the projection threw: it stopped before this event. */
   readonly failure: { readonly position: string; readonly message: string } | null;
-  /** The last database error the loop is recovering from, if any. */
+  /** The last database error the projector is recovering from, if any. */
   readonly lastError: string | null;
+}
+
+/** What the projector has cost Postgres since it started: its batches and their statements. */
+export interface ProjectorCounters {
+  /** Batch transactions committed (shared or, after a failure, one projection's). */
+  transactions: number;
+  /** Statements of those transactions and of failed ones, BEGIN and COMMIT included (log reads not). */
+  statements: number;
+  /** Events read from the log and committed. */
+  events: number;
 }
 
 export const DEFAULT_BATCH_SIZE = 500;
@@ -73,36 +90,34 @@ const DEFAULT_FLUSH_INTERVAL_MS = 0;
  * outage still costs one attempt every 2 s.
  */
 const DEFAULT_RETRY_DELAY_MS: readonly [number, number] = [100, 2_000];
+/** The projector reports itself live once the log has had nothing new for this long. */
+const IDLE_IS_LIVE_MS = 50;
 
-export class Projector {
-  private readonly loops: ProjectionLoop[];
-  private running = false;
+/** One projection as the projector tracks it. */
+class Track {
+  state: ProjectionState = 'starting';
+  position: GlobalPosition = ZERO;
+  eventsApplied = 0n;
+  batches = 0;
+  failure: ProjectionStatus['failure'] = null;
+  lastError: string | null = null;
 
-  constructor(options: ProjectorOptions) {
-    const names = new Set<string>();
-    for (const projection of options.projections) {
-      if (names.has(projection.name)) throw new Error(`two projections are named "${projection.name}"`);
-      names.add(projection.name);
-    }
-    this.loops = options.projections.map((projection) => new ProjectionLoop(projection, options));
+  constructor(readonly projection: Projection) {}
+
+  get name(): string {
+    return this.projection.name;
   }
 
-  /**
-   * Runs every projection until the signal aborts (each loop commits the batch it holds, then
-   * ends) or until every projection has failed. Resolves when all loops have ended.
-   */
-  async run(signal: AbortSignal): Promise<void> {
-    if (this.running) throw new Error('the projector is already running');
-    this.running = true;
-    try {
-      await Promise.all(this.loops.map((loop) => loop.run(signal)));
-    } finally {
-      this.running = false;
-    }
-  }
-
-  status(): ProjectionStatus[] {
-    return this.loops.map((loop) => loop.status());
+  status(): ProjectionStatus {
+    return {
+      name: this.name,
+      state: this.state,
+      position: formatPosition(this.position),
+      eventsApplied: this.eventsApplied,
+      batches: this.batches,
+      failure: this.failure,
+      lastError: this.lastError,
+    };
   }
 }
 
@@ -113,28 +128,37 @@ class ProjectionError extends Error {
   }
 }
 
-/** Someone else (a rebuild's swap, another projector) moved the checkpoint: this batch is void. */
+/** Someone else (a rebuild's swap, another projector) moved a checkpoint: this batch is void. */
 class CheckpointMoved extends Error {}
 
-type Outcome = 'committed' | 'moved' | 'failed';
+type Outcome = 'committed' | 'moved';
 
-class ProjectionLoop {
-  private state: ProjectionState = 'starting';
-  private position: GlobalPosition = ZERO;
-  private eventsApplied = 0n;
-  private batches = 0;
-  private failure: ProjectionStatus['failure'] = null;
-  private lastError: string | null = null;
+/** A batch's events as one projection gets them: those past its checkpoint. */
+interface Part {
+  readonly track: Track;
+  readonly events: readonly RecordedEvent[];
+}
+
+/** An event decoded for the projections, or why it could not be. */
+type Decoded = { readonly ok: true; readonly event: ProjectedEvent } | { readonly ok: false; readonly error: unknown };
+
+export class Projector {
+  readonly counters: ProjectorCounters = { transactions: 0, statements: 0, events: 0 };
+  private readonly tracks: Track[];
   private readonly batchSize: number;
   private readonly flushIntervalMs: number;
   private readonly streamPrefix: string;
   private readonly log: Log;
   private readonly retryDelayMs: readonly [number, number];
+  private running = false;
 
-  constructor(
-    private readonly projection: Projection,
-    private readonly options: ProjectorOptions,
-  ) {
+  constructor(private readonly options: ProjectorOptions) {
+    const names = new Set<string>();
+    for (const projection of options.projections) {
+      if (names.has(projection.name)) throw new Error(`two projections are named "${projection.name}"`);
+      names.add(projection.name);
+    }
+    this.tracks = options.projections.map((projection) => new Track(projection));
     this.batchSize = options.batchSize ?? DEFAULT_BATCH_SIZE;
     this.flushIntervalMs = options.flushIntervalMs ?? DEFAULT_FLUSH_INTERVAL_MS;
     this.streamPrefix = options.streamPrefix ?? ACCOUNT_STREAM_PREFIX;
@@ -143,82 +167,90 @@ class ProjectionLoop {
     if (!Number.isInteger(this.batchSize) || this.batchSize < 1) throw new RangeError('batchSize must be at least 1');
   }
 
-  status(): ProjectionStatus {
-    return {
-      name: this.projection.name,
-      state: this.state,
-      position: formatPosition(this.position),
-      eventsApplied: this.eventsApplied,
-      batches: this.batches,
-      failure: this.failure,
-      lastError: this.lastError,
-    };
-  }
-
-  async run(signal: AbortSignal): Promise<void> {
-    const { db } = this.options;
-    const name = this.projection.name;
-    let delay = this.retryDelayMs[0];
-    let started = false;
-    this.state = 'starting';
-    this.failure = null;
-    while (!signal.aborted) {
-      try {
-        // A (re)started projector forgets an earlier failure and tries the event again.
-        if (!started) await ensureCheckpoint(db, name, { clearFailure: true });
-        started = true;
-        const checkpoint = await readCheckpoint(db, name);
-        if (!checkpoint) throw new Error(`the checkpoint row of ${name} disappeared`);
-        this.position = checkpoint.position;
-        this.eventsApplied = checkpoint.eventsApplied;
-        const outcome = await this.follow(signal);
-        this.lastError = null;
-        delay = this.retryDelayMs[0];
-        if (outcome === 'failed') {
-          this.state = 'failed';
-          return;
-        }
-        if (outcome === 'moved') {
-          this.log.info('checkpoint moved by another writer (a rebuild); resuming from it', { projection: name });
-        }
-      } catch (error) {
-        if (signal.aborted) break;
-        this.lastError = messageOf(error);
-        this.log.warn('database error; resuming from the checkpoint', {
-          projection: name,
-          error: this.lastError,
-          retryInMs: delay,
-        });
-        await sleep(delay, signal);
-        delay = Math.min(delay * 2, this.retryDelayMs[1]);
-      }
-    }
-    this.state = 'stopped';
+  status(): ProjectionStatus[] {
+    return this.tracks.map((track) => track.status());
   }
 
   /**
-   * Follows the log from this.position until stopped, failed, or the checkpoint moved elsewhere.
-   *
-   * Two loops share a bounded queue: a reader that pulls events from the subscription, and a
-   * committer that, whenever it is free, commits everything queued (at most batchSize). A lone
-   * event is therefore committed at once, and events batch only when they queue up behind a
-   * commit. While the committer waits on the database, the reader fetches the next events.
+   * Runs every projection until the signal aborts (the batch being committed is finished, then it
+   * ends) or until every projection has failed. Resolves when it has ended.
    */
-  private async follow(signal: AbortSignal): Promise<Outcome | 'stopped'> {
-    const name = this.projection.name;
+  async run(signal: AbortSignal): Promise<void> {
+    if (this.running) throw new Error('the projector is already running');
+    this.running = true;
+    let delay = this.retryDelayMs[0];
+    let started = false;
+    for (const track of this.tracks) {
+      track.state = 'starting';
+      track.failure = null;
+    }
+    try {
+      while (!signal.aborted) {
+        try {
+          // A (re)started projector forgets earlier failures and tries those events again.
+          if (!started) {
+            for (const track of this.tracks)
+              await ensureCheckpoint(this.options.db, track.name, { clearFailure: true });
+          }
+          started = true;
+          await this.readCheckpoints();
+          const outcome = await this.follow(signal);
+          for (const track of this.tracks) track.lastError = null;
+          delay = this.retryDelayMs[0];
+          if (outcome === 'failed') return;
+          if (outcome === 'moved')
+            this.log.info('a checkpoint was moved by another writer (a rebuild); resuming from it');
+        } catch (error) {
+          if (signal.aborted) break;
+          const message = messageOf(error);
+          for (const track of this.active()) track.lastError = message;
+          this.log.warn('database error; resuming from the checkpoints', { error: message, retryInMs: delay });
+          await sleep(delay, signal);
+          delay = Math.min(delay * 2, this.retryDelayMs[1]);
+        }
+      }
+    } finally {
+      for (const track of this.active()) track.state = 'stopped';
+      this.running = false;
+    }
+  }
+
+  private active(): Track[] {
+    return this.tracks.filter((track) => track.failure === null);
+  }
+
+  private async readCheckpoints(): Promise<void> {
+    for (const track of this.active()) {
+      const checkpoint = await readCheckpoint(this.options.db, track.name);
+      if (!checkpoint) throw new Error(`the checkpoint row of ${track.name} disappeared`);
+      track.position = checkpoint.position;
+      track.eventsApplied = checkpoint.eventsApplied;
+    }
+  }
+
+  /**
+   * Follows the log from the lowest checkpoint until stopped, every projection failed, or a
+   * checkpoint moved elsewhere. The reader fills a bounded queue while the committer commits.
+   */
+  private async follow(signal: AbortSignal): Promise<Outcome | 'failed' | 'stopped'> {
+    const active = this.active();
+    if (active.length === 0) return 'failed';
+    const from = active.map((track) => track.position).reduce((a, b) => (comparePositions(a, b) <= 0 ? a : b));
     const head = await this.options.store.headPosition();
-    const catchingUp = head !== null && comparePositions(head, this.position) > 0;
-    this.state = catchingUp ? 'catching_up' : 'live';
-    if (catchingUp) this.log.info('catching up', { projection: name, from: formatPosition(this.position) });
+    for (const track of active) {
+      track.state = head !== null && comparePositions(head, track.position) > 0 ? 'catching_up' : 'live';
+    }
+    const catchingUp = active.filter((track) => track.state === 'catching_up');
+    if (catchingUp.length > 0) {
+      this.log.info('catching up', { projections: catchingUp.map((t) => t.name), from: formatPosition(from) });
+    }
     const startedAt = Date.now();
-    const startedWith = this.eventsApplied;
-    const goLive = (): void => {
-      if (this.state !== 'catching_up') return;
-      this.state = 'live';
+    const goLive = (track: Track): void => {
+      if (track.state !== 'catching_up') return;
+      track.state = 'live';
       this.log.info('caught up', {
-        projection: name,
-        position: formatPosition(this.position),
-        events: this.eventsApplied - startedWith,
+        projection: track.name,
+        position: formatPosition(track.position),
         ms: Date.now() - startedAt,
       });
     };
@@ -228,11 +260,7 @@ class ProjectionLoop {
     signal.addEventListener('abort', forward, { once: true });
     if (signal.aborted) subscription.abort();
     const reader = new EventReader(
-      this.options.store.subscribeToAll({
-        after: this.position,
-        streamPrefix: this.streamPrefix,
-        signal: subscription.signal,
-      }),
+      this.options.store.subscribeToAll({ after: from, streamPrefix: this.streamPrefix, signal: subscription.signal }),
       this.batchSize,
     );
     try {
@@ -243,7 +271,7 @@ class ProjectionLoop {
           // another stream prefix, which we never reach).
           const arrived = reader.pending();
           if ((await within(arrived, IDLE_IS_LIVE_MS)) === TIMED_OUT) {
-            goLive();
+            for (const track of this.active()) goLive(track);
             await arrived;
           }
           if (this.flushIntervalMs > 0 && !reader.ended) {
@@ -257,9 +285,10 @@ class ProjectionLoop {
           if (!signal.aborted) throw new Error('the subscription ended by itself (was the store closed?)');
           return 'stopped';
         }
-        const outcome = await this.flush(batch);
+        const outcome = await this.commitBatch(batch);
         if (outcome !== 'committed') return outcome;
-        if (head && comparePositions(this.position, head) >= 0) goLive();
+        if (this.active().length === 0) return 'failed';
+        if (head) for (const track of this.active()) if (comparePositions(track.position, head) >= 0) goLive(track);
         // An abort ends the loop after the batch it was committing; queued events wait for the next start.
         if (signal.aborted) return 'stopped';
       }
@@ -270,219 +299,163 @@ class ProjectionLoop {
     }
   }
 
-  /** Commits the batch; when the projection throws, commits the events before the culprit and stops there. */
-  private async flush(batch: readonly RecordedEvent[]): Promise<Outcome> {
-    if (batch.length === 0) return 'committed';
-    try {
-      return await this.commit(batch);
-    } catch (error) {
-      if (!(error instanceof ProjectionError) || isTransient(error.cause)) throw error;
-      const [only] = batch;
-      if (batch.length === 1 && only) return this.recordFailure(only, error);
-    }
-    // Find the culprit: one event per transaction, each with its checkpoint.
+  /** Commits the batch to every active projection; isolates the failing ones. */
+  private async commitBatch(batch: readonly RecordedEvent[]): Promise<Outcome> {
+    // Decoded once for every projection, before the transaction: its writes hold back every
+    // reader of the Postgres log, so it should last no longer than needed.
+    const decoded = new Map<RecordedEvent, Decoded>();
     for (const event of batch) {
       try {
-        const outcome = await this.commit([event]);
-        if (outcome !== 'committed') return outcome;
+        decoded.set(event, { ok: true, event: this.options.toProjectedEvent(event) });
       } catch (error) {
-        if (!(error instanceof ProjectionError) || isTransient(error.cause)) throw error;
-        return this.recordFailure(event, error);
+        decoded.set(event, { ok: false, error });
       }
     }
-    // The batch failed as a whole but every event passed alone: it is applied.
+    const parts = this.active()
+      .map((track): Part => ({ track, events: batch.filter((e) => comparePositions(e.position, track.position) > 0) }))
+      .filter((part) => part.events.length > 0);
+    if (parts.length === 0) return 'committed';
+    const undecodable = [...decoded.values()].some((d) => !d.ok);
+    if (!undecodable) {
+      try {
+        return await this.commit(parts, decoded);
+      } catch (error) {
+        if (!isProjectionFault(error)) throw error;
+      }
+    }
+    // Something in the batch failed that is not the connection: commit each projection's part on its own.
+    for (const part of parts) {
+      if ((await this.commitAlone(part, decoded)) === 'moved') return 'moved';
+    }
     return 'committed';
   }
 
-  /** Applies the events and moves the checkpoint past them, in one transaction. */
-  private async commit(events: readonly RecordedEvent[]): Promise<Outcome> {
-    const name = this.projection.name;
-    const from = this.position;
-    const last = events.at(-1);
-    invariant(last, 'a batch holds at least one event');
-    const to = last.position;
-    // Decoded before the transaction: its writes hold back every reader of the Postgres log
-    // (which stops below the oldest running transaction), so it should last no longer than needed.
-    let projected: ProjectedEvent[];
+  /** One projection's part on its own; when it fails, the events before the culprit, and the failure. */
+  private async commitAlone(part: Part, decoded: ReadonlyMap<RecordedEvent, Decoded>): Promise<Outcome> {
     try {
-      projected = events.map((event) => this.options.toProjectedEvent(event));
+      return await this.commit([part], decoded);
     } catch (error) {
-      throw new ProjectionError(error);
+      if (!isProjectionFault(error)) throw error;
+      const [only] = part.events;
+      if (part.events.length === 1 && only) return this.recordFailure(part.track, only, error);
     }
+    // Find the culprit: one event per transaction, each with its checkpoint.
+    for (const event of part.events) {
+      try {
+        if ((await this.commit([{ track: part.track, events: [event] }], decoded)) === 'moved') return 'moved';
+      } catch (error) {
+        if (!isProjectionFault(error)) throw error;
+        return this.recordFailure(part.track, event, error);
+      }
+    }
+    // The part failed as a whole but every event passed alone: it is applied.
+    return 'committed';
+  }
+
+  /**
+   * Applies each part to its projection and moves their checkpoints past them, in one transaction:
+   * BEGIN, the projections' locks, their reads, one statement of all writes and checkpoints, COMMIT.
+   */
+  private async commit(parts: readonly Part[], decoded: ReadonlyMap<RecordedEvent, Decoded>): Promise<Outcome> {
+    const inputs = parts.map((part) => {
+      const events = part.events.map((event) => {
+        const entry = decoded.get(event);
+        invariant(entry, 'every event of the batch was decoded');
+        if (!entry.ok) throw new ProjectionError(entry.error);
+        return entry.event;
+      });
+      const last = part.events.at(-1);
+      invariant(last, 'a part holds at least one event');
+      return { part, events, to: last.position };
+    });
+    let writes: BatchWrites | undefined;
     try {
       await this.options.db.transaction().execute(async (tx) => {
-        await this.lockAt(tx, from);
-        try {
-          await this.projection.applyBatch(projected, tx);
-        } catch (error) {
-          throw new ProjectionError(error);
+        await lockProjections(
+          tx,
+          parts.map((part) => part.track.name),
+          { asynchronousCommit: true },
+        );
+        const batch = new BatchWrites(tx);
+        writes = batch;
+        for (const { part, events } of inputs) {
+          try {
+            await part.track.projection.applyBatch(events, batch.for(part.track.name));
+          } catch (error) {
+            throw new ProjectionError(error);
+          }
         }
-        await advanceCheckpoint(tx, name, to, events.length);
+        const moves = inputs.map(({ part, events, to }) => ({
+          projection: part.track.name,
+          from: part.track.position,
+          to,
+          events: events.length,
+        }));
+        let moved: number;
+        try {
+          moved = await batch.commit(moves);
+        } catch (error) {
+          // A write waiting in the batch was refused: one projection's fault when it is alone.
+          if (parts.length === 1 && !isTransient(error)) throw new ProjectionError(error);
+          throw error;
+        }
+        if (moved !== moves.length) throw new CheckpointMoved();
       });
     } catch (error) {
+      this.counters.statements += 3 + (writes?.statements ?? 0); // BEGIN, the locks, ROLLBACK
       if (error instanceof CheckpointMoved) return 'moved';
       throw error;
     }
-    this.position = to;
-    this.eventsApplied += BigInt(events.length);
-    this.batches += 1;
+    this.counters.transactions += 1;
+    this.counters.statements += 3 + (writes?.statements ?? 0); // BEGIN, the locks, COMMIT
+    this.counters.events += Math.max(...inputs.map(({ events }) => events.length));
+    for (const { part, events, to } of inputs) {
+      part.track.position = to;
+      part.track.eventsApplied += BigInt(events.length);
+      part.track.batches += 1;
+    }
     return 'committed';
   }
 
-  /** Records that `event` failed, leaving the checkpoint just before it. */
-  private async recordFailure(event: RecordedEvent, error: ProjectionError): Promise<Outcome> {
-    const name = this.projection.name;
-    const failure = { position: formatPosition(event.position), message: error.message };
+  /** Records that `event` failed for the track's projection, leaving its checkpoint just before it. */
+  private async recordFailure(track: Track, event: RecordedEvent, error: unknown): Promise<Outcome> {
+    const failure = { position: formatPosition(event.position), message: messageOf(unwrap(error)) };
     try {
       await this.options.db.transaction().execute(async (tx) => {
-        await this.lockAt(tx, this.position);
+        await lockProjection(tx, track.name, { asynchronousCommit: true });
+        const checkpoint = await readCheckpoint(tx, track.name);
+        if (!checkpoint || comparePositions(checkpoint.position, track.position) !== 0) throw new CheckpointMoved();
         await tx
           .updateTable('projection_checkpoints')
           .set({ failed_position: failure.position, failure: failure.message, failed_at: sql<Date>`now()` })
-          .where('projection', '=', name)
+          .where('projection', '=', track.name)
           .execute();
       });
     } catch (caught) {
       if (caught instanceof CheckpointMoved) return 'moved';
       throw caught;
     }
-    this.failure = failure;
+    track.failure = failure;
+    track.state = 'failed';
     this.log.error('projection failed; it stays before this event until restarted', {
-      projection: name,
+      projection: track.name,
       failedPosition: failure.position,
       eventType: event.type,
       streamId: event.streamId,
       revision: event.revision,
       error: failure.message,
     });
-    return 'failed';
-  }
-
-  /**
-   * Takes the projection's lock and checks the checkpoint is still where this loop left it. The
-   * transaction commits without waiting for the WAL flush: while it runs, its transaction id holds
-   * back every reader of the Postgres log (the other projections' included), so a shorter commit is
-   * lower lag for all of them; and a batch lost to a crash of Postgres is lost with its checkpoint.
-   */
-  private async lockAt(tx: Kysely<ReadModelTables>, expected: GlobalPosition): Promise<void> {
-    await lockProjection(tx, this.projection.name, { asynchronousCommit: true });
-    const checkpoint = await readCheckpoint(tx, this.projection.name);
-    if (!checkpoint || comparePositions(checkpoint.position, expected) !== 0) throw new CheckpointMoved();
+    return 'committed';
   }
 }
 
-const TIMED_OUT = Symbol('timed out');
-/** A loop that has found nothing new for this long reports itself live. */
-const IDLE_IS_LIVE_MS = 50;
-
-/**
- * Pulls a subscription into a queue of at most `capacity` events, ahead of the committer, and
- * pauses while the queue is full, so that memory stays bounded (the queue plus the store's page).
- * It records how the subscription ended (exhausted or failed) rather than throwing: the committer
- * asks once the queue is drained.
- */
-class EventReader {
-  ended = false;
-  private readonly queue: RecordedEvent[] = [];
-  private failure: { error: unknown } | undefined;
-  private stopping = false;
-  private readonly waiting = new Set<() => void>();
-  private spaceFreed: (() => void) | undefined;
-  private readonly pump: Promise<void>;
-
-  constructor(
-    private readonly events: AsyncIterable<RecordedEvent>,
-    private readonly capacity: number,
-  ) {
-    this.pump = this.run();
-  }
-
-  /** Up to `max` queued events, oldest first, taken off the queue. */
-  take(max: number): RecordedEvent[] {
-    const taken = this.queue.splice(0, max);
-    if (taken.length > 0) {
-      const freed = this.spaceFreed;
-      this.spaceFreed = undefined;
-      freed?.();
-    }
-    return taken;
-  }
-
-  /**
-   * Resolves once at least one event is queued or the subscription ended: after the reader has
-   * queued every event the subscription already holds in memory, so that a page read in one query
-   * is committed in one batch and not event by event.
-   */
-  pending(): Promise<void> {
-    return this.until(() => this.queue.length > 0);
-  }
-
-  /** Resolves once `count` events are queued, or the subscription ended. */
-  filled(count: number): Promise<void> {
-    return this.until(() => this.queue.length >= Math.min(count, this.capacity));
-  }
-
-  /** Throws what the subscription failed with, if it did. */
-  rethrow(): void {
-    if (this.failure) throw this.failure.error;
-  }
-
-  /** Stops pulling and waits until the subscription is released. */
-  async stop(): Promise<void> {
-    this.stopping = true;
-    const freed = this.spaceFreed;
-    this.spaceFreed = undefined;
-    freed?.();
-    await this.pump;
-  }
-
-  private async until(ready: () => boolean): Promise<void> {
-    while (!ready() && !this.ended) {
-      await new Promise<void>((resolve) => this.waiting.add(resolve));
-    }
-    // The subscription yields a page it already read through promise callbacks only: everything
-    // it holds has been queued before a macrotask runs.
-    await new Promise<void>((resolve) => setImmediate(resolve));
-  }
-
-  private signalChange(): void {
-    const waiting = [...this.waiting];
-    this.waiting.clear();
-    for (const resolve of waiting) resolve();
-  }
-
-  private async run(): Promise<void> {
-    try {
-      for await (const event of this.events) {
-        this.queue.push(event);
-        this.signalChange();
-        if (this.stopping) break;
-        while (this.queue.length >= this.capacity && !this.stopping) {
-          await new Promise<void>((resolve) => (this.spaceFreed = resolve));
-        }
-        if (this.stopping) break;
-      }
-    } catch (error) {
-      this.failure = { error };
-    } finally {
-      this.ended = true;
-      this.signalChange();
-    }
-  }
+/** A failure that says something about the events or a projection, not about the connection. */
+function isProjectionFault(error: unknown): boolean {
+  if (error instanceof CheckpointMoved) return false;
+  return !isTransient(unwrap(error));
 }
 
-/** The promise's value, or TIMED_OUT if it takes longer than `ms`; the promise itself runs on. */
-async function within<T>(promise: Promise<T>, ms: number): Promise<T | typeof TIMED_OUT> {
-  let timer: NodeJS.Timeout | undefined;
-  const timeout = new Promise<typeof TIMED_OUT>((resolve) => {
-    timer = setTimeout(() => resolve(TIMED_OUT), Math.max(0, ms));
-  });
-  try {
-    return await Promise.race([promise, timeout]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
+const unwrap = (error: unknown): unknown => (error instanceof ProjectionError ? error.cause : error);
 
 function sleep(ms: number, signal: AbortSignal): Promise<void> {
   return new Promise((resolve) => {

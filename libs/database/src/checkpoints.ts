@@ -28,11 +28,27 @@ export interface Checkpoint {
 export async function lockProjection(
   tx: Kysely<ReadModelTables>,
   projection: string,
+  options: { asynchronousCommit?: boolean } = {},
+): Promise<void> {
+  await lockProjections(tx, [projection], options);
+}
+
+/**
+ * lockProjection for several projections in one statement, taken in name order (so that two
+ * lockers of overlapping sets queue instead of deadlocking).
+ */
+export async function lockProjections(
+  tx: Kysely<ReadModelTables>,
+  projections: readonly string[],
   { asynchronousCommit = false }: { asynchronousCommit?: boolean } = {},
 ): Promise<void> {
-  const lock = sql`pg_advisory_xact_lock(hashtextextended(${`ledger-projection:${projection}`}, 0))`;
+  const names = [...new Set(projections)].sort();
+  const locks = sql`(SELECT count(*) FROM (
+      SELECT pg_advisory_xact_lock(hashtextextended('ledger-projection:' || name, 0))
+      FROM (SELECT unnest(${names}::text[]) AS name ORDER BY 1) ordered
+    ) locked)`;
   await (
-    asynchronousCommit ? sql`SELECT set_config('synchronous_commit', 'off', true), ${lock}` : sql`SELECT ${lock}`
+    asynchronousCommit ? sql`SELECT set_config('synchronous_commit', 'off', true), ${locks}` : sql`SELECT ${locks}`
   ).execute(tx);
 }
 

@@ -1,9 +1,10 @@
 import { randomUUID } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type pg from 'pg';
+import pg from 'pg';
 import { createKysely, createPool, migrate } from '../../../platform/src/database';
 import { createTestDatabase, type TestDatabase } from '../../../../test/support/database';
-import type { EventToAppend, ExpectedRevision, RecordedEvent } from '../port';
+import { waitUntil } from '../../../../test/support/wait';
+import { comparePositions, type EventToAppend, type ExpectedRevision, type RecordedEvent } from '../port';
 import {
   collect,
   expectEachOnceInOrder,
@@ -14,7 +15,7 @@ import {
   waitFor,
 } from '../conformance/event-store-contract';
 import { eventStoreMigrations } from './migrations';
-import { appendToStream, NOTIFIER_NAME, PostgresEventStore } from './postgres-event-store';
+import { appendToStream, PostgresEventStore } from './postgres-event-store';
 
 let database: TestDatabase;
 let pool: pg.Pool;
@@ -133,28 +134,57 @@ describe('PostgresEventStore', () => {
         expect(await store.headPosition()).toEqual(before);
 
         await blocker.query('COMMIT');
+        // Other writers of the cluster (other test files) may hold it back a moment longer.
+        await waitUntil(async () => (await store.readAll({ after: before ?? undefined })).length > 0, 'the event');
         expect((await store.readAll({ after: before ?? undefined })).map((e) => e.position)).toEqual([
           appended.position,
         ]);
-        expect(await store.headPosition()).toEqual(appended.position);
       } finally {
         await blocker.query('ROLLBACK').catch(() => undefined);
         blocker.release();
       }
     });
 
-    it('is not held back by a notification in flight, which writes nothing', async () => {
-      const notifier = await pool.connect();
+    it('is not held back by a read-only transaction, however long, even one that holds a snapshot', async () => {
+      const reader = await pool.connect();
       try {
-        // A NOTIFY takes its transaction id only as it commits: hold one with the notifier's name open.
-        await notifier.query('BEGIN');
-        await notifier.query(`SELECT set_config('application_name', $1, true), pg_current_xact_id()`, [NOTIFIER_NAME]);
-
+        // A report or a dump: a snapshot held open, no transaction id.
+        await reader.query('BEGIN ISOLATION LEVEL REPEATABLE READ');
+        await reader.query('SELECT count(*) FROM events');
         const appended = await store.append(newStream(), newEvents(1), 'no_stream');
-        expect(await store.headPosition()).toEqual(appended.position);
+        // Other writers of the cluster (other test files) may hold it back a moment; this one never.
+        await waitUntil(async () => {
+          const head = await store.headPosition();
+          return head !== null && comparePositions(head, appended.position) === 0;
+        }, 'the head to reach the append while the read-only transaction stays open');
       } finally {
-        await notifier.query('ROLLBACK').catch(() => undefined);
-        notifier.release();
+        await reader.query('ROLLBACK').catch(() => undefined);
+        reader.release();
+      }
+    });
+
+    it('is held back by a transaction with an id in another database of the cluster, then reads everything', async () => {
+      // Transaction ids are the cluster's: a writer anywhere could be older than the events read.
+      const other = `other_${randomUUID().replace(/-/g, '')}`;
+      await pool.query(`CREATE DATABASE ${other}`);
+      const url = new URL(database.url);
+      url.pathname = `/${other}`;
+      const elsewhere = new pg.Client({ connectionString: url.toString() });
+      await elsewhere.connect();
+      try {
+        const before = await store.headPosition();
+        await elsewhere.query('BEGIN');
+        await elsewhere.query('SELECT pg_current_xact_id()');
+        const appended = await store.append(newStream(), newEvents(1), 'no_stream');
+        expect(await store.readAll({ after: before ?? undefined })).toEqual([]);
+        await elsewhere.query('COMMIT');
+        await waitUntil(async () => (await store.readAll({ after: before ?? undefined })).length > 0, 'the event');
+        expect((await store.readAll({ after: before ?? undefined })).map((e) => e.position)).toEqual([
+          appended.position,
+        ]);
+      } finally {
+        await elsewhere.end();
+        await pool.query(`DROP DATABASE ${other}`);
       }
     });
 

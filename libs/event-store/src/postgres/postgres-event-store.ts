@@ -2,14 +2,14 @@
  * The event store on Postgres: `events` holds every event, `event_streams` each stream's revision.
  *
  * The global order is (transaction_id, position), and readers only ever return events whose
- * transaction id is below the oldest transaction of this database still running when they read
+ * transaction id is below the oldest transaction of the cluster still running when they read
  * (FINISHED). Why: `position` is taken when a row is inserted, but the row becomes visible when its
  * transaction commits, and concurrent transactions commit in any order. A reader that advanced by
  * position alone could return position 12 while 11 is still in flight, move its cursor past 11 and
  * never see it. Every transaction below that bound has finished (committed or rolled back), and
  * any transaction still to write gets a larger id, so nothing can ever appear below what a reader
  * returned. The price is latency, never a lost event: a long transaction holding an id (any write
- * in this database) holds readers back until it ends.
+ * in the cluster) holds readers back until it ends.
  *
  * Subscribers are woken by a NOTIFY the store sends after each append has committed (CommitSignal),
  * not by one inside the appending transaction, which would serialise every append's commit. An
@@ -53,6 +53,8 @@ export interface PostgresEventStoreOptions {
 
 const DEFAULT_PAGE_SIZE = 1000;
 const DEFAULT_POLL_INTERVAL_MS = 500;
+/** The first look again at events held back by a running transaction: most end within milliseconds. */
+const HELD_BACK_FIRST_WAIT_MS = 1;
 
 type EventColumns = Pick<
   EventRow,
@@ -61,27 +63,16 @@ type EventColumns = Pick<
 const EVENT_COLUMNS = 'stream_id, revision, transaction_id, position, type, data, metadata';
 
 /**
- * The name a notification's transaction runs under, set for that transaction only: the log reader
- * passes over transactions by this name, so nothing else may ever run under it.
+ * The oldest transaction that may still add events: the reading statement's snapshot's xmin, the
+ * oldest transaction id still running anywhere in the cluster. Every transaction below it has
+ * ended (committed or rolled back), and every transaction still to write gets a larger id, so
+ * nothing can ever appear below what a reader returned. It costs nothing to compute (no catalog is
+ * read) and rests on nothing but Postgres' own snapshot: no reserved names, no list of who may
+ * write. Transactions without an id (read-only ones, however long) do not count; any transaction
+ * that took one (any write, in any database of the cluster, a NOTIFY as it commits) holds readers
+ * back until it ends: latency, never a lost event. docs/projections.md argues it in full.
  */
-export const NOTIFIER_NAME = 'ledger-events-notify';
-
-/**
- * The oldest transaction that may still add events: below it, every transaction has ended. It is
- * the snapshot's oldest running transaction, except that transactions seen running in another
- * database of the cluster are passed over — they cannot write this database's events, and a long
- * one must not hold this log back. So are the store's own notifications (CommitSignal): a NOTIFY
- * takes a transaction id as it commits, yet writes nothing, and must not hold back the appends it
- * announces. A transaction the activity view does not show (it ended since, or is prepared) still
- * counts: that only delays, never skips. Computed once per statement, in that statement's snapshot.
- */
-const FINISHED = `(SELECT coalesce(min(running.xid), pg_snapshot_xmax(pg_current_snapshot()))
-   FROM pg_snapshot_xip(pg_current_snapshot()) AS running(xid)
-   WHERE NOT EXISTS (
-     SELECT 1 FROM pg_stat_activity passed_over
-     WHERE passed_over.backend_xid = running.xid::xid
-       AND (passed_over.datname IS DISTINCT FROM current_database() OR passed_over.application_name = '${NOTIFIER_NAME}')
-   ))`;
+const FINISHED = `pg_snapshot_xmin(pg_current_snapshot())`;
 
 /**
  * The first step of an append: claim `$2` revisions on the stream row, returning its new revision,
@@ -240,11 +231,19 @@ export class PostgresEventStore implements EventStore {
   }
 
   async readAll(options: ReadAllOptions = {}): Promise<RecordedEvent[]> {
+    return (await this.readPage(options)).events;
+  }
+
+  /**
+   * One page of the log, and whether committed events lie beyond FINISHED (held back by a
+   * transaction still running), found by the same statement: one probe of the log's index.
+   */
+  private async readPage(options: ReadAllOptions): Promise<{ events: RecordedEvent[]; heldBack: boolean }> {
     const maxCount = options.maxCount ?? DEFAULT_PAGE_SIZE;
     if (!Number.isInteger(maxCount) || maxCount < 0) {
       throw new RangeError(`maxCount must be a whole number, not ${maxCount}`);
     }
-    if (maxCount === 0) return [];
+    if (maxCount === 0) return { events: [], heldBack: false };
     // Positions start above (0, 0): xid 0 is never assigned and identities count from 1.
     const after = options.after ?? { commit: 0n, prepare: 0n };
     const values: unknown[] = [after.commit, after.prepare, maxCount];
@@ -253,16 +252,29 @@ export class PostgresEventStore implements EventStore {
       values.push(escapeLike(options.streamPrefix));
       prefix = `AND stream_id LIKE $4 || '%'`;
     }
-    const { rows } = await this.pool.query<EventColumns>(
-      `SELECT ${EVENT_COLUMNS} FROM events
-       WHERE transaction_id < ${FINISHED}
-         AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
-         ${prefix}
-       ORDER BY transaction_id, position
-       LIMIT $3`,
+    // One row at least (the page's, or a row of nulls for an empty page), each with the flag.
+    const { rows } = await this.pool.query<Partial<EventColumns> & { held_back: boolean }>(
+      `WITH horizon AS MATERIALIZED (SELECT ${FINISHED} AS finished),
+       page AS (
+         SELECT ${EVENT_COLUMNS} FROM events, horizon
+         WHERE transaction_id < horizon.finished
+           AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
+           ${prefix}
+         ORDER BY transaction_id, position
+         LIMIT $3
+       )
+       SELECT page.*, EXISTS (
+         SELECT 1 FROM events, horizon
+         WHERE transaction_id >= horizon.finished AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
+       ) AS held_back
+       FROM (SELECT) AS one LEFT JOIN page ON true
+       ORDER BY page.transaction_id, page.position`,
       values,
     );
-    return rows.map(toRecorded);
+    const events = rows
+      .filter((row) => typeof row.stream_id === 'string')
+      .map((row) => toRecorded(row as EventColumns));
+    return { events, heldBack: rows[0]?.held_back === true };
   }
 
   async *subscribeToAll(options: SubscribeOptions = {}): AsyncGenerator<RecordedEvent> {
@@ -276,19 +288,29 @@ export class PostgresEventStore implements EventStore {
     signal?.addEventListener('abort', stop, { once: true });
     if (signal?.aborted || this.closed) stop();
     let after = options.after;
+    // While events are held back, look again soon (nobody notifies when the transaction in the
+    // way ends), sooner the shorter the wait has been so far.
+    let heldBackWait = HELD_BACK_FIRST_WAIT_MS;
     try {
       while (!listener.stopped) {
         // Forget earlier wake-ups: only one arriving from here on, possibly for a commit this read
         // does not see, skips the wait below.
         listener.arm();
-        const page = await this.readAll({ after, streamPrefix, maxCount: this.pageSize });
-        for (const event of page) {
+        const page = await this.readPage({ after, streamPrefix, maxCount: this.pageSize });
+        for (const event of page.events) {
           if (listener.stopped) break;
           yield event;
           after = event.position;
         }
         if (listener.failure) throw listener.failure;
-        if (page.length < this.pageSize) await listener.sleep(this.pollIntervalMs);
+        if (page.events.length === this.pageSize) continue;
+        if (page.heldBack) {
+          await listener.sleep(Math.min(heldBackWait, this.pollIntervalMs));
+          heldBackWait *= 2;
+        } else {
+          heldBackWait = HELD_BACK_FIRST_WAIT_MS;
+          await listener.sleep(this.pollIntervalMs);
+        }
       }
       if (listener.failure) throw listener.failure;
     } finally {
@@ -361,12 +383,10 @@ class CommitSignal {
   }
 
   private async send(): Promise<void> {
-    await this.pool
-      .query(`SELECT set_config('application_name', $1, true), pg_notify($2, '')`, [NOTIFIER_NAME, EVENTS_CHANNEL])
-      .then(
-        () => undefined,
-        () => undefined,
-      );
+    await this.pool.query(`SELECT pg_notify($1, '')`, [EVENTS_CHANNEL]).then(
+      () => undefined,
+      () => undefined,
+    );
   }
 }
 
