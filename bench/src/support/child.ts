@@ -10,12 +10,43 @@ import { projections, toProjectedEvent, type ReadModelTables } from '@ledger/pro
 import { startLedgerApi } from '../../../apps/api/src/bootstrap';
 import { commandRunnerStats } from '../../../apps/api/src/commands/account-command-runner';
 import { Projector } from '../../../apps/projector/src/projector';
+import type pg from 'pg';
+import { PROJECTOR_APPLICATION_NAME } from './services';
 import { BENCH_KEYS } from './workload';
+
+/** What the projector sent Postgres: every statement of its pool (log reads included), and its batches. */
+export interface ProjectorStats {
+  readonly statements: number;
+  readonly transactions: number;
+  readonly events: number;
+}
 
 export type ChildMessage =
   | { type: 'ready'; url?: string }
-  | { type: 'stats'; conflicts: number; appends: number; commands: number; rssBytes: number }
+  | {
+      type: 'stats';
+      conflicts: number;
+      appends: number;
+      commands: number;
+      rssBytes: number;
+      projector?: ProjectorStats;
+    }
   | { type: 'stopped' };
+
+let projectorStats: (() => ProjectorStats) | undefined;
+
+/** Counts every statement sent through the pool's clients, whoever sends it. */
+function countStatements(pool: pg.Pool): () => number {
+  let statements = 0;
+  pool.on('connect', (client) => {
+    const query = client.query.bind(client) as (...args: unknown[]) => unknown;
+    (client as unknown as { query: (...args: unknown[]) => unknown }).query = (...args: unknown[]) => {
+      statements += 1;
+      return query(...args);
+    };
+  });
+  return () => statements;
+}
 
 const send = (message: ChildMessage): void => void process.send?.(message);
 
@@ -29,10 +60,18 @@ async function runApi(databaseUrl: string): Promise<() => Promise<void>> {
 
 async function runProjector(databaseUrl: string): Promise<() => Promise<void>> {
   // As apps/projector/src/main.ts sets it up, with its defaults (batches of at most 500, committed as soon as the projection is free).
-  const pool = createPool(databaseUrl, { max: projections.length * 2 + 4 });
+  const url = new URL(databaseUrl);
+  url.searchParams.set('application_name', PROJECTOR_APPLICATION_NAME);
+  const pool = createPool(url.toString(), { max: projections.length * 2 + 4 });
+  const statements = countStatements(pool);
   const db = createKysely<ReadModelTables>(pool);
   const store = createEventStore(loadConfig({}), pool, { pageSize: 1000 });
   const projector = new Projector({ db, store, projections, toProjectedEvent });
+  projectorStats = () => ({
+    statements: statements(),
+    transactions: projector.counters.transactions,
+    events: projector.counters.events,
+  });
   const controller = new AbortController();
   const running = projector.run(controller.signal);
   send({ type: 'ready' });
@@ -50,7 +89,12 @@ async function main(): Promise<void> {
   const stop = role === 'api' ? await runApi(databaseUrl) : await runProjector(databaseUrl);
   process.on('message', (message: { type?: string }) => {
     if (message.type === 'stats') {
-      send({ type: 'stats', ...commandRunnerStats, rssBytes: process.memoryUsage().rss });
+      send({
+        type: 'stats',
+        ...commandRunnerStats,
+        rssBytes: process.memoryUsage().rss,
+        ...(projectorStats ? { projector: projectorStats() } : {}),
+      });
     } else if (message.type === 'stop') {
       void stop().then(() => {
         send({ type: 'stopped' });

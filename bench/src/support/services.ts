@@ -14,6 +14,9 @@ export interface Service {
   stop(): Promise<void>;
 }
 
+/** The projector's connections carry this name, so that their backends' CPU time can be told apart. */
+export const PROJECTOR_APPLICATION_NAME = 'ledger-bench-projector';
+
 const REGISTER = path.resolve(__dirname, '../../register.cjs');
 const CHILD = path.resolve(__dirname, 'child.ts');
 const CEILING = path.resolve(__dirname, 'ceiling-server.ts');
