@@ -10,15 +10,24 @@
  * - Reads and catch-up subscriptions, with server-side filters and checkpoints (read.ts).
  * - One log, every event at its own position (log.ts).
  * - Test controls: drop a batch append before or after it is written, hold batch-append requests
- *   as a busy server reads them late, count appends per method, restart, stop and start.
+ *   as a busy server reads them late, hold reads as a hung server would, count appends per
+ *   method, restart, stop and start.
  */
 import { AppendControls, DEFAULT_LIMITS, append, batchAppend, type AppendContext, type AppendLimits } from './append';
 import { featuresGrpc, featuresPb, grpc, streamsGrpc, type grpcTypes, type StreamsPb } from './grpc';
 import { InMemoryLog } from './log';
-import { read } from './read';
+import { read, ReadControls } from './read';
 
 export { InMemoryLog, type StoredEvent } from './log';
-export { AppendControls, DEFAULT_LIMITS, eventSize, type AppendLimits, type BatchAppendFault } from './append';
+export {
+  AppendControls,
+  DEFAULT_LIMITS,
+  eventSize,
+  type AppendLimits,
+  type BatchAppendFault,
+  type HeldRequests,
+} from './append';
+export { ReadControls } from './read';
 
 /** EventStoreDB's default MaxAppendSize. */
 export const MAX_APPEND_SIZE = DEFAULT_LIMITS.maxAppendSize;
@@ -41,6 +50,8 @@ export interface EventStoreDbDouble {
   readonly log: InMemoryLog;
   /** Faults to inject into appends, and counts of appends per method. */
   readonly appends: AppendControls;
+  /** Reads and subscriptions: how many, and holding them unanswered. */
+  readonly reads: ReadControls;
   /** Drops every connection and stops listening; the data stays. */
   stop(): Promise<void>;
   /** Listens again on the same port, with the same data. */
@@ -53,6 +64,7 @@ export async function startEventStoreDbDouble(options: DoubleOptions = {}): Prom
   const log = new InMemoryLog(options.statsEvery ?? 3);
   const limits: AppendLimits = { ...DEFAULT_LIMITS, ...options.limits };
   const controls = new AppendControls();
+  const readControls = new ReadControls();
   const liveCalls = new Set<() => void>();
   let server: grpcTypes.Server | undefined;
   let port = options.port ?? 0;
@@ -68,7 +80,7 @@ export async function startEventStoreDbDouble(options: DoubleOptions = {}): Prom
     next.addService(featuresGrpc.ServerFeaturesService, { getSupportedMethods });
     next.addService(streamsGrpc.StreamsService, {
       read: (call: grpcTypes.ServerWritableStream<StreamsPb.ReadReq, StreamsPb.ReadResp>) =>
-        read({ log, liveCalls }, call),
+        read({ log, liveCalls, controls: readControls }, call),
       append: (
         call: grpcTypes.ServerReadableStream<StreamsPb.AppendReq, StreamsPb.AppendResp>,
         callback: grpcTypes.sendUnaryData<StreamsPb.AppendResp>,
@@ -110,6 +122,7 @@ export async function startEventStoreDbDouble(options: DoubleOptions = {}): Prom
     },
     log,
     appends: controls,
+    reads: readControls,
     async stop() {
       await restarting;
       await stop();

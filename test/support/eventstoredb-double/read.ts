@@ -14,6 +14,7 @@
 import { randomUUID } from 'node:crypto';
 import { END_POSITION, grpc, serviceError, sharedPb, streamIdentifier, streamName, streamsPb } from './grpc';
 import type { grpcTypes, StreamsPb } from './grpc';
+import type { HeldRequests } from './append';
 import type { InMemoryLog, StoredEvent } from './log';
 
 /** The server's page size for catch-up reads, and the default filter search window. */
@@ -44,8 +45,36 @@ function indexFrom(log: InMemoryLog, position: Pos, inclusive: boolean): number 
 
 type ReadCall = grpcTypes.ServerWritableStream<StreamsPb.ReadReq, StreamsPb.ReadResp>;
 
+/** What tests may do to, and see of, reads and subscriptions. */
+export class ReadControls {
+  /** Read calls opened (reads and subscriptions). */
+  calls = 0;
+  private holding: (() => void)[] | undefined;
+
+  /** Leaves new read calls unanswered until released, as a server that hangs would. */
+  hold(): HeldRequests {
+    const queue: (() => void)[] = [];
+    this.holding = queue;
+    return {
+      get held() {
+        return queue.length;
+      },
+      release: () => {
+        if (this.holding === queue) this.holding = undefined;
+        for (const handle of queue.splice(0)) handle();
+      },
+    };
+  }
+
+  admit(handle: () => void): void {
+    if (this.holding) this.holding.push(handle);
+    else handle();
+  }
+}
+
 export interface ReadContext {
   readonly log: InMemoryLog;
+  readonly controls: ReadControls;
   /** Lets go of every live subscription (the server is stopping and drops its connections). */
   readonly liveCalls: Set<() => void>;
 }
@@ -170,6 +199,11 @@ function caughtUpReply(): StreamsPb.ReadResp {
 }
 
 export function read(context: ReadContext, call: ReadCall): void {
+  context.controls.calls++;
+  context.controls.admit(() => answer(context, call));
+}
+
+function answer(context: ReadContext, call: ReadCall): void {
   const options = call.request.getOptions();
   if (!options) {
     call.emit('error', serviceError(grpc.status.INVALID_ARGUMENT, 'options are required'));
