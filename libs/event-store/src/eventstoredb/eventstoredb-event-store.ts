@@ -511,7 +511,7 @@ export class EventStoreDbEventStore implements EventStore {
 function later(after: GlobalPosition | undefined, checkpoint: Position): GlobalPosition | undefined {
   if (checkpoint.commit > LAST_LOG_POSITION || checkpoint.prepare > LAST_LOG_POSITION) return after;
   const position = toGlobal(checkpoint);
-  return after && comparePositions(position, after) >= 0 ? after : position;
+  return after && comparePositions(position, after) <= 0 ? after : position;
 }
 
 type Item =
