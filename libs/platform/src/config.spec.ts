@@ -15,10 +15,10 @@ it('reads the deadline, keepalive, resubscription pauses and append attempts', (
   expect(
     loadConfig({
       EVENTSTORE_DEADLINE_MS: '30000',
-      EVENTSTORE_KEEPALIVE_INTERVAL_MS: '-1',
-      EVENTSTORE_KEEPALIVE_TIMEOUT_MS: '20000',
-      EVENTSTORE_RESUBSCRIBE_MIN_MS: '250',
-      EVENTSTORE_RESUBSCRIBE_MAX_MS: '60000',
+      EVENTSTORE_KEEPALIVE_MS: '-1',
+      EVENTSTORE_KEEPALIVE_WAIT_MS: '20000',
+      EVENTSTORE_RETRY_MIN_MS: '250',
+      EVENTSTORE_RETRY_MAX_MS: '60000',
       EVENTSTORE_APPEND_ATTEMPTS: '1',
     }).eventStoreDb,
   ).toEqual({
@@ -29,18 +29,18 @@ it('reads the deadline, keepalive, resubscription pauses and append attempts', (
     appendAttempts: 1,
   });
   // A first pause above the default longest one raises the longest with it.
-  expect(loadConfig({ EVENTSTORE_RESUBSCRIBE_MIN_MS: '8000' }).eventStoreDb.resubscribeDelayMs).toEqual([8000, 8000]);
+  expect(loadConfig({ EVENTSTORE_RETRY_MIN_MS: '8000' }).eventStoreDb.resubscribeDelayMs).toEqual([8000, 8000]);
 });
 
 it.each([
   [{ EVENTSTORE_DEADLINE_MS: '0' }, /EVENTSTORE_DEADLINE_MS/],
-  [{ EVENTSTORE_KEEPALIVE_TIMEOUT_MS: 'soon' }, /EVENTSTORE_KEEPALIVE_TIMEOUT_MS/],
+  [{ EVENTSTORE_KEEPALIVE_WAIT_MS: 'soon' }, /EVENTSTORE_KEEPALIVE_WAIT_MS/],
   [{ EVENTSTORE_APPEND_ATTEMPTS: '0' }, /EVENTSTORE_APPEND_ATTEMPTS/],
-  [{ EVENTSTORE_RESUBSCRIBE_MIN_MS: '500', EVENTSTORE_RESUBSCRIBE_MAX_MS: '100' }, /at least/],
+  [{ EVENTSTORE_RETRY_MIN_MS: '500', EVENTSTORE_RETRY_MAX_MS: '100' }, /at least/],
   [
     {
       EVENTSTORE_CONNECTION_STRING: 'esdb://db:2113?tls=false&KeepAliveInterval=5000',
-      EVENTSTORE_KEEPALIVE_INTERVAL_MS: '1',
+      EVENTSTORE_KEEPALIVE_MS: '1',
     },
     /keepAliveInterval both set it/,
   ],

@@ -43,12 +43,12 @@ export interface EventStoreDbConfig {
    * connection string's `defaultDeadline`, else 10 000.
    */
   readonly deadlineMs: number | undefined;
-  /** EVENTSTORE_KEEPALIVE_INTERVAL_MS: ping an idle connection this often (-1: never). Unset: 10 000. */
+  /** EVENTSTORE_KEEPALIVE_MS: ping an idle connection this often (-1: never). Unset: 10 000. */
   readonly keepAliveIntervalMs: number | undefined;
-  /** EVENTSTORE_KEEPALIVE_TIMEOUT_MS: a ping unanswered this long drops the connection. Unset: 10 000. */
+  /** EVENTSTORE_KEEPALIVE_WAIT_MS: a ping unanswered this long drops the connection. Unset: 10 000. */
   readonly keepAliveTimeoutMs: number | undefined;
   /**
-   * EVENTSTORE_RESUBSCRIBE_MIN_MS / _MAX_MS: after a dropped subscription (or append), wait the
+   * EVENTSTORE_RETRY_MIN_MS / _MAX_MS: after a dropped subscription (or append), wait the
    * first, doubling up to the second, before trying again.
    */
   readonly resubscribeDelayMs: readonly [number, number];
@@ -59,8 +59,8 @@ export interface EventStoreDbConfig {
 /** The connection string keys that EVENTSTORE_* settings may not name a second time. */
 const CONNECTION_STRING_KEYS = {
   EVENTSTORE_DEADLINE_MS: 'defaultDeadline',
-  EVENTSTORE_KEEPALIVE_INTERVAL_MS: 'keepAliveInterval',
-  EVENTSTORE_KEEPALIVE_TIMEOUT_MS: 'keepAliveTimeout',
+  EVENTSTORE_KEEPALIVE_MS: 'keepAliveInterval',
+  EVENTSTORE_KEEPALIVE_WAIT_MS: 'keepAliveTimeout',
 } as const;
 
 function wholeNumber(env: NodeJS.ProcessEnv, name: string, least: number, most: number): number | undefined {
@@ -81,15 +81,15 @@ function eventStoreDbConfig(env: NodeJS.ProcessEnv): EventStoreDbConfig {
     }
   }
   const day = 24 * 60 * 60 * 1000;
-  const first = wholeNumber(env, 'EVENTSTORE_RESUBSCRIBE_MIN_MS', 1, day) ?? 100;
-  const most = wholeNumber(env, 'EVENTSTORE_RESUBSCRIBE_MAX_MS', 1, day) ?? Math.max(first, 5000);
+  const first = wholeNumber(env, 'EVENTSTORE_RETRY_MIN_MS', 1, day) ?? 100;
+  const most = wholeNumber(env, 'EVENTSTORE_RETRY_MAX_MS', 1, day) ?? Math.max(first, 5000);
   if (most < first) {
-    throw new ConfigurationError('EVENTSTORE_RESUBSCRIBE_MAX_MS must be at least EVENTSTORE_RESUBSCRIBE_MIN_MS');
+    throw new ConfigurationError('EVENTSTORE_RETRY_MAX_MS must be at least EVENTSTORE_RETRY_MIN_MS');
   }
   return {
     deadlineMs: wholeNumber(env, 'EVENTSTORE_DEADLINE_MS', 1, day),
-    keepAliveIntervalMs: wholeNumber(env, 'EVENTSTORE_KEEPALIVE_INTERVAL_MS', -1, day),
-    keepAliveTimeoutMs: wholeNumber(env, 'EVENTSTORE_KEEPALIVE_TIMEOUT_MS', -1, day),
+    keepAliveIntervalMs: wholeNumber(env, 'EVENTSTORE_KEEPALIVE_MS', -1, day),
+    keepAliveTimeoutMs: wholeNumber(env, 'EVENTSTORE_KEEPALIVE_WAIT_MS', -1, day),
     resubscribeDelayMs: [first, most],
     appendAttempts: wholeNumber(env, 'EVENTSTORE_APPEND_ATTEMPTS', 1, 100) ?? 3,
   };
