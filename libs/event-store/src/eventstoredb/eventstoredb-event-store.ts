@@ -88,7 +88,7 @@ const CONNECTION_STRING_KEYS: Record<keyof EventStoreDbConnectionSettings, strin
 };
 
 /** The value a connection string gives a client setting itself (the client reads keys in any case). */
-export function connectionStringSetting(connectionString: string, key: keyof EventStoreDbConnectionSettings) {
+function connectionStringSetting(connectionString: string, key: keyof EventStoreDbConnectionSettings) {
   const name = CONNECTION_STRING_KEYS[key];
   const match = new RegExp(`[?&]${name}=([^&]*)`, 'i').exec(connectionString);
   return match ? match[1] : undefined;
