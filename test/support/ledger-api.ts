@@ -14,11 +14,13 @@ export { FRESHNESS_TIMEOUT_MS } from '../../apps/api/src/read-models/freshness';
 import type { LedgerClient } from '@ledger/client';
 import { ContractCheckedClient } from './contract-check';
 import { createTestDatabase, type TestDatabase } from './database';
-import { startEventStoreDbDouble } from './eventstoredb-double/eventstoredb-double';
+import { startEventStoreDbDouble, type EventStoreDbDouble } from './eventstoredb-double/eventstoredb-double';
 
 export interface TestLedger {
   readonly api: LedgerApi;
   readonly database: TestDatabase;
+  /** The in-process EventStoreDB double the ledger runs on, when it runs on one. */
+  readonly eventStoreDouble: EventStoreDbDouble | undefined;
   client(key?: string): LedgerClient;
   /** Another API process on the same database and store (as a second instance, or after a restart). */
   startAnotherApi(): Promise<LedgerApi>;
@@ -56,6 +58,7 @@ export async function startTestLedger(overrides: Partial<LedgerConfig> = {}): Pr
   return {
     api,
     database,
+    eventStoreDouble: double,
     // Every answer a test reads is checked against the contract (libs/contract).
     client: (key = 'service-key-all') => new ContractCheckedClient(api.url, key),
     startAnotherApi: startApi,
@@ -63,6 +66,10 @@ export async function startTestLedger(overrides: Partial<LedgerConfig> = {}): Pr
       await api.close();
       await double?.stop();
       await database.drop();
+      // Against a real server client 6.x appends through BatchAppend only: so must the tests.
+      if (double && double.appends.answered.append > 0) {
+        throw new Error(`the ledger appended ${double.appends.answered.append} times through Streams.Append`);
+      }
     },
   };
 }

@@ -1,8 +1,11 @@
 /**
  * With EVENT_STORE=eventstoredb, an EventStoreDB that cannot be reached shows: health answers 503
  * store_unavailable and GET /v1/projections reports the store unavailable (with the checkpoints it
- * still knows), until the server is back. Runs on the in-process EventStoreDB test double.
+ * still knows), until the server is back; a command whose batch append is lost to a dropped
+ * stream or connection is still answered, its events stored once. Runs on the in-process
+ * EventStoreDB test double.
  */
+import { accountStreamId } from '@ledger/event-store';
 import {
   startEventStoreDbDouble,
   type EventStoreDbDouble,
@@ -47,4 +50,26 @@ it('reports an EventStoreDB outage in health and projection status, and recovers
   });
   const after = await client.request<{ eventStore: { status: string } }>('GET', '/v1/projections', {});
   expect(after.body.eventStore.status).toBe('ok');
+});
+
+it.each([
+  ['the batch stream', 'stream'],
+  ['the connection', 'connection'],
+] as const)('answers a command whose append %s lost after the write, storing its events once', async (_what, drop) => {
+  const client = ledger.client();
+  const accountId = `dropped-${drop}`;
+  const dropped = double.appends.failNextBatchAppend({ at: 'after-write', drop });
+  const opened = await client.command('/v1/accounts', { accountId, name: accountId }, `open-${drop}`);
+  expect(opened.status).toBe(200);
+  await dropped;
+
+  const stored = [];
+  for await (const event of ledger.api.infrastructure.eventStore.readStream(accountStreamId(accountId))) {
+    stored.push(event);
+  }
+  expect(stored.map((event) => event.type)).toEqual(['BillingAccountOpened']);
+  // The same command again is answered as before, and appends nothing.
+  const again = await client.command('/v1/accounts', { accountId, name: accountId }, `open-${drop}`);
+  expect([again.status, again.body]).toEqual([opened.status, opened.body]);
+  expect(double.log.streams.get(accountStreamId(accountId))).toHaveLength(1);
 });

@@ -26,13 +26,17 @@ export function toEventToAppend(event: LedgerEvent, eventId: string, facts: Comm
 /**
  * A stored event as the domain sees it, in its current shape: an event stored at an older schema
  * version (metadata.schemaVersion) is upcast on the way. Metadata without a version is version 1;
- * no metadata at all means the data is already current (events built in memory).
+ * no metadata at all means the data is already current (events built in memory). An event the
+ * store could not read (RecordedEvent.undecodable) is refused.
  */
 export function toLedgerEvent(
-  recorded: Pick<RecordedEvent, 'type' | 'data'> & {
+  recorded: Pick<RecordedEvent, 'type' | 'data' | 'undecodable'> & {
     readonly metadata?: Partial<Pick<EventMetadata, 'schemaVersion'>>;
   },
 ): LedgerEvent {
+  if (recorded.undecodable) {
+    throw new Error(`stored ${recorded.type} cannot be read as a ledger event: ${recorded.undecodable.reason}`);
+  }
   const version = recorded.metadata ? (recorded.metadata.schemaVersion ?? 1) : undefined;
   return decodeEvent(recorded.type, recorded.data, version);
 }

@@ -1,6 +1,10 @@
 /** Picks the event store the configuration names: Postgres (the default) or EventStoreDB. */
 import type pg from 'pg';
-import { EventStoreDbEventStore, type EventStoreDbOptions } from './eventstoredb/eventstoredb-event-store';
+import {
+  EventStoreDbEventStore,
+  type EventStoreDbConnectionSettings,
+  type EventStoreDbOptions,
+} from './eventstoredb/eventstoredb-event-store';
 import type { EventStore } from './port';
 import { PostgresEventStore, type PostgresEventStoreOptions } from './postgres/postgres-event-store';
 
@@ -10,6 +14,13 @@ export interface EventStoreSelection {
   readonly eventStore: EventStoreKind;
   /** Required for eventstoredb, e.g. `esdb://localhost:2113?tls=false`. */
   readonly eventStoreConnectionString: string | undefined;
+  /** EventStoreDB's deadline, keepalive and recovery settings (the configuration's; defaults when absent). */
+  readonly eventStoreDb?: EventStoreDbSettings;
+}
+
+export interface EventStoreDbSettings extends EventStoreDbConnectionSettings {
+  readonly resubscribeDelayMs?: readonly [number, number];
+  readonly appendAttempts?: number;
 }
 
 export interface EventStoreTuning {
@@ -37,8 +48,12 @@ export function createEventStore(
           'EVENT_STORE=eventstoredb needs EVENTSTORE_CONNECTION_STRING, e.g. esdb://localhost:2113?tls=false',
         );
       }
+      const { resubscribeDelayMs, appendAttempts, ...connection } = selection.eventStoreDb ?? {};
       return EventStoreDbEventStore.connect(selection.eventStoreConnectionString, {
+        ...(resubscribeDelayMs && { resubscribeDelayMs }),
+        ...(appendAttempts && { appendAttempts }),
         ...tuning.eventStoreDb,
+        connection: { ...connection, ...tuning.eventStoreDb?.connection },
         pageSize: tuning.pageSize,
       });
     }

@@ -41,6 +41,21 @@ export interface RecordedEvent extends EventToAppend {
   readonly streamId: string;
   readonly revision: bigint;
   readonly position: GlobalPosition;
+  /**
+   * Present only when the store holds an event here that it cannot read as a ledger event (in
+   * EventStoreDB: written by someone else as binary, or with data or metadata that is not a JSON
+   * object). Its `data` is then empty and its `metadata` a placeholder; `toLedgerEvent` refuses it,
+   * so that a reader stops at it visibly rather than skipping it or failing inside the store.
+   */
+  readonly undecodable?: UndecodableEvent;
+}
+
+export interface UndecodableEvent {
+  /** Why it cannot be read, in words. */
+  readonly reason: string;
+  /** The stored data and metadata, as the store returned them. */
+  readonly storedData: Uint8Array;
+  readonly storedMetadata: Uint8Array;
 }
 
 export interface AppendResult {

@@ -22,6 +22,8 @@ export interface LedgerConfig {
   readonly eventStore: 'postgres' | 'eventstoredb';
   /** EventStoreDB's connection string, e.g. `esdb://localhost:2113?tls=false`; needed for eventstoredb. */
   readonly eventStoreConnectionString: string | undefined;
+  /** How the EventStoreDB client waits, checks its connection and recovers (README, EventStoreDB). */
+  readonly eventStoreDb: EventStoreDbConfig;
   /**
    * The demo workspace (LEDGER_DEMO=on|off): the seed page's account, made through the command path
    * at start, and a public key that can read only it. On by default on the embedded Postgres.
@@ -32,6 +34,65 @@ export interface LedgerConfig {
    * off). Lapsed credits show as available in the read models for at most about this long.
    */
   readonly grantSchedulerIntervalMs: number;
+}
+
+export interface EventStoreDbConfig {
+  /**
+   * EVENTSTORE_DEADLINE_MS: how long each read and append may take (the client's defaultDeadline;
+   * the server still caps an append at its own write timeout, 2 s by default). Unset: the
+   * connection string's `defaultDeadline`, else 10 000.
+   */
+  readonly deadlineMs: number | undefined;
+  /** EVENTSTORE_KEEPALIVE_MS: ping an idle connection this often (-1: never). Unset: 10 000. */
+  readonly keepAliveIntervalMs: number | undefined;
+  /** EVENTSTORE_KEEPALIVE_WAIT_MS: a ping unanswered this long drops the connection. Unset: 10 000. */
+  readonly keepAliveTimeoutMs: number | undefined;
+  /**
+   * EVENTSTORE_RETRY_MIN_MS / _MAX_MS: after a dropped subscription (or append), wait the
+   * first, doubling up to the second, before trying again.
+   */
+  readonly resubscribeDelayMs: readonly [number, number];
+  /** EVENTSTORE_APPEND_ATTEMPTS: how often one append is sent when its connection drops unanswered. */
+  readonly appendAttempts: number;
+}
+
+/** The connection string keys that EVENTSTORE_* settings may not name a second time. */
+const CONNECTION_STRING_KEYS = {
+  EVENTSTORE_DEADLINE_MS: 'defaultDeadline',
+  EVENTSTORE_KEEPALIVE_MS: 'keepAliveInterval',
+  EVENTSTORE_KEEPALIVE_WAIT_MS: 'keepAliveTimeout',
+} as const;
+
+function wholeNumber(env: NodeJS.ProcessEnv, name: string, least: number, most: number): number | undefined {
+  const raw = env[name];
+  if (raw === undefined || raw === '') return undefined;
+  const value = Number(raw);
+  if (!Number.isInteger(value) || value < least || value > most) {
+    throw new ConfigurationError(`${name} must be a whole number from ${least} to ${most}, not "${raw}"`);
+  }
+  return value;
+}
+
+function eventStoreDbConfig(env: NodeJS.ProcessEnv): EventStoreDbConfig {
+  const connectionString = env.EVENTSTORE_CONNECTION_STRING ?? '';
+  for (const [name, key] of Object.entries(CONNECTION_STRING_KEYS)) {
+    if (env[name] && new RegExp(`[?&]${key}=`, 'i').test(connectionString)) {
+      throw new ConfigurationError(`${name} and the connection string's ${key} both set it: keep one`);
+    }
+  }
+  const day = 24 * 60 * 60 * 1000;
+  const first = wholeNumber(env, 'EVENTSTORE_RETRY_MIN_MS', 1, day) ?? 100;
+  const most = wholeNumber(env, 'EVENTSTORE_RETRY_MAX_MS', 1, day) ?? Math.max(first, 5000);
+  if (most < first) {
+    throw new ConfigurationError('EVENTSTORE_RETRY_MAX_MS must be at least EVENTSTORE_RETRY_MIN_MS');
+  }
+  return {
+    deadlineMs: wholeNumber(env, 'EVENTSTORE_DEADLINE_MS', 1, day),
+    keepAliveIntervalMs: wholeNumber(env, 'EVENTSTORE_KEEPALIVE_MS', -1, day),
+    keepAliveTimeoutMs: wholeNumber(env, 'EVENTSTORE_KEEPALIVE_WAIT_MS', -1, day),
+    resubscribeDelayMs: [first, most],
+    appendAttempts: wholeNumber(env, 'EVENTSTORE_APPEND_ATTEMPTS', 1, 100) ?? 3,
+  };
 }
 
 function integer(name: string, fallback: number): number {
@@ -75,6 +136,7 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     apiKeysJson: env.API_KEYS || undefined,
     eventStore: eventStoreKind(env.EVENT_STORE),
     eventStoreConnectionString: env.EVENTSTORE_CONNECTION_STRING || undefined,
+    eventStoreDb: eventStoreDbConfig(env),
     demo: onOff('LEDGER_DEMO', env.LEDGER_DEMO, !env.DATABASE_URL),
     grantSchedulerIntervalMs: milliseconds('LEDGER_GRANT_SCHEDULER_MS', env.LEDGER_GRANT_SCHEDULER_MS, 15_000),
   };

@@ -23,6 +23,19 @@ export interface ContractSubject {
   open(): Promise<EventStore>;
   /** Ends everything the subject started. */
   close(): Promise<void>;
+  /** Faults the suite may cause, for a store that has them (see describeEventStoreContract). */
+  readonly faults?: ContractFaults;
+}
+
+/** Faults of a store behind a connection. */
+export interface ContractFaults {
+  /**
+   * The next append reaches the server, and its connection drops before the server writes it or
+   * after (the answer lost); resolves once it has dropped.
+   */
+  dropNextAppend(at: 'before-write' | 'after-write'): Promise<void>;
+  /** Writes into a stream, around the store, an event the ledger cannot read (not JSON). */
+  writeUnreadable(streamId: string): Promise<void>;
 }
 
 export const newEvent = (type = 'Happened', data: Record<string, unknown> = {}): EventToAppend => ({
@@ -125,7 +138,16 @@ export function expectEachOnceInOrder(
   expect(new Set(ids)).toEqual(committed);
 }
 
-export function describeEventStoreContract(name: string, makeSubject: () => Promise<ContractSubject>): void {
+/**
+ * The suite. With `faults`, the subject supplies ContractFaults and the suite also checks that a
+ * dropped append is stored once when sent again, and that an unreadable event is delivered in its
+ * place rather than breaking reads and subscriptions.
+ */
+export function describeEventStoreContract(
+  name: string,
+  makeSubject: () => Promise<ContractSubject>,
+  options: { readonly faults?: boolean } = {},
+): void {
   describe(`${name}: the event-store contract`, () => {
     let subject: ContractSubject;
     let store: EventStore;
@@ -604,6 +626,54 @@ export function describeEventStoreContract(name: string, makeSubject: () => Prom
 
         await own.close();
         expect((await iterator.next()).done).toBe(true);
+      });
+    });
+
+    if (!options.faults) return;
+    describe('faults', () => {
+      const faults = (): ContractFaults => {
+        if (!subject.faults) throw new Error(`${name} was described with faults but supplies none`);
+        return subject.faults;
+      };
+
+      it.each(['before-write', 'after-write'] as const)(
+        'an append whose connection drops %s is sent again and stored once',
+        async (at) => {
+          const streamId = newStream();
+          await store.append(streamId, newEvents(1), 'no_stream');
+          const events = newEvents(3);
+          const dropped = faults().dropNextAppend(at);
+          const appended = await store.append(streamId, events, 0n);
+          await dropped;
+
+          const read = await collect(store.readStream(streamId));
+          expect(read.slice(1).map((event) => event.metadata.eventId)).toEqual(
+            events.map((event) => event.metadata.eventId),
+          );
+          expect(appended).toEqual({ revision: 3n, position: read[3]?.position });
+        },
+      );
+
+      it('delivers an event it cannot read in its place, marked, and reads and subscriptions go on', async () => {
+        const prefix = newStream('unreadable-');
+        const streamId = `${prefix}-a`;
+        await store.append(streamId, newEvents(1), 'no_stream');
+        await faults().writeUnreadable(streamId);
+        await store.append(streamId, newEvents(1), 1n);
+
+        const read = await collect(store.readStream(streamId));
+        expect(read.map((event) => event.revision)).toEqual([0n, 1n, 2n]);
+        expect(read.map((event) => event.undecodable !== undefined)).toEqual([false, true, false]);
+        expect(read[1]).toMatchObject({ data: {}, undecodable: { reason: expect.any(String) } });
+        expect(await store.readAll({ streamPrefix: prefix })).toEqual(read);
+
+        const abort = new AbortController();
+        const received: RecordedEvent[] = [];
+        for await (const event of store.subscribeToAll({ streamPrefix: prefix, signal: abort.signal })) {
+          received.push(event);
+          if (received.length === 3) abort.abort();
+        }
+        expect(received).toEqual(read);
       });
     });
   });
