@@ -3,7 +3,8 @@
  * projector batch used to send one statement per table per projection, plus one per checkpoint:
  * ~13 statements for a single command. Here each projection is handed a database whose writes wait
  * instead of running; when the batch commits they go out together, as the data-modifying CTEs of
- * one statement whose last part moves every checkpoint — and says how many it moved.
+ * one statement whose last part moves every checkpoint — says how many it moved, and notifies
+ * CHECKPOINTS_CHANNEL (delivered when the batch commits, and only if it does).
  *
  * A projection still reads before it writes (the rows a batch changes): a read runs at once, after
  * sending that projection's own waiting writes, so it reads what it wrote. Projections own disjoint
@@ -11,6 +12,7 @@
  * no row may be written twice, and every CTE sees the table as it was before the statement: so a
  * write to a table that already has one waiting sends the waiting ones first.
  */
+import { CHECKPOINTS_CHANNEL } from '@ledger/database';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { ReadModelTables } from '@ledger/projections';
 import {
@@ -105,7 +107,7 @@ export class BatchWrites {
       WHERE c.projection = m.projection AND c.position_commit = m.from_commit AND c.position_prepare = m.from_prepare
       RETURNING 1
     )
-    SELECT count(*)::int AS moved FROM moved`;
+    SELECT (SELECT count(*)::int FROM moved) AS moved, pg_notify('${CHECKPOINTS_CHANNEL}', '')`;
     this.statements += 1;
     const result = await this.tx.executeQuery<{ moved: number }>(CompiledQuery.raw(sql, [...parameters, ...values]));
     return result.rows[0]?.moved ?? 0;

@@ -12,6 +12,12 @@ import { sql, type Kysely } from 'kysely';
 
 export const ZERO: GlobalPosition = { commit: 0n, prepare: 0n };
 
+/**
+ * The projector notifies this channel when a batch commits (checkpoints moved): whoever waits for
+ * the read models to reach a position can listen instead of polling.
+ */
+export const CHECKPOINTS_CHANNEL = 'ledger_checkpoints';
+
 export interface Checkpoint {
   readonly position: GlobalPosition;
   readonly eventsApplied: bigint;
