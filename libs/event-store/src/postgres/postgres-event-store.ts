@@ -256,17 +256,22 @@ export class PostgresEventStore implements EventStore {
     const { rows } = await this.pool.query<Partial<EventColumns> & { held_back: boolean }>(
       `WITH horizon AS MATERIALIZED (SELECT ${FINISHED} AS finished),
        page AS (
-         SELECT ${EVENT_COLUMNS} FROM events, horizon
-         WHERE transaction_id < horizon.finished
+         SELECT ${EVENT_COLUMNS} FROM events
+         WHERE transaction_id < (SELECT finished FROM horizon)
            AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
            ${prefix}
          ORDER BY transaction_id, position
          LIMIT $3
        )
-       SELECT page.*, EXISTS (
-         SELECT 1 FROM events, horizon
-         WHERE transaction_id >= horizon.finished AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
-       ) AS held_back
+       SELECT page.*, (
+         -- In index order with a limit, so that no plan reads the whole table (the table's
+         -- statistics cannot know how many events lie past the horizon).
+         SELECT true FROM events
+         WHERE transaction_id >= (SELECT finished FROM horizon)
+           AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
+         ORDER BY transaction_id, position
+         LIMIT 1
+       ) IS NOT NULL AS held_back
        FROM (SELECT) AS one LEFT JOIN page ON true
        ORDER BY page.transaction_id, page.position`,
       values,
