@@ -22,6 +22,7 @@ import type { Projection, ProjectedEvent } from './projection';
 import type { AccountProjectsTable, BalanceBucketsTable, BillingAccountsTable, ReadModelTables } from './read-models';
 import {
   applyPatches,
+  fromDocument,
   inSlices,
   keyOf,
   occurredAt,
@@ -179,33 +180,36 @@ function accumulate(
 }
 
 async function applyBuckets(db: Kysely<ReadModelTables>, rows: BucketRowDelta[]): Promise<void> {
-  for (const slice of inSlices(rows, 12)) {
-    await db
-      .insertInto('balance_buckets')
-      .values(slice)
-      .onConflict((conflict) =>
-        conflict.columns(['account_id', 'project_id']).doUpdateSet((eb) => ({
-          included: sql<bigint>`${eb.ref('balance_buckets.included')} + ${eb.ref('excluded.included')}`,
-          bonus: sql<bigint>`${eb.ref('balance_buckets.bonus')} + ${eb.ref('excluded.bonus')}`,
-          reserved: sql<bigint>`${eb.ref('balance_buckets.reserved')} + ${eb.ref('excluded.reserved')}`,
-          consumed: sql<bigint>`${eb.ref('balance_buckets.consumed')} + ${eb.ref('excluded.consumed')}`,
-          hold: sql<bigint>`${eb.ref('balance_buckets.hold')} + ${eb.ref('excluded.hold')}`,
-          expired: sql<bigint>`${eb.ref('balance_buckets.expired')} + ${eb.ref('excluded.expired')}`,
-          available: sql<bigint | null>`${eb.ref('balance_buckets.available')} + ${eb.ref('excluded.available')}`,
-          position_commit: eb.ref('excluded.position_commit'),
-          position_prepare: eb.ref('excluded.position_prepare'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      )
-      .execute();
-  }
+  const [first] = rows;
+  if (!first) return;
+  const columns = Object.keys(first) as Array<keyof BucketRowDelta & string>;
+  await db
+    .insertInto('balance_buckets')
+    .columns(columns)
+    .expression(fromDocument('balance_buckets', columns, rows))
+    .onConflict((conflict) =>
+      conflict.columns(['account_id', 'project_id']).doUpdateSet((eb) => ({
+        included: sql<bigint>`${eb.ref('balance_buckets.included')} + ${eb.ref('excluded.included')}`,
+        bonus: sql<bigint>`${eb.ref('balance_buckets.bonus')} + ${eb.ref('excluded.bonus')}`,
+        reserved: sql<bigint>`${eb.ref('balance_buckets.reserved')} + ${eb.ref('excluded.reserved')}`,
+        consumed: sql<bigint>`${eb.ref('balance_buckets.consumed')} + ${eb.ref('excluded.consumed')}`,
+        hold: sql<bigint>`${eb.ref('balance_buckets.hold')} + ${eb.ref('excluded.hold')}`,
+        expired: sql<bigint>`${eb.ref('balance_buckets.expired')} + ${eb.ref('excluded.expired')}`,
+        available: sql<bigint | null>`${eb.ref('balance_buckets.available')} + ${eb.ref('excluded.available')}`,
+        position_commit: eb.ref('excluded.position_commit'),
+        position_prepare: eb.ref('excluded.position_prepare'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    )
+    .execute();
 }
 
 const accountsTable: LatestStateTable<BillingAccountRow> = {
   name: 'billing_accounts',
   key: ['account_id'],
-  // jsonb comes back parsed; it goes back in as JSON text.
+  // jsonb comes back parsed; rows keep it as JSON text, and the document carries it as JSON.
   fromLoaded: (row) => ({ ...row, rate_card: JSON.stringify(row.rate_card) }),
+  toDocument: (row) => ({ ...row, rate_card: JSON.parse(row.rate_card) as unknown }),
 };
 
 async function applyProjects(db: Kysely<ReadModelTables>, rows: AccountProjectRow[]): Promise<void> {

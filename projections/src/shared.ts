@@ -139,6 +139,8 @@ export interface LatestStateTable<Row> {
   readonly key: ReadonlyArray<keyof Row & string>;
   /** How a loaded row becomes an insertable one (e.g. jsonb read back as an object, written as text). */
   readonly fromLoaded?: (row: Row) => Row;
+  /** How a row goes into the JSON document it is written from (e.g. jsonb kept as text, as an object). */
+  readonly toDocument?: (row: Row) => object;
 }
 
 /**
@@ -170,15 +172,41 @@ export async function applyPatches<Row extends WrittenAt>(
   if (!first) return;
   const columns = Object.keys(first);
   const replaced = columns.filter((column) => !(table.key as readonly string[]).includes(column));
-  for (const slice of inSlices(rows, columns.length)) {
-    await untyped
-      .insertInto(table.name)
-      .values(slice as unknown as Array<Record<string, unknown>>)
-      .onConflict((conflict) =>
-        conflict
-          .columns([...table.key])
-          .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
-      )
-      .execute();
+  await untyped
+    .insertInto(table.name)
+    .columns(columns)
+    .expression(
+      fromDocument(
+        table.name,
+        columns,
+        rows.map((row) => table.toDocument?.(row) ?? row),
+      ),
+    )
+    .onConflict((conflict) =>
+      conflict
+        .columns([...table.key])
+        .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
+    )
+    .execute();
+}
+
+/**
+ * Rows as one JSON document, read back into the table's own row type by Postgres
+ * (json_populate_recordset): the column types come from the table itself, the statement has one
+ * parameter whatever the number of rows, and its text stays the same. A multi-row VALUES list
+ * costs the driver and Postgres far more to build, send, parse and plan; the projector sends a
+ * batch's writes as one statement, so this is most of what a batch costs. Every row must carry
+ * every one of `columns` (a missing one would be written as null, not its default).
+ */
+export function fromDocument(table: string, columns: readonly string[], rows: readonly object[]) {
+  for (const row of rows) {
+    if (Object.keys(row).length !== columns.length) {
+      throw new Error(`${table}: rows of one write must all carry the same ${columns.length} columns`);
+    }
   }
+  const document = JSON.stringify(rows, (_key, value: unknown) =>
+    typeof value === 'bigint' ? value.toString() : value,
+  );
+  return sql`SELECT ${sql.join(columns.map((column) => sql.ref(column)))}
+    FROM json_populate_recordset(NULL::${sql.table(table)}, ${document}::json)`;
 }
