@@ -32,7 +32,7 @@ import {
 import type { ProjectedEvent, Projection, ReadModelTables } from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
-import { ensureCheckpoint, lockProjection, lockProjections, readCheckpoint, ZERO } from '@ledger/database';
+import { beginLocked, ensureCheckpoint, lockProjection, readCheckpoint, ZERO } from '@ledger/database';
 import { silentLog, type Log } from '@ledger/platform';
 import { BatchWrites } from './batch-writes';
 import { EventReader, TIMED_OUT, within } from './event-reader';
@@ -370,36 +370,19 @@ export class Projector {
     });
     let writes: BatchWrites | undefined;
     try {
-      await this.options.db.transaction().execute(async (tx) => {
-        await lockProjections(
-          tx,
-          parts.map((part) => part.track.name),
-          { asynchronousCommit: true },
-        );
-        const batch = new BatchWrites(tx);
-        writes = batch;
-        for (const { part, events } of inputs) {
-          try {
-            await part.track.projection.applyBatch(events, batch.for(part.track.name));
-          } catch (error) {
-            throw new ProjectionError(error);
-          }
-        }
-        const moves = inputs.map(({ part, events, to }) => ({
-          projection: part.track.name,
-          from: part.track.position,
-          to,
-          events: events.length,
-        }));
-        let moved: number;
+      await this.options.db.connection().execute(async (tx) => {
         try {
-          moved = await batch.commit(moves);
+          await beginLocked(
+            tx,
+            parts.map((part) => part.track.name),
+            { asynchronousCommit: true },
+          );
+          await this.applyAll(tx, inputs, (batch) => (writes = batch));
+          await sql`COMMIT`.execute(tx);
         } catch (error) {
-          // A write waiting in the batch was refused: one projection's fault when it is alone.
-          if (parts.length === 1 && !isTransient(error)) throw new ProjectionError(error);
+          await sql`ROLLBACK`.execute(tx).catch(() => undefined);
           throw error;
         }
-        if (moved !== moves.length) throw new CheckpointMoved();
       });
     } catch (error) {
       this.counters.statements += 3 + (writes?.statements ?? 0); // BEGIN, the locks, ROLLBACK
@@ -415,6 +398,38 @@ export class Projector {
       part.track.batches += 1;
     }
     return 'committed';
+  }
+
+  /** The projections' writes and the checkpoints' moves, inside the caller's transaction. */
+  private async applyAll(
+    tx: Kysely<ReadModelTables>,
+    inputs: ReadonlyArray<{ part: Part; events: ProjectedEvent[]; to: GlobalPosition }>,
+    started: (batch: BatchWrites) => void,
+  ): Promise<void> {
+    const batch = new BatchWrites(tx);
+    started(batch);
+    for (const { part, events } of inputs) {
+      try {
+        await part.track.projection.applyBatch(events, batch.for(part.track.name));
+      } catch (error) {
+        throw new ProjectionError(error);
+      }
+    }
+    const moves = inputs.map(({ part, events, to }) => ({
+      projection: part.track.name,
+      from: part.track.position,
+      to,
+      events: events.length,
+    }));
+    let moved: number;
+    try {
+      moved = await batch.commit(moves);
+    } catch (error) {
+      // A write waiting in the batch was refused: one projection's fault when it is alone.
+      if (inputs.length === 1 && !isTransient(error)) throw new ProjectionError(error);
+      throw error;
+    }
+    if (moved !== moves.length) throw new CheckpointMoved();
   }
 
   /** Records that `event` failed for the track's projection, leaving its checkpoint just before it. */

@@ -58,6 +58,24 @@ export async function lockProjections(
   ).execute(tx);
 }
 
+/**
+ * BEGIN and lockProjections in one round trip, on a connection the caller then commits or rolls
+ * back itself: the two go as one simple query, so the names travel as quoted literals.
+ */
+export async function beginLocked(
+  conn: Kysely<ReadModelTables>,
+  projections: readonly string[],
+  { asynchronousCommit = false }: { asynchronousCommit?: boolean } = {},
+): Promise<void> {
+  const names = [...new Set(projections)].sort().map((name) => `'${name.replace(/'/g, "''")}'`);
+  const locks = `(SELECT count(*) FROM (
+      SELECT pg_advisory_xact_lock(hashtextextended('ledger-projection:' || name, 0))
+      FROM (SELECT unnest(ARRAY[${names.join(', ')}]::text[]) AS name ORDER BY 1) ordered
+    ) locked)`;
+  const settings = asynchronousCommit ? `set_config('synchronous_commit', 'off', true), ` : '';
+  await sql.raw(`BEGIN; SELECT ${settings}${locks}`).execute(conn);
+}
+
 /** Creates the row at position zero if it is missing; `clearFailure` also forgets a recorded failure. */
 export async function ensureCheckpoint(
   db: Kysely<ReadModelTables>,
