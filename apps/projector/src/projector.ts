@@ -406,15 +406,14 @@ export class Projector {
     inputs: ReadonlyArray<{ part: Part; events: ProjectedEvent[]; to: GlobalPosition }>,
     started: (batch: BatchWrites) => void,
   ): Promise<void> {
-    const batch = new BatchWrites(tx);
+    const batch = new BatchWrites(tx, this.options.db);
     started(batch);
-    for (const { part, events } of inputs) {
-      try {
-        await part.track.projection.applyBatch(events, batch.for(part.track.name));
-      } catch (error) {
-        throw new ProjectionError(error);
-      }
-    }
+    // Side by side: each projection owns its tables, and their reads run on connections of their own.
+    const applied = await Promise.allSettled(
+      inputs.map(({ part, events }) => part.track.projection.applyBatch(events, batch.for(part.track.name))),
+    );
+    const failed = applied.find((outcome) => outcome.status === 'rejected');
+    if (failed) throw new ProjectionError(failed.reason);
     const moves = inputs.map(({ part, events, to }) => ({
       projection: part.track.name,
       from: part.track.position,
