@@ -70,7 +70,7 @@ const EVENT_COLUMNS = 'stream_id, revision, transaction_id, position, type, data
  * read) and rests on nothing but Postgres' own snapshot: no reserved names, no list of who may
  * write. Transactions without an id (read-only ones, however long) do not count; any transaction
  * that took one (any write, in any database of the cluster, a NOTIFY as it commits) holds readers
- * back until it ends: latency, never a lost event. docs/projections.md argues it in full.
+ * back until it ends: latency, never a lost event. docs/benchmarks.md ("The log's read rule") argues it in full.
  */
 const FINISHED = `pg_snapshot_xmin(pg_current_snapshot())`;
 
