@@ -174,9 +174,9 @@ function combine(queries: readonly CompiledQuery[]): { text: string; parameters:
 }
 
 /**
- * The table a query writes, when it may wait: an insert, update or delete that returns nothing
- * (nobody waits for its rows) and whose text holds no quoted literal (its placeholders are then
- * the only `$n` in it, which renumbering relies on). Anything else runs at once.
+ * The table a query writes, when it may wait: an insert that returns nothing (nobody waits for its
+ * rows) and whose text holds no quoted literal (its placeholders are then the only `$n` in it,
+ * which renumbering relies on). Anything else — updates and deletes included — runs at once.
  */
 function deferrable(query: CompiledQuery): string | null {
   if (/['"]|\$\$/.test(query.sql.replace(/"[a-z_][a-z0-9_]*"/g, ''))) return null;
@@ -184,9 +184,6 @@ function deferrable(query: CompiledQuery): string | null {
   switch (node.kind) {
     case 'InsertQueryNode':
       return node.returning ? null : (node.into?.table.identifier.name ?? null);
-    case 'UpdateQueryNode':
-    case 'DeleteQueryNode':
-      return null;
     case 'RawNode': {
       const match = /^\s*insert\s+into\s+([a-z_][a-z0-9_.]*)/i.exec(query.sql);
       return match && !/\breturning\b/i.test(query.sql) ? (match[1] ?? null) : null;

@@ -371,13 +371,14 @@ export class Projector {
     let writes: BatchWrites | undefined;
     try {
       await this.options.db.connection().execute(async (tx) => {
+        writes = new BatchWrites(tx, this.options.db);
         try {
           await beginLocked(
             tx,
             parts.map((part) => part.track.name),
             { asynchronousCommit: true },
           );
-          await this.applyAll(tx, inputs, (batch) => (writes = batch));
+          await this.applyAll(writes, inputs);
           await sql`COMMIT`.execute(tx);
         } catch (error) {
           await sql`ROLLBACK`.execute(tx).catch(() => undefined);
@@ -385,12 +386,12 @@ export class Projector {
         }
       });
     } catch (error) {
-      this.counters.statements += 3 + (writes?.statements ?? 0); // BEGIN, the locks, ROLLBACK
       if (error instanceof CheckpointMoved) return 'moved';
       throw error;
+    } finally {
+      this.counters.statements += 3 + (writes?.statements ?? 0); // BEGIN, the locks, COMMIT or ROLLBACK
     }
     this.counters.transactions += 1;
-    this.counters.statements += 3 + (writes?.statements ?? 0); // BEGIN, the locks, COMMIT
     this.counters.events += Math.max(...inputs.map(({ events }) => events.length));
     for (const { part, events, to } of inputs) {
       part.track.position = to;
@@ -402,12 +403,9 @@ export class Projector {
 
   /** The projections' writes and the checkpoints' moves, inside the caller's transaction. */
   private async applyAll(
-    tx: Kysely<ReadModelTables>,
+    batch: BatchWrites,
     inputs: ReadonlyArray<{ part: Part; events: ProjectedEvent[]; to: GlobalPosition }>,
-    started: (batch: BatchWrites) => void,
   ): Promise<void> {
-    const batch = new BatchWrites(tx, this.options.db);
-    started(batch);
     // Side by side: each projection owns its tables, and their reads run on connections of their own.
     const applied = await Promise.allSettled(
       inputs.map(({ part, events }) => part.track.projection.applyBatch(events, batch.for(part.track.name))),

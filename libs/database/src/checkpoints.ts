@@ -36,44 +36,33 @@ export async function lockProjection(
   projection: string,
   options: { asynchronousCommit?: boolean } = {},
 ): Promise<void> {
-  await lockProjections(tx, [projection], options);
+  await sql.raw(lockStatement([projection], options)).execute(tx);
 }
 
 /**
- * lockProjection for several projections in one statement, taken in name order (so that two
- * lockers of overlapping sets queue instead of deadlocking).
- */
-export async function lockProjections(
-  tx: Kysely<ReadModelTables>,
-  projections: readonly string[],
-  { asynchronousCommit = false }: { asynchronousCommit?: boolean } = {},
-): Promise<void> {
-  const names = [...new Set(projections)].sort();
-  const locks = sql`(SELECT count(*) FROM (
-      SELECT pg_advisory_xact_lock(hashtextextended('ledger-projection:' || name, 0))
-      FROM (SELECT unnest(${names}::text[]) AS name ORDER BY 1) ordered
-    ) locked)`;
-  await (
-    asynchronousCommit ? sql`SELECT set_config('synchronous_commit', 'off', true), ${locks}` : sql`SELECT ${locks}`
-  ).execute(tx);
-}
-
-/**
- * BEGIN and lockProjections in one round trip, on a connection the caller then commits or rolls
- * back itself: the two go as one simple query, so the names travel as quoted literals.
+ * BEGIN and lockProjection for several projections in one round trip, on a connection the caller
+ * then commits or rolls back itself. The locks are taken in name order, so that two lockers of
+ * overlapping sets queue instead of deadlocking.
  */
 export async function beginLocked(
   conn: Kysely<ReadModelTables>,
   projections: readonly string[],
-  { asynchronousCommit = false }: { asynchronousCommit?: boolean } = {},
+  options: { asynchronousCommit?: boolean } = {},
 ): Promise<void> {
+  await sql.raw(`BEGIN; ${lockStatement(projections, options)}`).execute(conn);
+}
+
+/**
+ * The SELECT that takes the projections' locks. It may follow BEGIN in one simple query, which
+ * takes no parameters: the names travel as quoted literals.
+ */
+function lockStatement(projections: readonly string[], { asynchronousCommit = false }): string {
   const names = [...new Set(projections)].sort().map((name) => `'${name.replace(/'/g, "''")}'`);
-  const locks = `(SELECT count(*) FROM (
+  const settings = asynchronousCommit ? `set_config('synchronous_commit', 'off', true), ` : '';
+  return `SELECT ${settings}(SELECT count(*) FROM (
       SELECT pg_advisory_xact_lock(hashtextextended('ledger-projection:' || name, 0))
       FROM (SELECT unnest(ARRAY[${names.join(', ')}]::text[]) AS name ORDER BY 1) ordered
     ) locked)`;
-  const settings = asynchronousCommit ? `set_config('synchronous_commit', 'off', true), ` : '';
-  await sql.raw(`BEGIN; SELECT ${settings}${locks}`).execute(conn);
 }
 
 /** Creates the row at position zero if it is missing; `clearFailure` also forgets a recorded failure. */
@@ -114,23 +103,4 @@ export async function readCheckpoint(db: Kysely<ReadModelTables>, projection: st
         failure: row.failure,
       }
     : undefined;
-}
-
-/** Moves the checkpoint forward over `count` events that this transaction applied. */
-export async function advanceCheckpoint(
-  tx: Kysely<ReadModelTables>,
-  projection: string,
-  to: GlobalPosition,
-  count: number,
-): Promise<void> {
-  await tx
-    .updateTable('projection_checkpoints')
-    .set({
-      position_commit: to.commit,
-      position_prepare: to.prepare,
-      events_applied: sql<bigint>`events_applied + ${BigInt(count)}`,
-      updated_at: sql<Date>`now()`,
-    })
-    .where('projection', '=', projection)
-    .execute();
 }

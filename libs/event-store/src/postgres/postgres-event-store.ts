@@ -309,13 +309,12 @@ export class PostgresEventStore implements EventStore {
         }
         if (listener.failure) throw listener.failure;
         if (page.events.length === this.pageSize) continue;
-        // Progress restarts the wait: under steady load some transaction is always in the way.
-        if (page.events.length > 0) heldBackWait = HELD_BACK_FIRST_WAIT_MS;
+        // Progress restarts the wait too: under steady load some transaction is always in the way.
+        if (page.events.length > 0 || !page.heldBack) heldBackWait = HELD_BACK_FIRST_WAIT_MS;
         if (page.heldBack) {
           await listener.sleep(Math.min(heldBackWait, this.pollIntervalMs));
           heldBackWait *= 2;
         } else {
-          heldBackWait = HELD_BACK_FIRST_WAIT_MS;
           await listener.sleep(this.pollIntervalMs);
         }
       }
