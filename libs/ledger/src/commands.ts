@@ -12,6 +12,20 @@ const reason = label.optional();
 export const grantSources = ['plan_included', 'manual', 'top_up'] as const;
 export type GrantSource = (typeof grantSources)[number];
 
+/**
+ * What an alert rule watches. The first four are conditions on the balance, firing once each time
+ * the condition starts to hold and clearing when it stops; the last two fire on each such event.
+ */
+export const alertKinds = [
+  'available_below',
+  'available_below_share',
+  'settlement_threshold_reached',
+  'credits_expiring',
+  'commercial_exception',
+  'account_suspended',
+] as const;
+export type AlertKind = (typeof alertKinds)[number];
+
 export const commandSchemas = {
   OpenBillingAccount: z.object({ ...account, name: label }),
   StartSubscription: z.object({ ...account, plan: planTerms, period }),

@@ -235,6 +235,35 @@ const samples: Record<EventType, { event: LedgerEvent; json: Record<string, unkn
     event: { type: 'BillingAccountClosed', data: { accountId: acct } },
     json: { accountId: acct },
   },
+  AlertRuleDefined: {
+    event: {
+      type: 'AlertRuleDefined',
+      data: { accountId: acct, ruleId: 'low', kind: 'available_below', threshold: '50' },
+    },
+    json: { accountId: acct, ruleId: 'low', kind: 'available_below', threshold: '50' },
+  },
+  AlertRuleRemoved: {
+    event: { type: 'AlertRuleRemoved', data: { accountId: acct, ruleId: 'low' } },
+    json: { accountId: acct, ruleId: 'low' },
+  },
+  AlertFired: {
+    event: {
+      type: 'AlertFired',
+      data: {
+        accountId: acct,
+        ruleId: 'low',
+        kind: 'available_below',
+        threshold: '50',
+        observed: '42.5',
+        subject: null,
+      },
+    },
+    json: { accountId: acct, ruleId: 'low', kind: 'available_below', threshold: '50', observed: '42.5', subject: null },
+  },
+  AlertCleared: {
+    event: { type: 'AlertCleared', data: { accountId: acct, ruleId: 'low', kind: 'available_below' } },
+    json: { accountId: acct, ruleId: 'low', kind: 'available_below' },
+  },
 };
 
 describe('event encoding', () => {

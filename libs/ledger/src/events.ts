@@ -4,7 +4,7 @@
  * older stored shape is upcast on read (see upcasters.ts), never rewritten.
  */
 import { z } from 'zod';
-import { grantSources } from './commands';
+import { alertKinds, grantSources } from './commands';
 import { credits, creditsOrZero, identifier, instant, label } from './fields';
 import { period, planTerms } from './plan';
 import { upcastEventData } from './upcasters';
@@ -13,6 +13,7 @@ const account = { accountId: identifier };
 export const expiryReasons = ['lapsed', 'account_closed'] as const;
 export type ExpiryReason = (typeof expiryReasons)[number];
 const run = { ...account, runId: identifier, projectId: identifier };
+const alert = { ...account, ruleId: identifier, kind: z.enum(alertKinds) };
 
 /** Credits drawn from (or returned to) one grant: how money moves are traced to their source. */
 export const grantDraw = z.object({ grantId: identifier, amount: credits });
@@ -102,6 +103,24 @@ export const eventSchemas = {
   AccountSuspended: z.object({ ...account, reason: label.nullable() }),
   AccountReactivated: z.object({ ...account }),
   BillingAccountClosed: z.object({ ...account }),
+  /**
+   * A rule to alert on (see commands.ts, alertKinds). `threshold` is the kind's parameter in its
+   * canonical text: credits for available_below, a share of the period's included credits for
+   * available_below_share, whole days for credits_expiring; null for the kinds without one.
+   */
+  AlertRuleDefined: z.object({ ...alert, threshold: z.string().nullable() }),
+  AlertRuleRemoved: z.object({ ...account, ruleId: identifier }),
+  /** A rule's condition started to hold (or its event happened): the fact a webhook delivers. */
+  AlertFired: z.object({
+    ...alert,
+    threshold: z.string().nullable(),
+    /** What crossed the threshold, in the kind's unit (credits, or fen of held value); null for event kinds. */
+    observed: z.string().nullable(),
+    /** What it is about when one thing is: the run of an exception, the grant expiring soonest. */
+    subject: identifier.nullable(),
+  }),
+  /** A condition rule's condition stopped holding: the rule is armed to fire again. */
+  AlertCleared: z.object({ ...alert }),
 } as const;
 
 export type EventType = keyof typeof eventSchemas;

@@ -207,6 +207,22 @@ const handlers: Handlers = {
   BillingAccountClosed(state) {
     state.status = 'closed';
   },
+  AlertRuleDefined(state, { ruleId, kind, threshold }) {
+    state.alertRules.set(ruleId, { ruleId, kind, threshold, firing: false });
+  },
+  AlertRuleRemoved(state, { ruleId }) {
+    state.alertRules.delete(ruleId);
+  },
+  AlertFired(state, { ruleId }) {
+    const rule = state.alertRules.get(ruleId);
+    invariant(rule, `alert fired for unknown rule ${ruleId}`);
+    rule.firing = true;
+  },
+  AlertCleared(state, { ruleId }) {
+    const rule = state.alertRules.get(ruleId);
+    invariant(rule, `alert cleared for unknown rule ${ruleId}`);
+    rule.firing = false;
+  },
 };
 
 export function evolve(state: AccountState, event: LedgerEvent): AccountState {
@@ -232,5 +248,6 @@ export function cloneState(state: AccountState): AccountState {
     holds: new Map([...state.holds].map(([id, hold]) => [id, { ...hold }])),
     archived: copyArchivedIds(state.archived),
     totals: { ...state.totals },
+    alertRules: new Map([...state.alertRules].map(([id, rule]) => [id, { ...rule }])),
   };
 }

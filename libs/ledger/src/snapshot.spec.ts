@@ -136,6 +136,7 @@ describe('account state snapshots', () => {
     // STATE_SNAPSHOT_VERSION in snapshot.ts and record the new digest here, under the new version.
     const recorded: Record<number, string> = {
       2: 'a240c567-b7236953-7995',
+      3: 'a997af5a-240e7470-79ae',
     };
     const steps: Step[] = Array.from({ length: 400 }, (_, i) => ({
       kind: (['grant', 'accept', 'accept', 'complete', 'fail', 'hold', 'release', 'expire'] as const)[i % 8]!,

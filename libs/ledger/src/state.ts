@@ -3,7 +3,7 @@
  * reads it. Collections are Maps because an account may hold many runs, and evolve updates them
  * in place (see evolve.ts for the ownership rule).
  */
-import type { GrantSource } from './commands';
+import type { AlertKind, GrantSource } from './commands';
 import type { Instant } from './fields';
 import { creditValueInFen, type Credits, type Fen } from './money';
 import type { Period, PlanTerms } from './plan';
@@ -101,6 +101,14 @@ export interface Subscription {
   previousPeriod: Period | null;
 }
 
+/** An alert rule as defined, and whether its condition holds now (it fired and has not cleared). */
+export interface AlertRule {
+  readonly ruleId: string;
+  readonly kind: AlertKind;
+  readonly threshold: string | null;
+  firing: boolean;
+}
+
 export interface AccountState {
   accountId: string | null;
   name: string | null;
@@ -123,6 +131,7 @@ export interface AccountState {
   /** Commercial exceptions: credits owed beyond every balance. */
   shortfall: Credits;
   grantSequence: number;
+  alertRules: Map<string, AlertRule>;
 }
 
 export function initialState(): AccountState {
@@ -141,6 +150,7 @@ export function initialState(): AccountState {
     totals: zeroShareBuckets(),
     shortfall: 0n,
     grantSequence: 0,
+    alertRules: new Map(),
   };
 }
 
