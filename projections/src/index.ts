@@ -1,3 +1,4 @@
+import { alertsProjection } from './alerts';
 import { balancesProjection } from './balances';
 import { grantsProjection } from './grants';
 import type { Projection } from './projection';
@@ -9,6 +10,8 @@ export type { ProjectedEvent, Projection } from './projection';
 export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
 export { balancesProjection, grantsProjection, runsProjection, usageProjection };
+// alerts (issue #17)
+export { alertsProjection, alertHandlers, type AlertWrite } from './alerts';
 export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';
 export { runHandlers, type RunWrite } from './runs';
@@ -20,6 +23,8 @@ export const projections: readonly Projection[] = [
   usageProjection,
   runsProjection,
   grantsProjection,
+  // alerts (issue #17)
+  alertsProjection,
 ];
 
 export const projectionNames: readonly string[] = projections.map((projection) => projection.name);

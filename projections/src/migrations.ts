@@ -18,6 +18,9 @@ export const readModelTableNames = [
   'run_totals',
   'usage_totals',
   'credit_grants',
+  // alerts (issue #17)
+  'alert_rules',
+  'alert_firings',
   'projection_checkpoints',
 ] as const;
 
@@ -33,6 +36,9 @@ export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], 
   run_totals: ['account_id', 'project_id'],
   usage_totals: ['account_id', 'project_id'],
   credit_grants: ['account_id', 'grant_id'],
+  // alerts (issue #17)
+  alert_rules: ['account_id', 'rule_id'],
+  alert_firings: ['event_id'],
   projection_checkpoints: ['projection'],
 };
 
@@ -326,9 +332,76 @@ const creditGrants: Migration = {
   },
 };
 
+// --- alerts (issue #17) ---------------------------------------------------------------------------
+
+/**
+ * Alert rules and their firings, the `alerts` projection's own tables: an existing database fills
+ * them by catching that projection up from position zero.
+ */
+const alerts: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      CREATE TABLE alert_rules (
+        account_id text NOT NULL,
+        rule_id text NOT NULL,
+        kind text NOT NULL,
+        threshold numeric,
+        status text NOT NULL CHECK (status IN ('active', 'removed')),
+        firing boolean NOT NULL,
+        defined_at timestamptz NOT NULL,
+        removed_at timestamptz,
+        fired_count bigint NOT NULL,
+        last_fired_at timestamptz,
+        last_cleared_at timestamptz,
+        last_observed numeric,
+        last_subject text,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, rule_id)
+      )
+    `.execute(db);
+    // What the grant scheduler asks: which credits_expiring rules wait for their due point.
+    await sql`CREATE INDEX alert_rules_expiry_watch ON alert_rules (account_id)
+      WHERE kind = 'credits_expiring' AND status = 'active' AND NOT firing`.execute(db);
+    await sql`
+      CREATE TABLE alert_firings (
+        event_id uuid PRIMARY KEY,
+        account_id text NOT NULL,
+        rule_id text NOT NULL,
+        kind text NOT NULL,
+        status text NOT NULL CHECK (status IN ('fired', 'cleared')),
+        threshold numeric,
+        observed numeric,
+        subject text,
+        occurred_at timestamptz NOT NULL,
+        command_id uuid NOT NULL,
+        stream_revision bigint NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL
+      )
+    `.execute(db);
+    await sql`
+      CREATE INDEX alert_firings_account_recent
+        ON alert_firings (account_id, position_commit DESC, position_prepare DESC)
+    `.execute(db);
+    // The usage ledger's "fired an alert" filter: the commands of an account that fired one.
+    await sql`
+      CREATE INDEX alert_firings_account_command ON alert_firings (account_id, command_id) WHERE status = 'fired'
+    `.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE alert_firings`.execute(db);
+    await sql`DROP TABLE alert_rules`.execute(db);
+  },
+};
+
+// --- end alerts -----------------------------------------------------------------------------------
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
   '2026-11-29T02-totals': totals,
   '2026-12-01T01-credit-grants': creditGrants,
+  // alerts (issue #17)
+  '2026-12-02T11-alerts': alerts,
 };

@@ -135,7 +135,7 @@ export function foldPatches<Row extends WrittenAt>(
 
 /** A latest-state table: its name and its primary key's columns, in the order of a patch's `id`. */
 export interface LatestStateTable<Row> {
-  readonly name: 'billing_accounts' | 'runs' | 'settlement_holds' | 'credit_grants';
+  readonly name: 'billing_accounts' | 'runs' | 'settlement_holds' | 'credit_grants' | 'alert_rules';
   readonly key: ReadonlyArray<keyof Row & string>;
   /** How a loaded row becomes an insertable one (e.g. jsonb read back as an object, written as text). */
   readonly fromLoaded?: (row: Row) => Row;
