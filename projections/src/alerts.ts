@@ -120,7 +120,7 @@ const FIRING_COLUMNS: ColumnTypes<FiringRow> = {
   observed: 'numeric',
   subject: 'text',
   occurred_at: 'timestamptz',
-  command_id: 'uuid',
+  command_id: 'text',
   stream_revision: 'bigint',
   position_commit: 'bigint',
   position_prepare: 'bigint',

@@ -374,7 +374,8 @@ const alerts: Migration = {
         observed numeric,
         subject text,
         occurred_at timestamptz NOT NULL,
-        command_id uuid NOT NULL,
+        -- text, as usage_ledger.command_id is: the usage filter compares the two
+        command_id text NOT NULL,
         stream_revision bigint NOT NULL,
         position_commit bigint NOT NULL,
         position_prepare bigint NOT NULL

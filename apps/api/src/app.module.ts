@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AccountsModule } from './accounts/accounts.module';
+import { AlertsModule } from './alerts/alerts.module';
 import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
 import { DocsModule } from './docs/docs.controller';
@@ -31,6 +32,7 @@ export class AppModule {
         CreditsModule,
         RunsModule,
         SettlementHoldsModule,
+        AlertsModule,
         OverviewModule,
         UsageModule,
         EventsModule,

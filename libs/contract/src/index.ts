@@ -12,3 +12,5 @@ export * from './rejection';
 export * from './reads';
 export { usageCsv } from './csv';
 export * from './queries';
+// alerts (issue #17)
+export * from './alerts';
