@@ -26,6 +26,15 @@ export const GROWTH_PLAN = {
   settlementThresholdFen: '10000',
 };
 
+/**
+ * The demo's alert rules: available credits below 450 fires when the seed's runs take available
+ * from 500 down to 432; held credits reaching the 100 CNY settlement threshold does not (8 CNY).
+ */
+export const SEED_ALERT_RULES = [
+  { ruleId: 'low-balance', kind: 'available_below', threshold: '450' },
+  { ruleId: 'settlement-ready', kind: 'settlement_threshold_reached' },
+] as const;
+
 /** The calendar month around `now`: the seed's subscription period. */
 export function monthAround(now: Date): { start: string; end: string } {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
@@ -46,6 +55,12 @@ export function seedSteps(accountId: string, period: { start: string; end: strin
     { name: 'open account', path: '/v1/accounts', body: { accountId, name: 'Demo workspace' } },
     { name: 'start subscription', path: `${account}/subscription`, body: { plan: GROWTH_PLAN, period } },
     ...SEED_PROJECTS.map((p) => ({ name: `attach ${p.projectId}`, path: `${account}/projects`, body: { ...p } })),
+    // alerts (issue #17): a low-balance rule that the runs below cross (it fires), and one that waits
+    ...SEED_ALERT_RULES.map((rule) => ({
+      name: `rule ${rule.ruleId}`,
+      path: `${account}/alert-rules`,
+      body: { ...rule },
+    })),
     run('run-001', 'proj-research', 'workflow.run', 'standard', '20'),
     { name: 'complete run-001', path: `${account}/runs/run-001/complete`, body: { actualCost: '18' } },
     run('run-002', 'proj-support', 'agent.run', 'advanced', '30'),
