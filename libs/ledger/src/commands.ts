@@ -39,7 +39,15 @@ const alertRule = z
     ...account,
     ruleId: identifier,
     kind: z.enum(alertKinds),
-    threshold: z.string().max(64).optional(),
+    threshold: z
+      .string()
+      .max(64)
+      .optional()
+      .meta({
+        description:
+          'the kind’s parameter: credits > 0 for available_below ("50"), a share strictly between 0 and 1 for ' +
+          'available_below_share ("0.2"), whole days 1–365 for credits_expiring ("7"); absent for the other kinds',
+      }),
   })
   .superRefine(({ kind, threshold }, ctx) => {
     const reading = readThreshold(kind, threshold);
