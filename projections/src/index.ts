@@ -7,6 +7,7 @@ import { usageProjection } from './usage';
 
 export * from './read-models';
 export type { ProjectedEvent, Projection } from './projection';
+export { RowMemory, type RowRecall, type StagedRows } from './memory';
 export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
 export { balancesProjection, grantsProjection, runsProjection, usageProjection };

@@ -23,6 +23,12 @@ export interface Checkpoint {
   readonly eventsApplied: bigint;
   readonly failedPosition: string | null;
   readonly failure: string | null;
+  /**
+   * Which write of the row this is (the row version's xmin, as text): any other writer — a
+   * rebuild's swap, another projector, a restart request — changes it, even when it leaves the
+   * position where it was.
+   */
+  readonly version: string;
 }
 
 /**
@@ -93,6 +99,7 @@ export async function readCheckpoint(db: Kysely<ReadModelTables>, projection: st
   const row = await db
     .selectFrom('projection_checkpoints')
     .select(['position_commit', 'position_prepare', 'events_applied', 'failed_position', 'failure'])
+    .select(sql<string>`xmin::text`.as('version'))
     .where('projection', '=', projection)
     .executeTakeFirst();
   return row
@@ -101,6 +108,7 @@ export async function readCheckpoint(db: Kysely<ReadModelTables>, projection: st
         eventsApplied: BigInt(row.events_applied),
         failedPosition: row.failed_position,
         failure: row.failure,
+        version: row.version,
       }
     : undefined;
 }
