@@ -132,7 +132,7 @@ export const alertsProjection: Projection = {
   name: 'alerts',
   tables: ['alert_rules', 'alert_firings'],
   queryOnlyIndexes: ['alert_firings_account_recent', 'alert_firings_account_command'],
-  async applyBatch(events, db) {
+  async applyBatch(events, db, memory) {
     const rules: RowPatch<RuleRow>[] = [];
     const firings: FiringRow[] = [];
     for (const recorded of events) {
@@ -141,7 +141,7 @@ export const alertsProjection: Projection = {
         else firings.push(write.row);
       }
     }
-    await applyPatches(db, rulesTable, rules);
+    await applyPatches(db, rulesTable, rules, memory);
     await insertByColumns(db, 'alert_firings', FIRING_COLUMNS, firings);
   },
 };
