@@ -3,12 +3,14 @@ import { grantsProjection } from './grants';
 import type { Projection } from './projection';
 import { runsProjection } from './runs';
 import { usageProjection } from './usage';
+import { webhooksProjection } from './webhooks';
 
 export * from './read-models';
 export type { ProjectedEvent, Projection } from './projection';
 export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
-export { balancesProjection, grantsProjection, runsProjection, usageProjection };
+export { balancesProjection, grantsProjection, runsProjection, usageProjection, webhooksProjection };
+export { alertFiredBody, webhookHandlers, type OutboxRow } from './webhooks';
 export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';
 export { runHandlers, type RunWrite } from './runs';
@@ -20,6 +22,7 @@ export const projections: readonly Projection[] = [
   usageProjection,
   runsProjection,
   grantsProjection,
+  webhooksProjection,
 ];
 
 export const projectionNames: readonly string[] = projections.map((projection) => projection.name);

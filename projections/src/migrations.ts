@@ -18,6 +18,8 @@ export const readModelTableNames = [
   'run_totals',
   'usage_totals',
   'credit_grants',
+  // webhooks (issue #17)
+  'webhook_outbox',
   'projection_checkpoints',
 ] as const;
 
@@ -33,6 +35,8 @@ export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], 
   run_totals: ['account_id', 'project_id'],
   usage_totals: ['account_id', 'project_id'],
   credit_grants: ['account_id', 'grant_id'],
+  // webhooks (issue #17)
+  webhook_outbox: ['event_id'],
   projection_checkpoints: ['projection'],
 };
 
@@ -326,9 +330,39 @@ const creditGrants: Migration = {
   },
 };
 
+// --- webhooks (issue #17) -------------------------------------------------------------------------
+
+/**
+ * The webhook outbox (projection `webhooks`): its own projection, so an existing database fills it
+ * by catching up from position zero. The delivery worker reads it in position order.
+ */
+const webhookOutbox: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      CREATE TABLE webhook_outbox (
+        event_id uuid PRIMARY KEY,
+        event_type text NOT NULL,
+        account_id text NOT NULL,
+        rule_id text NOT NULL,
+        body text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL
+      )
+    `.execute(db);
+    await sql`CREATE INDEX webhook_outbox_position ON webhook_outbox (position_commit, position_prepare)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE webhook_outbox`.execute(db);
+  },
+};
+
+// --- end webhooks ---------------------------------------------------------------------------------
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
   '2026-11-29T02-totals': totals,
   '2026-12-01T01-credit-grants': creditGrants,
+  '2026-12-02T10-webhook-outbox': webhookOutbox,
 };

@@ -12,3 +12,4 @@ export * from './rejection';
 export * from './reads';
 export { usageCsv } from './csv';
 export * from './queries';
+export * from './webhooks';
