@@ -98,6 +98,8 @@ const webhookMigrations: Record<string, Migration> = {
       await sql`
         CREATE TABLE webhook_deliveries (
           delivery_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          -- The order the delivery log lists them in (newest first) and pages by.
+          seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
           event_id uuid NOT NULL,
           endpoint_id text NOT NULL,
           event_type text NOT NULL,
@@ -119,13 +121,8 @@ const webhookMigrations: Record<string, Migration> = {
         db,
       );
       // What the delivery log lists: newest first, per endpoint or account.
-      await sql`CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, created_at DESC, delivery_id)`.execute(
-        db,
-      );
-      await sql`CREATE INDEX webhook_deliveries_account ON webhook_deliveries (account_id, created_at DESC, delivery_id)`.execute(
-        db,
-      );
-      await sql`CREATE INDEX webhook_deliveries_recent ON webhook_deliveries (created_at DESC, delivery_id)`.execute(db);
+      await sql`CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, seq)`.execute(db);
+      await sql`CREATE INDEX webhook_deliveries_account ON webhook_deliveries (account_id, seq)`.execute(db);
       await sql`
         CREATE TABLE webhook_delivery_attempts (
           delivery_id uuid NOT NULL,

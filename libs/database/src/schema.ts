@@ -61,6 +61,8 @@ export interface WebhookEndpointsTable {
 /** One outbox row for one endpoint, owned by the delivery worker (a rebuild never touches it). */
 export interface WebhookDeliveriesTable {
   delivery_id: Generated<string>;
+  /** The order the delivery log lists them in. */
+  seq: Generated<bigint>;
   event_id: string;
   endpoint_id: string;
   event_type: string;
