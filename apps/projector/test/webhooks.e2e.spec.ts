@@ -182,7 +182,13 @@ it('a receiver that is down (connection refused) gets every alert once it is up,
   const port = await freePort();
   const { status } = await admin().command(
     '/v1/webhook-endpoints',
-    { endpointId: 'down', url: `http://127.0.0.1:${port}/down`, secret: SECRET, eventTypes: ['alert.fired'], accounts: [accountId] },
+    {
+      endpointId: 'down',
+      url: `http://127.0.0.1:${port}/down`,
+      secret: SECRET,
+      eventTypes: ['alert.fired'],
+      accounts: [accountId],
+    },
     'endpoint-down',
   );
   expect(status).toBe(200);

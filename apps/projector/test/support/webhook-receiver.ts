@@ -42,8 +42,12 @@ export async function startReceiver(port = 0): Promise<Receiver> {
       const header = request.headers[SIGNATURE_HEADER.toLowerCase()];
       const verified =
         route !== undefined &&
-        verifyWebhook({ body, header: typeof header === 'string' ? header : undefined, secrets: route.secret, now: new Date() })
-          .ok;
+        verifyWebhook({
+          body,
+          header: typeof header === 'string' ? header : undefined,
+          secrets: route.secret,
+          now: new Date(),
+        }).ok;
       received.push({ path, body, headers: request.headers, verified });
       if (!route) {
         response.writeHead(404).end('no such receiver');
