@@ -4,16 +4,20 @@
  * over their reservation), fail or are cancelled, places and releases settlement holds, has grants
  * lapse, renews its period, is suspended and reactivated. Every command goes through decide; a
  * rejected one (not enough credits, say) is simply skipped, as a caller would see it refused.
+ * Alert rules fire and clear now and then: until the alert-rule commands are decided by the
+ * domain, those events are recorded directly (folded by evolve, like every other).
  */
 import { defined } from '../../../../test/support/defined';
 import { randomUUID } from 'node:crypto';
 import {
   decide,
+  event,
   evolve,
   initialState,
   type AccountState,
   type Credits,
   type LedgerCommand,
+  type LedgerEvent,
   type Principal,
 } from '@ledger/domain';
 import { accountStreamId, toEventToAppend, type EventStore, type EventToAppend } from '@ledger/event-store';
@@ -72,6 +76,39 @@ export function accountHistory(accountId: string, seed: number, minEvents: numbe
     return true;
   };
 
+  /** An event recorded without a command (see the header): folded, then appended like the others. */
+  const record = (event: LedgerEvent): void => {
+    now += 1000;
+    const commandId = randomUUID();
+    evolve(state, event);
+    out.push(
+      toEventToAppend(event, randomUUID(), {
+        commandId,
+        commandType: 'RecordAlert',
+        idempotencyKey: `${accountId}:${out.length}`,
+        requestHash: 'sha256:test',
+        correlationId: commandId,
+        causationId: commandId,
+        principal: PRINCIPAL.id,
+        occurredAt: iso(now),
+      }),
+    );
+  };
+  let steps = 0;
+  const toggleAlert = (): void => {
+    const kind = 'available_below' as const;
+    const rule = state.alertRules.get('low-balance');
+    if (!rule) {
+      record(event('AlertRuleDefined', { accountId, ruleId: 'low-balance', kind, threshold: '50' }));
+    } else if (rule.firing) {
+      record(event('AlertCleared', { accountId, ruleId: 'low-balance', kind }));
+    } else {
+      record(
+        event('AlertFired', { accountId, ruleId: 'low-balance', kind, threshold: '50', observed: '12.5', subject: null }),
+      );
+    }
+  };
+
   const projects = ['proj-research', 'proj-support', 'proj-ops'];
   send({ type: 'OpenBillingAccount', accountId, name: `Workspace ${accountId}` });
   send({
@@ -84,6 +121,7 @@ export function accountHistory(accountId: string, seed: number, minEvents: numbe
   send({ type: 'GrantCredits', accountId, grantId: `grant-${grantNo++}`, source: 'top_up', amount: amount(200, 400) });
 
   while (out.length < minEvents) {
+    if (++steps % 25 === 0) toggleAlert();
     if (now >= periodStart + PERIOD_MS) {
       periodStart += PERIOD_MS;
       send({
