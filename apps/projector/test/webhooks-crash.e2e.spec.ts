@@ -54,19 +54,17 @@ test('SIGKILLed mid-delivery and restarted, it delivers every alert, none lost',
   await openAccount(store, 'crash');
   await defineRule(store, 'crash', 'low');
   receiver.route('/held', SECRET, (n) => (n === 1 ? 'hang' : 200));
-  const defined = await ledger
-    .client(ADMIN.key)
-    .command(
-      '/v1/webhook-endpoints',
-      {
-        endpointId: 'held',
-        url: receiver.url('/held'),
-        secret: SECRET,
-        eventTypes: ['alert.fired'],
-        accounts: ['crash'],
-      },
-      'endpoint-held',
-    );
+  const defined = await ledger.client(ADMIN.key).command(
+    '/v1/webhook-endpoints',
+    {
+      endpointId: 'held',
+      url: receiver.url('/held'),
+      secret: SECRET,
+      eventTypes: ['alert.fired'],
+      accounts: ['crash'],
+    },
+    'endpoint-held',
+  );
   expect(defined.status).toBe(200);
 
   const first = startWorker(build.script('main'), [], env());

@@ -5,7 +5,6 @@
  * is on a condition (the receiver's requests, the delivery log), never on the clock.
  */
 import { alertFiredDelivery, type WebhookDelivery } from '@ledger/contract';
-import type { LedgerDatabase } from '@ledger/database';
 import { freePort, type WebhookConfig } from '@ledger/platform';
 import { projectionNamed, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import type { Kysely } from 'kysely';

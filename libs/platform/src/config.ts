@@ -63,7 +63,10 @@ export interface WebhookConfig {
  * Development means the embedded Postgres without NODE_ENV=production: with a DATABASE_URL of its
  * own (or NODE_ENV=production) the ledger is someone's real one, and secure defaults apply.
  */
-export const isDevelopment = (config: Pick<LedgerConfig, 'databaseUrl'>, env: NodeJS.ProcessEnv = process.env): boolean =>
+export const isDevelopment = (
+  config: Pick<LedgerConfig, 'databaseUrl'>,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean =>
   env.NODE_ENV !== 'production' && (config.databaseUrl === undefined || env.LEDGER_EMBEDDED_POSTGRES === 'on');
 
 function webhookConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): WebhookConfig {

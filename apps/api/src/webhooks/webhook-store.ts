@@ -50,7 +50,9 @@ const encodeCursor = (seq: bigint): string => Buffer.from(`d${seq}`).toString('b
 function decodeCursor(text: string): bigint {
   const seq = /^d(\d{1,18})$/.exec(Buffer.from(text, 'base64url').toString())?.[1];
   if (seq === undefined) {
-    throw new LedgerHttpError(reject('validation_failed', 'cursor: not a cursor this API gave out', { field: 'cursor' }));
+    throw new LedgerHttpError(
+      reject('validation_failed', 'cursor: not a cursor this API gave out', { field: 'cursor' }),
+    );
   }
   return BigInt(seq);
 }
@@ -73,7 +75,12 @@ export class WebhookStore {
       // A concurrent request with this key waits here until the first one commits, then reads its answer.
       const claimed = await tx
         .insertInto('idempotency_keys')
-        .values({ principal_id: principalId, idempotency_key: key, request_hash: requestHash, command_type: DEFINE_ENDPOINT })
+        .values({
+          principal_id: principalId,
+          idempotency_key: key,
+          request_hash: requestHash,
+          command_type: DEFINE_ENDPOINT,
+        })
         .onConflict((oc) => oc.columns(['principal_id', 'idempotency_key']).doNothing())
         .returning('principal_id')
         .executeTakeFirst();
@@ -138,8 +145,15 @@ export class WebhookStore {
     });
   }
 
-  async list(after: string | undefined, limit: number): Promise<{ endpoints: WebhookEndpoint[]; nextCursor: string | null }> {
-    let query = this.db.selectFrom('webhook_endpoints').selectAll().orderBy('endpoint_id').limit(limit + 1);
+  async list(
+    after: string | undefined,
+    limit: number,
+  ): Promise<{ endpoints: WebhookEndpoint[]; nextCursor: string | null }> {
+    let query = this.db
+      .selectFrom('webhook_endpoints')
+      .selectAll()
+      .orderBy('endpoint_id')
+      .limit(limit + 1);
     if (after !== undefined) query = query.where('endpoint_id', '>', after);
     const rows = await query.execute();
     const page = rows.slice(0, limit);
@@ -204,7 +218,12 @@ export class WebhookStore {
     const row = await this.db.transaction().execute(async (tx) => {
       const updated = await tx
         .updateTable('webhook_deliveries')
-        .set({ status: 'pending', next_attempt_at: sql<Date>`now()`, horizon_from: sql<Date>`now()`, updated_at: sql<Date>`now()` })
+        .set({
+          status: 'pending',
+          next_attempt_at: sql<Date>`now()`,
+          horizon_from: sql<Date>`now()`,
+          updated_at: sql<Date>`now()`,
+        })
         .where('delivery_id', '=', deliveryId)
         .returningAll()
         .executeTakeFirst();

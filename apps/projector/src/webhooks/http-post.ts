@@ -25,10 +25,13 @@ export interface PostOptions {
 
 /** The answer's first characters, printable: control characters would reach the log's readers. */
 export function snippetOf(bytes: Buffer): string {
-  return bytes
-    .toString('utf8')
-    .slice(0, MAX_RESPONSE_SNIPPET_LENGTH)
-    .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ');
+  return (
+    bytes
+      .toString('utf8')
+      .slice(0, MAX_RESPONSE_SNIPPET_LENGTH)
+      // eslint-disable-next-line no-control-regex -- matching control characters is the point
+      .replace(/[\u0000-\u001f\u007f-\u009f\u2028\u2029]/g, ' ')
+  );
 }
 
 const describe = (error: unknown): string => {

@@ -104,7 +104,14 @@ export function accountHistory(accountId: string, seed: number, minEvents: numbe
       record(event('AlertCleared', { accountId, ruleId: 'low-balance', kind }));
     } else {
       record(
-        event('AlertFired', { accountId, ruleId: 'low-balance', kind, threshold: '50', observed: '12.5', subject: null }),
+        event('AlertFired', {
+          accountId,
+          ruleId: 'low-balance',
+          kind,
+          threshold: '50',
+          observed: '12.5',
+          subject: null,
+        }),
       );
     }
   };
