@@ -8,6 +8,7 @@ import { alertFiredDelivery, type WebhookDelivery } from '@ledger/contract';
 import { freePort, type WebhookConfig } from '@ledger/platform';
 import { projectionNamed, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import type { Kysely } from 'kysely';
+import pg from 'pg';
 import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 import { waitFor, waitUntil } from '../../../test/support/wait';
@@ -267,6 +268,48 @@ it('an endpoint receives only its accounts and event types; a disabled one nothi
   await settled(after, 'picky', 'delivered');
   expect((await deliveries({ endpointId: 'picky' })).map((d) => [d.eventId, d.accountId])).toEqual([[after, mine]]);
   expect(receiver.received('/picky')).toHaveLength(1);
+});
+
+it('survives losing every database connection, mid-delivery included: nothing lost', async () => {
+  const accountId = await accountWithRule();
+  await defineEndpoint('reconnect', '/reconnect', [accountId], (n) => (n === 1 ? 'hang' : 200));
+  const held = await fireAlert(store(), accountId, 'low');
+  await waitUntil(() => receiver.hanging('/reconnect') === 1, 'the held delivery');
+  // What a Postgres restart does to its clients: every connection of the database dropped at once.
+  const admin = new pg.Client({ connectionString: ledger.database.url });
+  await admin.connect();
+  try {
+    const { rows } = await admin.query<{ dropped: number }>(
+      `SELECT count(pg_terminate_backend(pid))::int AS dropped FROM pg_stat_activity
+        WHERE datname = current_database() AND pid <> pg_backend_pid()`,
+    );
+    expect(rows[0]!.dropped).toBeGreaterThan(0);
+  } finally {
+    await admin.end();
+  }
+  const after = await fireAlert(store(), accountId, 'low', { clearFirst: true });
+  await settled(held, 'reconnect', 'delivered');
+  await settled(after, 'reconnect', 'delivered');
+  const ids = receiver.received('/reconnect').map((r) => (JSON.parse(r.body) as { id: string }).id);
+  expect(new Set(ids)).toEqual(new Set([held, after]));
+});
+
+it('pages the delivery log, newest first', async () => {
+  const accountId = await accountWithRule();
+  await defineEndpoint('paged', '/paged', [accountId]);
+  const fired: string[] = [];
+  for (let i = 0; i < 3; i++) fired.push(await fireAlert(store(), accountId, 'low', { clearFirst: i > 0 }));
+  for (const eventId of fired) await settled(eventId, 'paged', 'delivered');
+  const seen: string[] = [];
+  let cursor: string | null = null;
+  do {
+    const query: string = `endpointId=paged&limit=2${cursor ? `&cursor=${cursor}` : ''}`;
+    const { body } = await admin().get(`/v1/webhook-deliveries?${query}`);
+    expect(body.deliveries.length).toBeLessThanOrEqual(2);
+    seen.push(...body.deliveries.map((d: WebhookDelivery) => d.eventId));
+    cursor = body.nextCursor;
+  } while (cursor);
+  expect(seen).toEqual([...fired].reverse());
 });
 
 it('an alert for several endpoints is one delivery per endpoint, filtered in the log', async () => {
