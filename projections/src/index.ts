@@ -4,15 +4,17 @@ import { grantsProjection } from './grants';
 import type { Projection } from './projection';
 import { runsProjection } from './runs';
 import { usageProjection } from './usage';
+import { webhooksProjection } from './webhooks';
 
 export * from './read-models';
 export type { ProjectedEvent, Projection } from './projection';
 export { RowMemory, type RowRecall, type StagedRows } from './memory';
 export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
-export { balancesProjection, grantsProjection, runsProjection, usageProjection };
+export { balancesProjection, grantsProjection, runsProjection, usageProjection, webhooksProjection };
 // alerts (issue #17)
 export { alertsProjection, alertHandlers, type AlertWrite } from './alerts';
+export { alertFiredBody, webhookHandlers, type OutboxRow } from './webhooks';
 export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';
 export { runHandlers, type RunWrite } from './runs';
@@ -26,6 +28,7 @@ export const projections: readonly Projection[] = [
   grantsProjection,
   // alerts (issue #17)
   alertsProjection,
+  webhooksProjection,
 ];
 
 export const projectionNames: readonly string[] = projections.map((projection) => projection.name);

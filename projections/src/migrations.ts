@@ -21,6 +21,8 @@ export const readModelTableNames = [
   // alerts (issue #17)
   'alert_rules',
   'alert_firings',
+  // webhooks (issue #17)
+  'webhook_outbox',
   'projection_checkpoints',
 ] as const;
 
@@ -39,6 +41,8 @@ export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], 
   // alerts (issue #17)
   alert_rules: ['account_id', 'rule_id'],
   alert_firings: ['event_id'],
+  // webhooks (issue #17)
+  webhook_outbox: ['event_id'],
   projection_checkpoints: ['projection'],
 };
 
@@ -398,6 +402,35 @@ const alerts: Migration = {
 
 // --- end alerts -----------------------------------------------------------------------------------
 
+// --- webhooks (issue #17) -------------------------------------------------------------------------
+
+/**
+ * The webhook outbox (projection `webhooks`): its own projection, so an existing database fills it
+ * by catching up from position zero. The delivery worker reads it in position order.
+ */
+const webhookOutbox: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      CREATE TABLE webhook_outbox (
+        event_id uuid PRIMARY KEY,
+        event_type text NOT NULL,
+        account_id text NOT NULL,
+        rule_id text NOT NULL,
+        body text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL
+      )
+    `.execute(db);
+    await sql`CREATE INDEX webhook_outbox_position ON webhook_outbox (position_commit, position_prepare)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE webhook_outbox`.execute(db);
+  },
+};
+
+// --- end webhooks ---------------------------------------------------------------------------------
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
@@ -405,4 +438,5 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-12-01T01-credit-grants': creditGrants,
   // alerts (issue #17)
   '2026-12-02T11-alerts': alerts,
+  '2026-12-02T10-webhook-outbox': webhookOutbox,
 };

@@ -3,7 +3,7 @@
  * Money columns are Postgres bigint (credits in 10^-4 units, CNY in fen), read back as bigint.
  * Every row names the global position of the event that last wrote it (commit/prepare).
  */
-import type { UsageKind } from '@ledger/contract';
+import type { UsageKind, WebhookEventType } from '@ledger/contract';
 import type { AlertKind } from '@ledger/domain';
 import type { ColumnType, Generated } from 'kysely';
 
@@ -212,6 +212,21 @@ export interface AlertFiringsTable extends WrittenAt {
 }
 
 // --- end alerts ----------------------------------------------------------------------------------
+// --- webhooks (issue #17): the outbox the delivery worker fans out -------------------------------
+
+/** One row per event a webhook receiver may subscribe to, holding the exact body every delivery sends. */
+export interface WebhookOutboxTable extends WrittenAt {
+  /** The event's id: the delivery body's `id`. */
+  event_id: string;
+  event_type: WebhookEventType;
+  account_id: string;
+  rule_id: string;
+  /** The JSON text sent and signed, byte for byte. */
+  body: string;
+  occurred_at: Date;
+}
+
+// --- end webhooks ---------------------------------------------------------------------------------
 
 export interface ProjectionCheckpointsTable {
   projection: string;
@@ -238,5 +253,6 @@ export interface ReadModelTables {
   credit_grants: CreditGrantsTable;
   alert_rules: AlertRulesTable;
   alert_firings: AlertFiringsTable;
+  webhook_outbox: WebhookOutboxTable;
   projection_checkpoints: ProjectionCheckpointsTable;
 }

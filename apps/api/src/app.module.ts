@@ -16,6 +16,7 @@ import { RunsModule } from './runs/runs.module';
 import { SettlementHoldsModule } from './settlement-holds/settlement-holds.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { UsageModule } from './usage/usage.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { WorkspaceModule } from './workspace/workspace.module';
 
 @Module({})
@@ -41,6 +42,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         DocsModule,
+        WebhooksModule,
         WorkspaceModule,
       ],
     };

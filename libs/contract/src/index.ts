@@ -14,3 +14,4 @@ export { usageCsv } from './csv';
 export * from './queries';
 // alerts (issue #17)
 export * from './alerts';
+export * from './webhooks';

@@ -18,6 +18,9 @@ export const ZERO: GlobalPosition = { commit: 0n, prepare: 0n };
  */
 export const CHECKPOINTS_CHANNEL = 'ledger_checkpoints';
 
+/** The API notifies this channel when webhook endpoints or deliveries change: the worker looks at once. */
+export const WEBHOOKS_CHANNEL = 'ledger_webhooks';
+
 export interface Checkpoint {
   readonly position: GlobalPosition;
   readonly eventsApplied: bigint;

@@ -194,6 +194,17 @@ export const rejectionCatalogue = {
   },
   alert_rule_not_found: { kind: 'not_found', summary: 'There is no alert rule with this id on this account.' },
   alert_rule_limit: { kind: 'unprocessable', summary: 'The account has as many alert rules as it may have.' },
+  // Webhooks (operational configuration, not ledger commands)
+  webhook_endpoint_conflict: {
+    kind: 'conflict',
+    summary: 'A webhook endpoint with this id exists already, with a different definition.',
+  },
+  webhook_endpoint_not_found: { kind: 'not_found', summary: 'There is no webhook endpoint with this id.' },
+  webhook_target_refused: {
+    kind: 'unprocessable',
+    summary: 'The webhook URL names an internal address (loopback, private, link-local), refused outside development.',
+  },
+  webhook_delivery_not_found: { kind: 'not_found', summary: 'There is no webhook delivery with this id.' },
 } as const satisfies Record<string, RejectionSpec>;
 
 export type RejectionCode = keyof typeof rejectionCatalogue;

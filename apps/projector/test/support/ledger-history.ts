@@ -4,6 +4,8 @@
  * over their reservation), fail or are cancelled, places and releases settlement holds, has grants
  * lapse, renews its period, is suspended and reactivated. Every command goes through decide; a
  * rejected one (not enough credits, say) is simply skipped, as a caller would see it refused.
+ * Alert rules are defined early, so that they fire and clear as the history moves (and the webhook
+ * outbox gets rows).
  */
 import { defined } from '../../../../test/support/defined';
 import { randomUUID } from 'node:crypto';
