@@ -4,6 +4,7 @@
  * POSTing to a real HTTP receiver that verifies every signature with the client library. Every wait
  * is on a condition (the receiver's requests, the delivery log), never on the clock.
  */
+import { randomUUID } from 'node:crypto';
 import { alertFiredDelivery, type WebhookDelivery } from '@ledger/contract';
 import { freePort, type WebhookConfig } from '@ledger/platform';
 import { projectionNamed, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
@@ -328,4 +329,59 @@ test('retries back off exponentially with jitter, up to the cap', () => {
   const delays = [1, 2, 3, 4, 10].map((attempt) => retryDelayMs(attempt, 100, 1000, () => 0.999999));
   expect(delays).toEqual([100, 200, 400, 800, 1000]);
   expect(retryDelayMs(3, 100, 1000, () => 0)).toBe(200);
+});
+
+it('a rule defined over HTTP: its crossing by a run fires one signed delivery; staying below fires none', async () => {
+  const accountId = `wh-api-${++seq}`;
+  const service = ledger.client();
+  const send = async (path: string, body: unknown) => {
+    const answer = await service.command(path, body, randomUUID());
+    expect([path, answer.status]).toEqual([path, 200]);
+    return answer.body as { events: Array<{ type: string; eventId: string }> };
+  };
+  const day = 24 * 60 * 60 * 1000;
+  await send('/v1/accounts', { accountId, name: accountId });
+  await send(`/v1/accounts/${accountId}/subscription`, {
+    plan: {
+      planId: 'growth',
+      name: 'Growth',
+      includedCredits: '100',
+      capabilityBands: ['standard'],
+      rateCard: [{ action: 'workflow.run', capabilityBand: 'standard', minimumCost: '0' }],
+      creditPriceFen: '100',
+      settlementThresholdFen: '10000',
+    },
+    period: { start: new Date(Date.now() - day).toISOString(), end: new Date(Date.now() + 30 * day).toISOString() },
+  });
+  await send(`/v1/accounts/${accountId}/projects`, { projectId: 'p1' });
+  await send(`/v1/accounts/${accountId}/alert-rules`, { ruleId: 'low', kind: 'available_below', threshold: '50' });
+  await defineEndpoint('api-driven', '/api-driven', [accountId]);
+  const run = (runId: string, estimatedCost: string) =>
+    send(`/v1/accounts/${accountId}/runs`, {
+      runId,
+      projectId: 'p1',
+      action: 'workflow.run',
+      capabilityBand: 'standard',
+      estimatedCost,
+    });
+
+  expect((await run('r1', '30')).events.map((e) => e.type)).not.toContain('AlertFired'); // 70 left
+  const crossing = await run('r2', '30'); // 40 left: below 50
+  const fired = crossing.events.find((e) => e.type === 'AlertFired');
+  expect(fired).toBeDefined();
+  expect((await run('r3', '5')).events.map((e) => e.type)).not.toContain('AlertFired'); // still below
+
+  await settled(fired!.eventId, 'api-driven', 'delivered');
+  const [request, ...more] = receiver.received('/api-driven');
+  expect(more).toEqual([]);
+  expect(request!.verified).toBe(true);
+  expect(JSON.parse(request!.body)).toEqual({
+    id: fired!.eventId,
+    type: 'alert.fired',
+    accountId,
+    ruleId: 'low',
+    kind: 'available_below',
+    occurredAt: expect.any(String),
+    data: { threshold: '50', observed: '40', subject: null },
+  });
 });
