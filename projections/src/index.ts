@@ -1,4 +1,5 @@
 import { balancesProjection } from './balances';
+import { dailyProjection } from './daily';
 import { grantsProjection } from './grants';
 import type { Projection } from './projection';
 import { runsProjection } from './runs';
@@ -9,6 +10,7 @@ export type { ProjectedEvent, Projection } from './projection';
 export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
 export { balancesProjection, grantsProjection, runsProjection, usageProjection };
+export { dailyProjection, utcDayOf } from './daily';
 export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';
 export { runHandlers, type RunWrite } from './runs';
@@ -20,6 +22,7 @@ export const projections: readonly Projection[] = [
   usageProjection,
   runsProjection,
   grantsProjection,
+  dailyProjection,
 ];
 
 export const projectionNames: readonly string[] = projections.map((projection) => projection.name);

@@ -18,6 +18,9 @@ export const readModelTableNames = [
   'run_totals',
   'usage_totals',
   'credit_grants',
+  // daily projection
+  'daily_balances',
+  'subscription_periods',
   'projection_checkpoints',
 ] as const;
 
@@ -33,6 +36,9 @@ export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], 
   run_totals: ['account_id', 'project_id'],
   usage_totals: ['account_id', 'project_id'],
   credit_grants: ['account_id', 'grant_id'],
+  // daily projection
+  daily_balances: ['account_id', 'project_id', 'day'],
+  subscription_periods: ['account_id', 'period_start'],
   projection_checkpoints: ['projection'],
 };
 
@@ -326,9 +332,55 @@ const creditGrants: Migration = {
   },
 };
 
+/**
+ * The daily projection's tables, behind the overview's charts. Its own projection (`daily`), so an
+ * existing database fills them by catching up from position zero.
+ */
+const dailyFigures: Migration = {
+  async up(db: Kysely<unknown>) {
+    // No non-negative checks, as on balance_buckets: the rows hold running totals of deltas.
+    await sql`
+      CREATE TABLE daily_balances (
+        account_id text NOT NULL,
+        project_id text NOT NULL DEFAULT '',
+        day date NOT NULL,
+        included bigint NOT NULL,
+        bonus bigint NOT NULL,
+        reserved bigint NOT NULL,
+        consumed bigint NOT NULL,
+        hold bigint NOT NULL,
+        expired bigint NOT NULL,
+        available bigint,
+        consumed_in_day bigint NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, project_id, day),
+        CONSTRAINT daily_balances_available_on_account_rows CHECK ((project_id = '') = (available IS NOT NULL))
+      )
+    `.execute(db);
+    await sql`
+      CREATE TABLE subscription_periods (
+        account_id text NOT NULL,
+        period_start timestamptz NOT NULL,
+        period_end timestamptz NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, period_start)
+      )
+    `.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE subscription_periods`.execute(db);
+    await sql`DROP TABLE daily_balances`.execute(db);
+  },
+};
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
   '2026-11-29T02-totals': totals,
   '2026-12-01T01-credit-grants': creditGrants,
+  // daily projection
+  '2026-12-02T03-daily-figures': dailyFigures,
 };
