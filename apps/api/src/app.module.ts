@@ -3,6 +3,7 @@ import { CqrsModule } from '@nestjs/cqrs';
 import { AccountsModule } from './accounts/accounts.module';
 import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
+import { DailyModule } from './daily/daily.module';
 import { DocsModule } from './docs/docs.controller';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.controller';
@@ -32,6 +33,7 @@ export class AppModule {
         RunsModule,
         SettlementHoldsModule,
         OverviewModule,
+        DailyModule,
         UsageModule,
         EventsModule,
         IdentityModule,
