@@ -8,6 +8,7 @@ import { useLoad } from '../shared/use-load';
 import { resolveWorkspace, type AccountWorkspace, type NoAccountWorkspace } from '../shared/workspace';
 import { BalanceBuckets, HeadlineFigures } from './figures';
 import { EmptyAccountGuide, isEmptyAccount } from './empty-account';
+import { FiguresOverTime } from './figures-over-time';
 import { RecentEvents } from './recent-events';
 import { RelationshipMap } from './relationship-map';
 
@@ -82,6 +83,7 @@ function BillingContent({
       {isEmptyAccount(overview) && <EmptyAccountGuide overview={overview} />}
       <HeadlineFigures overview={overview} />
       <BalanceBuckets overview={overview} />
+      <FiguresOverTime workspace={workspace} place={here} />
       <RelationshipMap overview={overview} place={here} />
       <RecentEvents events={overview.recentEvents} place={here} />
       <p class="position">

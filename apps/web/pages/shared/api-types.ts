@@ -16,6 +16,7 @@ export type AccountEvent = contract.AccountEvent;
 export type AccountList = contract.AccountList;
 export type Me = contract.Me;
 export type WorkspaceSettings = contract.WorkspaceSettings;
+export type DailyFigures = contract.DailyFigures;
 
 /** What each read takes in its query string. */
 export type QueryOf<Read extends contract.ReadName> = contract.QueryOf<Read>;

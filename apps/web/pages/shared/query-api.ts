@@ -5,6 +5,7 @@
 import type {
   AccountEvent,
   AccountList,
+  DailyFigures,
   Me,
   Overview,
   ProjectBuckets,
@@ -86,6 +87,7 @@ export interface QueryApi {
   projects(accountId: string, options: QueryOf<'projects'>): Promise<ProjectBuckets>;
   event(accountId: string, revision: string): Promise<AccountEvent>;
   usageCsv(accountId: string, filters: UsageFilters): Promise<Blob>;
+  daily(accountId: string, query: QueryOf<'daily'>): Promise<DailyFigures>;
 }
 
 export function queryApi(key: string): QueryApi {
@@ -98,5 +100,6 @@ export function queryApi(key: string): QueryApi {
     event: (accountId, revision) => json(`${account(accountId)}/events/${encodeURIComponent(revision)}`, key),
     usageCsv: async (accountId, query) =>
       (await answer(pathWith(`${account(accountId)}/usage.csv`, { ...query }), key)).blob(),
+    daily: (accountId, query) => json(pathWith(`${account(accountId)}/daily`, { ...query }), key),
   };
 }
