@@ -3,6 +3,7 @@
  * boundaries marked. With a project chosen, reserved and held are that project's share, and
  * available stays the account's: the wallet belongs to the account and every project draws on it.
  */
+import { useMemo } from 'preact/hooks';
 import type { DailyFigures } from '../shared/api-types';
 import { Chart, ChartFigure, DailyTable, type ChartSeries } from '../shared/chart';
 
@@ -20,9 +21,12 @@ export function balanceSeries(figures: DailyFigures): ChartSeries[] {
 }
 
 export function BalanceChart({ figures }: { figures: DailyFigures }) {
-  const days = figures.days.map((d) => d.day);
-  const series = balanceSeries(figures);
-  const boundaries = figures.periods.map((p) => p.start).filter((start) => start.slice(0, 10) >= figures.from);
+  const days = useMemo(() => figures.days.map((d) => d.day), [figures]);
+  const series = useMemo(() => balanceSeries(figures), [figures]);
+  const boundaries = useMemo(
+    () => figures.periods.map((p) => p.start).filter((start) => start.slice(0, 10) >= figures.from),
+    [figures],
+  );
   return (
     <ChartFigure
       id="balance-chart-title"

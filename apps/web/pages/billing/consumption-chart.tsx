@@ -1,4 +1,5 @@
 /** Credits consumed each day, stacked by project; with a project chosen, that project's alone. */
+import { useMemo } from 'preact/hooks';
 import type { DailyFigures } from '../shared/api-types';
 import { Chart, ChartFigure, DailyTable, type ChartSeries } from '../shared/chart';
 
@@ -14,8 +15,8 @@ export function consumptionSeries(figures: DailyFigures): ChartSeries[] {
 }
 
 export function ConsumptionChart({ figures }: { figures: DailyFigures }) {
-  const days = figures.days.map((d) => d.day);
-  const series = consumptionSeries(figures);
+  const days = useMemo(() => figures.days.map((d) => d.day), [figures]);
+  const series = useMemo(() => consumptionSeries(figures), [figures]);
   return (
     <ChartFigure
       id="consumption-chart-title"

@@ -129,7 +129,8 @@ export function Chart(props: ChartProps) {
       resize.disconnect();
       plot.destroy();
     };
-  }, [props]);
+    // Drawn again only when what it shows changes, not whenever the page around it renders.
+  }, [props.label, props.days, props.series, props.marks, props.height]);
   return <div class="chart" ref={box} role="img" aria-label={props.label} data-chart={props.label} />;
 }
 
