@@ -19,7 +19,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { balanceHandlers, type BucketDelta } from './balances';
 import type { Projection, ProjectedEvent } from './projection';
 import type { DailyBalancesTable, ReadModelTables, SubscriptionPeriodsTable } from './read-models';
-import { fromDocument, keyOf, occurredAt, writesOf, writtenBy } from './shared';
+import { fromDocument, inSlices, keyOf, occurredAt, writesOf, writtenBy } from './shared';
 
 export type DailyBalanceRow = Selectable<DailyBalancesTable>;
 type PeriodRow = Selectable<SubscriptionPeriodsTable>;
@@ -110,26 +110,45 @@ const dailyColumns = [
   'position_prepare',
 ] as const satisfies ReadonlyArray<keyof DailyBalanceRow>;
 
-/** The latest row of every (account, project) of these accounts: where their next day starts from. */
-async function latestRows(db: Kysely<ReadModelTables>, accounts: readonly string[]): Promise<DailyBalanceRow[]> {
-  if (accounts.length === 0) return [];
-  const rows = await db
-    .selectFrom('daily_balances')
-    .distinctOn(['account_id', 'project_id'])
-    .select([...dailyColumns.filter((column) => column !== 'day'), sql<string>`day::text`.as('day')])
-    .where('account_id', 'in', accounts)
-    .orderBy('account_id')
-    .orderBy('project_id')
-    .orderBy('day', 'desc')
-    .execute();
-  return rows.map((row) => ({
-    ...row,
-    ...Object.fromEntries(shareBucketNames.map((name) => [name, BigInt(row[name])])),
-    available: row.available === null ? null : BigInt(row.available),
-    consumed_in_day: BigInt(row.consumed_in_day),
-    position_commit: BigInt(row.position_commit),
-    position_prepare: BigInt(row.position_prepare),
-  }));
+/**
+ * The latest row of each (account, project) a batch moves: where its next day starts from. One
+ * probe of the primary key's index per pair (its greatest day), however long the account's history.
+ */
+async function latestRows(db: Kysely<ReadModelTables>, keys: ReadonlyArray<readonly [string, string]>) {
+  const found: DailyBalanceRow[] = [];
+  for (const slice of inSlices(keys, 2)) {
+    const rows = await db
+      .selectFrom('daily_balances as d')
+      .select([...dailyColumns.filter((column) => column !== 'day'), sql<string>`d.day::text`.as('day')])
+      .where((eb) =>
+        eb(
+          eb.refTuple('d.account_id', 'd.project_id'),
+          'in',
+          slice.map(([account, project]) => eb.tuple(account, project)),
+        ),
+      )
+      .where('d.day', '=', (eb) =>
+        eb
+          .selectFrom('daily_balances as m')
+          .select((m) => m.fn.max('m.day').as('day'))
+          .whereRef('m.account_id', '=', 'd.account_id')
+          .whereRef('m.project_id', '=', 'd.project_id'),
+      )
+      .execute();
+    for (const row of rows) {
+      found.push({
+        ...row,
+        ...(Object.fromEntries(shareBucketNames.map((name) => [name, BigInt(row[name])])) as ReturnType<
+          typeof zeroShareBuckets
+        >),
+        available: row.available === null ? null : BigInt(row.available),
+        consumed_in_day: BigInt(row.consumed_in_day),
+        position_commit: BigInt(row.position_commit),
+        position_prepare: BigInt(row.position_prepare),
+      });
+    }
+  }
+  return found;
 }
 
 async function writeDays(db: Kysely<ReadModelTables>, rows: DailyBalanceRow[]): Promise<void> {
@@ -181,12 +200,15 @@ export const dailyProjection: Projection = {
   name: 'daily',
   tables: ['daily_balances', 'subscription_periods'],
   async applyBatch(events, db) {
-    const accounts = new Set<string>();
+    const keys = new Map<string, readonly [string, string]>();
     for (const recorded of events) {
       const accountId = accountIdOfStream(recorded.streamId);
-      if (accountId !== undefined) accounts.add(accountId);
+      if (accountId === undefined) continue;
+      for (const projectId of ['', ...bucketMovesOf(recorded).keys()]) {
+        keys.set(keyOf([accountId, projectId]), [accountId, projectId]);
+      }
     }
-    const fold = new DailyFold(await latestRows(db, [...accounts]));
+    const fold = new DailyFold(await latestRows(db, [...keys.values()]));
     const periods = new Map<string, PeriodRow>();
     for (const recorded of events) {
       fold.apply(recorded);
