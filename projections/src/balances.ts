@@ -232,7 +232,7 @@ async function applyProjects(db: Kysely<ReadModelTables>, rows: AccountProjectRo
 export const balancesProjection: Projection = {
   name: 'balances',
   tables: ['balance_buckets', 'billing_accounts', 'account_projects'],
-  async applyBatch(events, db) {
+  async applyBatch(events, db, memory) {
     const buckets = new Map<string, BucketRowDelta>();
     const accounts: RowPatch<BillingAccountRow>[] = [];
     const projects = new Map<string, AccountProjectRow>();
@@ -251,7 +251,7 @@ export const balancesProjection: Projection = {
         }
       }
     }
-    await applyPatches(db, accountsTable, accounts);
+    await applyPatches(db, accountsTable, accounts, memory);
     await applyProjects(db, [...projects.values()]);
     await applyBuckets(db, [...buckets.values()]);
   },

@@ -75,8 +75,8 @@ const grantsTable: LatestStateTable<GrantRow> = { name: 'credit_grants', key: ['
 export const grantsProjection: Projection = {
   name: 'grants',
   tables: ['credit_grants'],
-  async applyBatch(events, db) {
+  async applyBatch(events, db, memory) {
     const patches = events.flatMap((recorded) => writesOf(grantHandlers, recorded));
-    await applyPatches(db, grantsTable, patches);
+    await applyPatches(db, grantsTable, patches, memory);
   },
 };

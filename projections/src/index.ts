@@ -1,15 +1,21 @@
+import { alertsProjection } from './alerts';
 import { balancesProjection } from './balances';
 import { dailyProjection } from './daily';
 import { grantsProjection } from './grants';
 import type { Projection } from './projection';
 import { runsProjection } from './runs';
 import { usageProjection } from './usage';
+import { webhooksProjection } from './webhooks';
 
 export * from './read-models';
 export type { ProjectedEvent, Projection } from './projection';
+export { RowMemory, type RowRecall, type StagedRows } from './memory';
 export { readModelMigrations, readModelPrimaryKeys, readModelTableNames } from './migrations';
 export { toProjectedEvent } from './projected-event';
-export { balancesProjection, grantsProjection, runsProjection, usageProjection };
+export { balancesProjection, grantsProjection, runsProjection, usageProjection, webhooksProjection };
+// alerts (issue #17)
+export { alertsProjection, alertHandlers, type AlertWrite } from './alerts';
+export { alertFiredBody, webhookHandlers, type OutboxRow } from './webhooks';
 export { dailyProjection, utcDayOf } from './daily';
 export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';
@@ -22,6 +28,9 @@ export const projections: readonly Projection[] = [
   usageProjection,
   runsProjection,
   grantsProjection,
+  // alerts (issue #17)
+  alertsProjection,
+  webhooksProjection,
   dailyProjection,
 ];
 

@@ -18,6 +18,11 @@ export const readModelTableNames = [
   'run_totals',
   'usage_totals',
   'credit_grants',
+  // alerts (issue #17)
+  'alert_rules',
+  'alert_firings',
+  // webhooks (issue #17)
+  'webhook_outbox',
   // daily projection
   'daily_balances',
   'subscription_periods',
@@ -36,6 +41,11 @@ export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], 
   run_totals: ['account_id', 'project_id'],
   usage_totals: ['account_id', 'project_id'],
   credit_grants: ['account_id', 'grant_id'],
+  // alerts (issue #17)
+  alert_rules: ['account_id', 'rule_id'],
+  alert_firings: ['event_id'],
+  // webhooks (issue #17)
+  webhook_outbox: ['event_id'],
   // daily projection
   daily_balances: ['account_id', 'project_id', 'day'],
   subscription_periods: ['account_id', 'period_start'],
@@ -376,11 +386,109 @@ const dailyFigures: Migration = {
   },
 };
 
+// --- alerts (issue #17) ---------------------------------------------------------------------------
+
+/**
+ * Alert rules and their firings, the `alerts` projection's own tables: an existing database fills
+ * them by catching that projection up from position zero.
+ */
+const alerts: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      CREATE TABLE alert_rules (
+        account_id text NOT NULL,
+        rule_id text NOT NULL,
+        kind text NOT NULL,
+        threshold numeric,
+        status text NOT NULL CHECK (status IN ('active', 'removed')),
+        firing boolean NOT NULL,
+        defined_at timestamptz NOT NULL,
+        removed_at timestamptz,
+        fired_count bigint NOT NULL,
+        last_fired_at timestamptz,
+        last_cleared_at timestamptz,
+        last_observed numeric,
+        last_subject text,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, rule_id)
+      )
+    `.execute(db);
+    // What the grant scheduler asks: which credits_expiring rules wait for their due point.
+    await sql`CREATE INDEX alert_rules_expiry_watch ON alert_rules (account_id)
+      WHERE kind = 'credits_expiring' AND status = 'active' AND NOT firing`.execute(db);
+    await sql`
+      CREATE TABLE alert_firings (
+        event_id uuid PRIMARY KEY,
+        account_id text NOT NULL,
+        rule_id text NOT NULL,
+        kind text NOT NULL,
+        status text NOT NULL CHECK (status IN ('fired', 'cleared')),
+        threshold numeric,
+        observed numeric,
+        subject text,
+        occurred_at timestamptz NOT NULL,
+        -- text, as usage_ledger.command_id is: the usage filter compares the two
+        command_id text NOT NULL,
+        stream_revision bigint NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL
+      )
+    `.execute(db);
+    await sql`
+      CREATE INDEX alert_firings_account_recent
+        ON alert_firings (account_id, position_commit DESC, position_prepare DESC)
+    `.execute(db);
+    // The usage ledger's "fired an alert" filter: the commands of an account that fired one.
+    await sql`
+      CREATE INDEX alert_firings_account_command ON alert_firings (account_id, command_id) WHERE status = 'fired'
+    `.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE alert_firings`.execute(db);
+    await sql`DROP TABLE alert_rules`.execute(db);
+  },
+};
+
+// --- end alerts -----------------------------------------------------------------------------------
+
+// --- webhooks (issue #17) -------------------------------------------------------------------------
+
+/**
+ * The webhook outbox (projection `webhooks`): its own projection, so an existing database fills it
+ * by catching up from position zero. The delivery worker reads it in position order.
+ */
+const webhookOutbox: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`
+      CREATE TABLE webhook_outbox (
+        event_id uuid PRIMARY KEY,
+        event_type text NOT NULL,
+        account_id text NOT NULL,
+        rule_id text NOT NULL,
+        body text NOT NULL,
+        occurred_at timestamptz NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL
+      )
+    `.execute(db);
+    await sql`CREATE INDEX webhook_outbox_position ON webhook_outbox (position_commit, position_prepare)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE webhook_outbox`.execute(db);
+  },
+};
+
+// --- end webhooks ---------------------------------------------------------------------------------
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
   '2026-11-29T02-totals': totals,
   '2026-12-01T01-credit-grants': creditGrants,
+  // alerts (issue #17)
+  '2026-12-02T11-alerts': alerts,
+  '2026-12-02T10-webhook-outbox': webhookOutbox,
   // daily projection
   '2026-12-02T03-daily-figures': dailyFigures,
 };

@@ -6,6 +6,7 @@
 import type { LedgerEvent } from '@ledger/domain';
 import type { EventMetadata, GlobalPosition } from '@ledger/event-store';
 import type { Kysely } from 'kysely';
+import type { RowRecall } from './memory';
 import type { ReadModelTables } from './read-models';
 
 /** A ledger event as recorded: the domain fact, where it sits, and who caused it. */
@@ -29,7 +30,9 @@ export interface Projection {
   readonly queryOnlyIndexes?: readonly string[];
   /**
    * Applies events in order. `db` is a transaction, possibly bound to a shadow schema with
-   * `withSchema`: use unqualified table names. Throwing rolls the whole batch back.
+   * `withSchema`: use unqualified table names. Throwing rolls the whole batch back. `memory`, when
+   * given, holds rows this projection wrote in earlier committed batches (memory.ts): a row found
+   * there need not be read, and every row written should be remembered.
    */
-  applyBatch(events: readonly ProjectedEvent[], db: Kysely<ReadModelTables>): Promise<void>;
+  applyBatch(events: readonly ProjectedEvent[], db: Kysely<ReadModelTables>, memory?: RowRecall): Promise<void>;
 }

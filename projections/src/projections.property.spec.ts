@@ -188,6 +188,17 @@ function record(actions: readonly Action[], outcomes?: Map<string, number>): Rec
       now,
     );
     for (const projectId of ['p-1', 'p-2']) ledger.must({ type: 'AttachProject', accountId, projectId }, now);
+    // alerts (issue #17): rules that fire and clear as the history moves
+    for (const [ruleId, kind, threshold] of [
+      ['low', 'available_below', '60'],
+      ['share', 'available_below_share', '0.3'],
+      ['payout', 'settlement_threshold_reached', undefined],
+      ['soon', 'credits_expiring', '2'],
+      ['owed', 'commercial_exception', undefined],
+      ['off', 'account_suspended', undefined],
+    ] as const) {
+      ledger.must({ type: 'DefineAlertRule', accountId, ruleId, kind, ...(threshold ? { threshold } : {}) }, now);
+    }
   }
   actions.forEach((action, serial) => {
     now = later(now, action.hours * HOUR);
@@ -266,6 +277,8 @@ describe('read models under random histories and random batch cuts', () => {
       'RunFailed',
       'RunCancelled',
       'ProjectAttached',
+      'AlertFired',
+      'AlertCleared',
     ].filter((type) => (seen.get(type) ?? 0) < 3);
     expect(rare).toEqual([]);
   });

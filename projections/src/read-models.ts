@@ -3,7 +3,8 @@
  * Money columns are Postgres bigint (credits in 10^-4 units, CNY in fen), read back as bigint.
  * Every row names the global position of the event that last wrote it (commit/prepare).
  */
-import type { UsageKind } from '@ledger/contract';
+import type { UsageKind, WebhookEventType } from '@ledger/contract';
+import type { AlertKind } from '@ledger/domain';
 import type { ColumnType, Generated } from 'kysely';
 
 /** Positions are (commit, prepare) pairs, ordered lexicographically; see libs/event-store/src/port.ts. */
@@ -169,6 +170,63 @@ export interface CreditGrantsTable extends WrittenAt {
   expired: bigint;
 }
 
+// --- alerts (issue #17): the `alerts` projection's tables -------------------------------------
+
+/**
+ * Every alert rule an account defined: its definition, whether it is firing now, and its history
+ * in figures. A removed rule stays, marked removed, until it is defined again.
+ */
+export interface AlertRulesTable extends WrittenAt {
+  account_id: string;
+  rule_id: string;
+  kind: AlertKind;
+  /** The kind's parameter as defined (credits, a share, days); null for the kinds without one. */
+  threshold: string | null;
+  status: 'active' | 'removed';
+  /** A condition rule whose condition holds now: it fired and has not cleared. */
+  firing: boolean;
+  defined_at: Date;
+  removed_at: Date | null;
+  fired_count: bigint;
+  last_fired_at: Date | null;
+  last_cleared_at: Date | null;
+  /** What the last firing observed (credits, or fen of held value), and what it was about. */
+  last_observed: string | null;
+  last_subject: string | null;
+}
+
+/** One row per AlertFired and per AlertCleared. */
+export interface AlertFiringsTable extends WrittenAt {
+  event_id: string;
+  account_id: string;
+  rule_id: string;
+  kind: AlertKind;
+  status: 'fired' | 'cleared';
+  threshold: string | null;
+  observed: string | null;
+  subject: string | null;
+  occurred_at: Date;
+  /** The command that appended it: the usage rows with this command_id are the movement that crossed. */
+  command_id: string;
+  stream_revision: bigint;
+}
+
+// --- end alerts ----------------------------------------------------------------------------------
+// --- webhooks (issue #17): the outbox the delivery worker fans out -------------------------------
+
+/** One row per event a webhook receiver may subscribe to, holding the exact body every delivery sends. */
+export interface WebhookOutboxTable extends WrittenAt {
+  /** The event's id: the delivery body's `id`. */
+  event_id: string;
+  event_type: WebhookEventType;
+  account_id: string;
+  rule_id: string;
+  /** The JSON text sent and signed, byte for byte. */
+  body: string;
+  occurred_at: Date;
+}
+
+// --- end webhooks ---------------------------------------------------------------------------------
 // ── daily projection (figures over time) ───────────────────────────────────────────────────────
 /**
  * The buckets of an account ('' as project_id) or of one project of it as they stood at the end of
@@ -229,6 +287,9 @@ export interface ReadModelTables {
   run_totals: RunTotalsTable;
   usage_totals: UsageTotalsTable;
   credit_grants: CreditGrantsTable;
+  alert_rules: AlertRulesTable;
+  alert_firings: AlertFiringsTable;
+  webhook_outbox: WebhookOutboxTable;
   daily_balances: DailyBalancesTable;
   subscription_periods: SubscriptionPeriodsTable;
   projection_checkpoints: ProjectionCheckpointsTable;

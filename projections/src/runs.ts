@@ -128,7 +128,7 @@ export const runsProjection: Projection = {
   name: 'runs',
   tables: ['runs', 'settlement_holds', 'run_totals'],
   queryOnlyIndexes: ['runs_account_project'],
-  async applyBatch(events, db) {
+  async applyBatch(events, db, memory) {
     const runs: RowPatch<RunRow>[] = [];
     const holds: RowPatch<HoldRow>[] = [];
     const totals = new BatchTotals(runTotals);
@@ -139,8 +139,8 @@ export const runsProjection: Projection = {
       }
       countRun(totals, recorded);
     }
-    await applyPatches(db, runsTable, runs);
-    await applyPatches(db, holdsTable, holds);
+    await applyPatches(db, runsTable, runs, memory);
+    await applyPatches(db, holdsTable, holds, memory);
     await totals.write(db);
   },
 };

@@ -5,6 +5,7 @@
  */
 import type { EventOf, EventType } from '@ledger/domain';
 import { sql, type Kysely } from 'kysely';
+import type { RowRecall } from './memory';
 import type { ProjectedEvent } from './projection';
 import type { ReadModelTables } from './read-models';
 
@@ -135,7 +136,7 @@ export function foldPatches<Row extends WrittenAt>(
 
 /** A latest-state table: its name and its primary key's columns, in the order of a patch's `id`. */
 export interface LatestStateTable<Row> {
-  readonly name: 'billing_accounts' | 'runs' | 'settlement_holds' | 'credit_grants';
+  readonly name: 'billing_accounts' | 'runs' | 'settlement_holds' | 'credit_grants' | 'alert_rules';
   readonly key: ReadonlyArray<keyof Row & string>;
   /** How a loaded row becomes an insertable one (e.g. jsonb read back as an object, written as text). */
   readonly fromLoaded?: (row: Row) => Row;
@@ -151,13 +152,20 @@ export async function applyPatches<Row extends WrittenAt>(
   db: Kysely<ReadModelTables>,
   table: LatestStateTable<Row>,
   patches: readonly RowPatch<Row>[],
+  memory?: RowRecall,
 ): Promise<void> {
   if (patches.length === 0) return;
   // The table is chosen at run time; the row types above keep the values honest.
   const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
   const existing = new Map<string, Row>();
+  const unknown: string[][] = [];
+  for (const id of idsToLoad(patches)) {
+    const remembered = memory?.recall(table.name, keyOf(id)) as Row | undefined;
+    if (remembered) existing.set(keyOf(id), remembered);
+    else unknown.push(id);
+  }
   const key = sql.join(table.key.map((column) => sql.ref(column)));
-  for (const slice of inSlices(idsToLoad(patches), table.key.length)) {
+  for (const slice of inSlices(unknown, table.key.length)) {
     const loaded = (await untyped
       .selectFrom(table.name)
       .selectAll()
@@ -167,7 +175,8 @@ export async function applyPatches<Row extends WrittenAt>(
       existing.set(keyOf(table.key.map((column) => String(row[column]))), table.fromLoaded?.(row) ?? row);
     }
   }
-  const rows = [...foldPatches(patches, existing, table.name).values()];
+  const folded = foldPatches(patches, existing, table.name);
+  const rows = [...folded.values()];
   const [first] = rows;
   if (!first) return;
   const columns = Object.keys(first);
@@ -188,6 +197,7 @@ export async function applyPatches<Row extends WrittenAt>(
         .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
     )
     .execute();
+  for (const [rowKey, row] of folded) memory?.remember(table.name, rowKey, row);
 }
 
 /**

@@ -302,6 +302,21 @@ export async function verifyReadModels(db: Kysely<ReadModelTables>, ledger: Reco
     }
   }
 
+  // alerts (issue #17): each rule's row is the domain's rule; one firing row per alert event.
+  const ruleRows = await db.selectFrom('alert_rules').selectAll().where('status', '=', 'active').execute();
+  const expectedRules = [...ledger.states].flatMap(([accountId, state]) =>
+    [...state.alertRules.values()].map((rule) => [accountId, rule.ruleId, rule.kind, rule.threshold, rule.firing]),
+  );
+  const sortRules = (rows: unknown[][]) => rows.map((row) => JSON.stringify(row)).sort();
+  expect(sortRules(ruleRows.map((r) => [r.account_id, r.rule_id, r.kind, r.threshold, r.firing]))).toEqual(
+    sortRules(expectedRules),
+  );
+  const firingRows = await db.selectFrom('alert_firings').select(['event_id', 'status']).execute();
+  const alertEvents = ledger.events.filter((e) => e.event.type === 'AlertFired' || e.event.type === 'AlertCleared');
+  expect(firingRows.map((row) => `${row.event_id} ${row.status}`).sort()).toEqual(
+    alertEvents.map((e) => `${e.metadata.eventId} ${e.event.type === 'AlertFired' ? 'fired' : 'cleared'}`).sort(),
+  );
+
   // The usage ledger: every row names a recorded event, every money movement has its rows.
   const ledgerRows = await db
     .selectFrom('usage_ledger')

@@ -9,6 +9,7 @@
  */
 import { formatCredits, type GrantSource } from '@ledger/domain';
 import { sql, type Kysely, type Selectable } from 'kysely';
+import type { RowRecall } from './memory';
 import type { Projection, ProjectedEvent } from './projection';
 import type { BillingEventsTable, ReadModelTables, UsageKind, UsageLedgerTable } from './read-models';
 import { insertByColumns, occurredAt, writesOf, writtenBy, type ColumnTypes, type Handlers } from './shared';
@@ -162,15 +163,32 @@ export const usageHandlers: Handlers<UsageWrite> = {
   BillingAccountClosed: ({ accountId }, at) => [billingEvent(at, accountId, null, 'Account closed', null)],
 };
 
+/** Where memory keeps an account's available credits after its latest ledger row. */
+const AVAILABLE_NOW = 'usage_ledger.available_after';
+
 /**
  * Each account's available credits after its latest ledger row, or 0 for an account without
- * one: one index probe per account (usage_ledger_account_position), however long its history.
+ * one: remembered from the batch that wrote that row, else one index probe per account
+ * (usage_ledger_account_position), however long its history.
  */
-async function availableNow(db: Kysely<ReadModelTables>, accountIds: string[]): Promise<Map<string, bigint>> {
-  const available = new Map<string, bigint>(accountIds.map((id) => [id, 0n]));
-  if (accountIds.length === 0) return available;
+async function availableNow(
+  db: Kysely<ReadModelTables>,
+  accountIds: string[],
+  memory: RowRecall | undefined,
+): Promise<Map<string, bigint>> {
+  const available = new Map<string, bigint>();
+  const unknown: string[] = [];
+  for (const accountId of accountIds) {
+    const remembered = memory?.recall(AVAILABLE_NOW, accountId);
+    if (typeof remembered === 'bigint') available.set(accountId, remembered);
+    else {
+      available.set(accountId, 0n);
+      unknown.push(accountId);
+    }
+  }
+  if (unknown.length === 0) return available;
   const rows = await db
-    .selectFrom(sql<{ account_id: string }>`unnest(${accountIds}::text[])`.as<'a'>(sql`a(account_id)`))
+    .selectFrom(sql<{ account_id: string }>`unnest(${unknown}::text[])`.as<'a'>(sql`a(account_id)`))
     .innerJoinLateral(
       (eb) =>
         eb
@@ -266,7 +284,7 @@ export const usageProjection: Projection = {
     'billing_events_account_recent',
     'billing_events_account_project_recent',
   ],
-  async applyBatch(events, db) {
+  async applyBatch(events, db, memory) {
     const movements: Array<{ at: ProjectedEvent; entries: UsageEntry[] }> = [];
     const billingEvents: BillingEventRow[] = [];
     const accounts = new Set<string>();
@@ -283,7 +301,7 @@ export const usageProjection: Projection = {
       if (entries.length > 0) movements.push({ at: recorded, entries });
     }
 
-    const available = await availableNow(db, [...accounts]);
+    const available = await availableNow(db, [...accounts], memory);
     const rows: UsageRow[] = [];
     const totals = new BatchTotals(usageTotals);
     for (const { at, entries } of movements) {
@@ -304,5 +322,6 @@ export const usageProjection: Projection = {
     await insertByColumns(db, 'usage_ledger', USAGE_COLUMNS, rows);
     await insertByColumns(db, 'billing_events', BILLING_EVENT_COLUMNS, billingEvents);
     await totals.write(db);
+    for (const accountId of accounts) memory?.remember(AVAILABLE_NOW, accountId, available.get(accountId));
   },
 };

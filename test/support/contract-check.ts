@@ -9,6 +9,7 @@ import { commandTypes } from '@ledger/domain';
 import { z } from 'zod';
 import { commandRoutes, PREVIEW_RUN_PATH } from '../../apps/api/src/commands/command-routes';
 import { readRoutes } from '../../apps/api/src/read-models/read-routes';
+import { webhookRoutes } from '../../apps/api/src/webhooks/webhook-routes';
 import { LedgerClient, type LedgerResponse } from '@ledger/client';
 
 interface ContractRoute {
@@ -42,6 +43,12 @@ const routes: readonly ContractRoute[] = [
     schema: contract.workspaceSettings,
   },
   { name: 'health', method: 'GET', pattern: /^\/health$/, schema: contract.health },
+  ...Object.entries(webhookRoutes).map(([name, route]) => ({
+    name,
+    method: route.method,
+    pattern: patternOf(`/v1/${route.path}`),
+    schema: route.response,
+  })),
   { name: 'commandBatch', method: 'POST', pattern: /^\/v1\/commands\/batch$/, schema: contract.commandBatchAnswer },
 ];
 

@@ -1,6 +1,7 @@
 import { Module, type DynamicModule } from '@nestjs/common';
 import { CqrsModule } from '@nestjs/cqrs';
 import { AccountsModule } from './accounts/accounts.module';
+import { AlertsModule } from './alerts/alerts.module';
 import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
 import { DailyModule } from './daily/daily.module';
@@ -16,6 +17,7 @@ import { RunsModule } from './runs/runs.module';
 import { SettlementHoldsModule } from './settlement-holds/settlement-holds.module';
 import { SubscriptionsModule } from './subscriptions/subscriptions.module';
 import { UsageModule } from './usage/usage.module';
+import { WebhooksModule } from './webhooks/webhooks.module';
 import { WorkspaceModule } from './workspace/workspace.module';
 
 @Module({})
@@ -32,6 +34,7 @@ export class AppModule {
         CreditsModule,
         RunsModule,
         SettlementHoldsModule,
+        AlertsModule,
         OverviewModule,
         DailyModule,
         UsageModule,
@@ -41,6 +44,7 @@ export class AppModule {
         AuditModule,
         HealthModule,
         DocsModule,
+        WebhooksModule,
         WorkspaceModule,
       ],
     };

@@ -34,6 +34,8 @@ const MAX_PARAMETERS = 65_000;
 export interface CheckpointMove {
   readonly projection: string;
   readonly from: GlobalPosition;
+  /** The checkpoint row's version as this projector last wrote or read it (checkpoints.ts). */
+  readonly fromVersion: string;
   readonly to: GlobalPosition;
   readonly events: number;
 }
@@ -94,11 +96,11 @@ export class BatchWrites {
   }
 
   /**
-   * Sends every waiting write and moves the checkpoints, in one statement; resolves to how many
-   * checkpoints stood where `moves` says they did (each such one is moved; the caller rolls back
-   * unless all were).
+   * Sends every waiting write and moves the checkpoints, in one statement; resolves to the new
+   * version of each checkpoint that stood where `moves` says it did, as the projector left it
+   * (each such one is moved; the caller rolls back unless all were).
    */
-  async commit(moves: readonly CheckpointMove[]): Promise<number> {
+  async commit(moves: readonly CheckpointMove[]): Promise<Map<string, string>> {
     const parts = this.take(() => true);
     const values = [
       moves.map((move) => move.projection),
@@ -107,6 +109,7 @@ export class BatchWrites {
       moves.map((move) => move.to.commit),
       moves.map((move) => move.to.prepare),
       moves.map((move) => BigInt(move.events)),
+      moves.map((move) => move.fromVersion),
     ];
     const { text, parameters } = combine(parts);
     const at = parameters.length;
@@ -115,15 +118,19 @@ export class BatchWrites {
       SET position_commit = m.to_commit, position_prepare = m.to_prepare,
         events_applied = c.events_applied + m.events, updated_at = now()
       FROM unnest($${at + 1}::text[], $${at + 2}::bigint[], $${at + 3}::bigint[], $${at + 4}::bigint[],
-          $${at + 5}::bigint[], $${at + 6}::bigint[])
-        AS m(projection, from_commit, from_prepare, to_commit, to_prepare, events)
+          $${at + 5}::bigint[], $${at + 6}::bigint[], $${at + 7}::text[])
+        AS m(projection, from_commit, from_prepare, to_commit, to_prepare, events, from_version)
       WHERE c.projection = m.projection AND c.position_commit = m.from_commit AND c.position_prepare = m.from_prepare
-      RETURNING 1
+        AND c.xmin::text = m.from_version
+      RETURNING c.projection, c.xmin::text AS version
     )
-    SELECT (SELECT count(*)::int FROM moved) AS moved, pg_notify('${CHECKPOINTS_CHANNEL}', '')`;
+    SELECT (SELECT coalesce(json_object_agg(projection, version), '{}') FROM moved) AS moved,
+      pg_notify('${CHECKPOINTS_CHANNEL}', '')`;
     this.statements += 1;
-    const result = await this.tx.executeQuery<{ moved: number }>(CompiledQuery.raw(sql, [...parameters, ...values]));
-    return result.rows[0]?.moved ?? 0;
+    const result = await this.tx.executeQuery<{ moved: Record<string, string> }>(
+      CompiledQuery.raw(sql, [...parameters, ...values]),
+    );
+    return new Map(Object.entries(result.rows[0]?.moved ?? {}));
   }
 
   private async execute<R>(owner: string, query: CompiledQuery): Promise<QueryResult<R>> {

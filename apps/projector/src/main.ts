@@ -4,6 +4,8 @@
  * each projection commit the batch it holds, then stop; a second signal stops at once.
  * PROJECTOR_BATCH_SIZE (500) caps a batch; PROJECTOR_FLUSH_INTERVAL_MS (0) lets a batch wait that long
  * for companions (fewer, larger transactions under light load, at the price of latency).
+ * The webhook delivery worker (webhooks/delivery-worker.ts) runs beside the projector, on a pool of
+ * its own, so that slow receivers never take the projector's connections.
  */
 import { createEventStore } from '@ledger/event-store';
 import { createKysely, createPool, loadConfig, migrate } from '@ledger/platform';
@@ -13,6 +15,8 @@ import { openWorkerDatabase } from './database';
 import { createLog } from '@ledger/platform';
 import { ledgerMigrations } from '@ledger/database';
 import { DEFAULT_BATCH_SIZE, Projector } from './projector';
+import { DeliveryWorker } from './webhooks/delivery-worker';
+import type { LedgerDatabase } from '@ledger/database';
 
 async function main(): Promise<void> {
   const log = createLog('projector');
@@ -33,6 +37,8 @@ async function main(): Promise<void> {
   // Each projection holds one connection to listen for new events and one for its transactions.
   const pool = createPool(database.url, { max: projections.length * 2 + 4 });
   const db = createKysely<ReadModelTables>(pool);
+  const webhookPool = createPool(database.url, { max: 4 });
+  const webhookDb = createKysely<LedgerDatabase>(webhookPool);
   const batchSize = positiveInteger('PROJECTOR_BATCH_SIZE') ?? DEFAULT_BATCH_SIZE;
   // A subscription reads ahead one page while the last batch commits.
   // Events come from the configured store; read models and checkpoints stay in Postgres either way.
@@ -58,14 +64,19 @@ async function main(): Promise<void> {
       flushIntervalMs: wholeNumber('PROJECTOR_FLUSH_INTERVAL_MS', 0),
     });
     log.info('projector started', { projections: projections.map((projection) => projection.name) });
+    const worker = new DeliveryWorker({ db: webhookDb, databaseUrl: database.url, config: config.webhooks, log });
+    const delivering = worker.run(controller.signal);
+    log.info('webhook delivery worker started', { owner: worker.owner });
     await projector.run(controller.signal);
     if (!controller.signal.aborted) {
       // Every projection failed; restarting the process retries them. Until then there is nothing to do.
       log.error('every projection has stopped on a failure; waiting to be restarted');
       await once(controller.signal, 'abort');
     }
+    await delivering;
   } finally {
     await store.close();
+    await webhookDb.destroy();
     await db.destroy();
     await database.close();
   }

@@ -11,7 +11,10 @@
  * places after a rebuild or a failure). Events batch only when they arrive faster than a batch
  * commits, never held back waiting for companions. The batch's writes go out as one statement
  * with the checkpoints (batch-writes.ts): a batch costs four statements and its reads, whatever the
- * number of projections.
+ * number of projections. It reads only rows this projector has not written itself: each projection
+ * remembers the rows of its committed batches (projections' memory.ts) for as long as the
+ * checkpoint row stays the version this projector wrote; another writer's change of it (a
+ * rebuild's swap, even at the same position) makes it forget and resume from the checkpoints.
  *
  * A failing projection stops alone, visibly. When the shared transaction fails for any reason but
  * a lost connection, each projection's part is committed on its own; a part that fails then is
@@ -29,7 +32,13 @@ import {
   type GlobalPosition,
   type RecordedEvent,
 } from '@ledger/event-store';
-import type { ProjectedEvent, Projection, ReadModelTables } from '@ledger/projections';
+import {
+  RowMemory,
+  type StagedRows,
+  type ProjectedEvent,
+  type Projection,
+  type ReadModelTables,
+} from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import { sql } from 'kysely';
 import { beginLocked, ensureCheckpoint, lockProjection, readCheckpoint, ZERO } from '@ledger/database';
@@ -101,6 +110,10 @@ class Track {
   batches = 0;
   failure: ProjectionStatus['failure'] = null;
   lastError: string | null = null;
+  /** The checkpoint row's version as this projector last read or wrote it. */
+  version = '';
+  /** Rows this projector wrote for the projection, valid while nobody else writes its checkpoint. */
+  readonly memory = new RowMemory();
 
   constructor(readonly projection: Projection) {}
 
@@ -221,9 +234,12 @@ export class Projector {
 
   private async readCheckpoints(): Promise<void> {
     for (const track of this.active()) {
+      // Resuming after an error or someone else's move: what was remembered may be stale.
+      track.memory.forget();
       const checkpoint = await readCheckpoint(this.options.db, track.name);
       if (!checkpoint) throw new Error(`the checkpoint row of ${track.name} disappeared`);
       track.position = checkpoint.position;
+      track.version = checkpoint.version;
       track.eventsApplied = checkpoint.eventsApplied;
     }
   }
@@ -366,9 +382,10 @@ export class Projector {
       });
       const last = part.events.at(-1);
       invariant(last, 'a part holds at least one event');
-      return { part, events, to: last.position };
+      return { part, events, to: last.position, staged: part.track.memory.batch() };
     });
     let writes: BatchWrites | undefined;
+    let versions = new Map<string, string>();
     try {
       await this.options.db.connection().execute(async (tx) => {
         writes = new BatchWrites(tx, this.options.db);
@@ -378,7 +395,7 @@ export class Projector {
             parts.map((part) => part.track.name),
             { asynchronousCommit: true },
           );
-          await this.applyAll(writes, inputs);
+          versions = await this.applyAll(writes, inputs);
           await sql`COMMIT`.execute(tx);
         } catch (error) {
           await sql`ROLLBACK`.execute(tx).catch(() => undefined);
@@ -386,6 +403,8 @@ export class Projector {
         }
       });
     } catch (error) {
+      // Rolled back, or perhaps committed by a connection that broke before saying so.
+      for (const { part } of inputs) part.track.memory.forget();
       if (error instanceof CheckpointMoved) return 'moved';
       throw error;
     } finally {
@@ -393,7 +412,9 @@ export class Projector {
     }
     this.counters.transactions += 1;
     this.counters.events += Math.max(...inputs.map(({ events }) => events.length));
-    for (const { part, events, to } of inputs) {
+    for (const { part, events, to, staged } of inputs) {
+      part.track.memory.keep(staged);
+      part.track.version = versions.get(part.track.name) ?? '';
       part.track.position = to;
       part.track.eventsApplied += BigInt(events.length);
       part.track.batches += 1;
@@ -404,21 +425,24 @@ export class Projector {
   /** The projections' writes and the checkpoints' moves, inside the caller's transaction. */
   private async applyAll(
     batch: BatchWrites,
-    inputs: ReadonlyArray<{ part: Part; events: ProjectedEvent[]; to: GlobalPosition }>,
-  ): Promise<void> {
+    inputs: ReadonlyArray<{ part: Part; events: ProjectedEvent[]; to: GlobalPosition; staged: StagedRows }>,
+  ): Promise<Map<string, string>> {
     // Side by side: each projection owns its tables, and their reads run on connections of their own.
     const applied = await Promise.allSettled(
-      inputs.map(({ part, events }) => part.track.projection.applyBatch(events, batch.for(part.track.name))),
+      inputs.map(({ part, events, staged }) =>
+        part.track.projection.applyBatch(events, batch.for(part.track.name), staged),
+      ),
     );
     const failed = applied.find((outcome) => outcome.status === 'rejected');
     if (failed) throw new ProjectionError(failed.reason);
     const moves = inputs.map(({ part, events, to }) => ({
       projection: part.track.name,
       from: part.track.position,
+      fromVersion: part.track.version,
       to,
       events: events.length,
     }));
-    let moved: number;
+    let moved: Map<string, string>;
     try {
       moved = await batch.commit(moves);
     } catch (error) {
@@ -426,7 +450,8 @@ export class Projector {
       if (inputs.length === 1 && !isTransient(error)) throw new ProjectionError(error);
       throw error;
     }
-    if (moved !== moves.length) throw new CheckpointMoved();
+    if (moved.size !== moves.length) throw new CheckpointMoved();
+    return moved;
   }
 
   /** Records that `event` failed for the track's projection, leaving its checkpoint just before it. */
@@ -436,7 +461,12 @@ export class Projector {
       await this.options.db.transaction().execute(async (tx) => {
         await lockProjection(tx, track.name, { asynchronousCommit: true });
         const checkpoint = await readCheckpoint(tx, track.name);
-        if (!checkpoint || comparePositions(checkpoint.position, track.position) !== 0) throw new CheckpointMoved();
+        if (
+          !checkpoint ||
+          comparePositions(checkpoint.position, track.position) !== 0 ||
+          checkpoint.version !== track.version
+        )
+          throw new CheckpointMoved();
         await tx
           .updateTable('projection_checkpoints')
           .set({ failed_position: failure.position, failure: failure.message, failed_at: sql<Date>`now()` })

@@ -4,8 +4,12 @@
  * stops and recovery from lost connections.
  */
 import { defined } from '../../../test/support/defined';
+import { randomUUID } from 'node:crypto';
+import { decide, evolve, initialState, type LedgerCommand } from '@ledger/domain';
 import {
   ACCOUNT_STREAM_PREFIX,
+  accountStreamId,
+  toEventToAppend,
   formatPosition,
   PostgresEventStore,
   type GlobalPosition,
@@ -22,7 +26,8 @@ import {
 import { sql, type Kysely } from 'kysely';
 import type pg from 'pg';
 import { createTestDatabase, type TestDatabase } from '../../../test/support/database';
-import { ledgerMigrations } from '@ledger/database';
+import { ledgerMigrations, lockProjection } from '@ledger/database';
+import { growthPlan } from '../../../projections/src/test-support';
 import { Projector, type ProjectorOptions, type ProjectionStatus } from '../src/projector';
 import { appendHistories } from './support/ledger-history';
 import { checkpoints, dumpTables, lastAccountEvent, replayInto, waitForCheckpoints } from './support/read-models';
@@ -374,4 +379,93 @@ test('lost connections are survived: the loop resumes from its checkpoint, nothi
     await victimDb.destroy();
   }
   expect(await lastAccountEvent(db)).not.toBeNull();
+});
+
+test('rows rewritten behind its back at its own position (a rebuild by fixed code) are read again, not remembered', async () => {
+  // One account, its commands decided by the real domain and appended as the API would.
+  const accountId = `acct-remembered-${accountSeed++}`;
+  const streamId = accountStreamId(accountId);
+  const state = initialState();
+  let revision: bigint | 'no_stream' = 'no_stream';
+  let clock = Date.parse('2026-11-02T00:00:00.000Z');
+  const send = async (command: LedgerCommand): Promise<void> => {
+    clock += 60_000;
+    const occurredAt = new Date(clock).toISOString();
+    const decision = decide(command, state, {
+      principal: { id: 'svc-runner', role: 'service', accounts: '*' },
+      now: occurredAt,
+    });
+    if (!decision.ok) throw new Error(`${command.type} refused: ${decision.rejection.code}`);
+    const commandId = randomUUID();
+    const events = decision.events.map((event) => {
+      evolve(state, event);
+      return toEventToAppend(event, randomUUID(), {
+        commandId,
+        commandType: command.type,
+        idempotencyKey: commandId,
+        requestHash: 'sha256:test',
+        correlationId: commandId,
+        causationId: commandId,
+        principal: 'svc-runner',
+        occurredAt,
+      });
+    });
+    revision = (await store.append(streamId, events, revision)).revision;
+  };
+  const run = (runId: string): LedgerCommand => ({
+    type: 'AcceptRun',
+    accountId,
+    runId,
+    projectId: 'proj-a',
+    action: 'workflow.run',
+    capabilityBand: 'standard',
+    estimatedCost: 10_0000n,
+  });
+  await send({ type: 'OpenBillingAccount', accountId, name: 'Remembered' });
+  await send({
+    type: 'StartSubscription',
+    accountId,
+    plan: growthPlan(),
+    period: { start: '2026-11-01T00:00:00.000Z', end: '2026-12-01T00:00:00.000Z' },
+  });
+  await send({ type: 'AttachProject', accountId, projectId: 'proj-a' });
+  await send(run('r1'));
+  // The plan's included credits, which the runs draw on.
+  const [grantId] = state.grants.keys();
+
+  const grants = realProjections.find((projection) => projection.name === 'grants')!;
+  const live = start({ projections: [grants] });
+  const grantRow = async () =>
+    (
+      await sql<{ free: bigint; reserved: bigint }>`
+        SELECT free, reserved FROM credit_grants WHERE account_id = ${accountId} AND grant_id = ${grantId}`.execute(db)
+    ).rows[0];
+  try {
+    await waitForCheckpoints(db, [grants.name]);
+    expect(await grantRow()).toEqual({ free: 490_0000n, reserved: 10_0000n });
+
+    // What a rebuild by changed code does when no event came meanwhile: other rows, same position.
+    await db.transaction().execute(async (tx) => {
+      await lockProjection(tx, grants.name);
+      await sql`UPDATE credit_grants SET free = free + 5000000 WHERE account_id = ${accountId}`.execute(tx);
+      await sql`UPDATE projection_checkpoints SET updated_at = now() WHERE projection = ${grants.name}`.execute(tx);
+    });
+
+    await send(run('r2'));
+    await waitForCheckpoints(db, [grants.name]);
+    // Built on the rewritten row: the projector noticed the other writer and read it again.
+    expect(await grantRow()).toEqual({ free: 480_0000n + 500_0000n, reserved: 20_0000n });
+
+    // And what it wrote itself it remembers: the next command's batch reads nothing back.
+    const before = { ...live.projector.counters };
+    await send(run('r3'));
+    await waitForCheckpoints(db, [grants.name]);
+    const transactions = live.projector.counters.transactions - before.transactions;
+    expect(transactions).toBeGreaterThan(0);
+    // The three every batch costs (BEGIN, the locks, COMMIT) and the one of its writes: no read.
+    expect(live.projector.counters.statements - before.statements).toBe(4 * transactions);
+    expect(await grantRow()).toEqual({ free: 470_0000n + 500_0000n, reserved: 30_0000n });
+  } finally {
+    await live.stop();
+  }
 });

@@ -157,6 +157,41 @@ describe('the billing overview', () => {
     await expect(page.locator('table.events tbody tr').count()).resolves.toBe(share.recentEvents.length);
   });
 
+  it('shows the account’s active alerts and its rules, each firing opening the movement that crossed', async () => {
+    await open('/workspace/billing?state=demo');
+    const alerts = (await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/alert-rules`)).body;
+    const firing = alerts.rules.filter((rule: { firing: boolean }) => rule.firing);
+    // the demo's low-balance rule fired (its runs took available below 450); settlement-ready waits
+    expect(firing.map((rule: { ruleId: string }) => rule.ruleId)).toEqual(['low-balance']);
+    const panel = page.locator('section.alerts');
+    await expect(
+      panel
+        .locator('table.alert-rules tbody tr')
+        .evaluateAll((trs) => trs.map((tr) => [tr.getAttribute('data-rule-id'), tr.getAttribute('data-firing')])),
+    ).resolves.toEqual(
+      alerts.rules.map((rule: { ruleId: string; firing: boolean }) => [rule.ruleId, String(rule.firing)]),
+    );
+    const card = panel.locator('.active-alerts [data-rule-id="low-balance"]');
+    await expect(card.locator('h4').textContent()).resolves.toBe('Available credits below 450 credits');
+    await expect(card.locator('.amount').getAttribute('data-observed')).resolves.toBe(firing[0].lastObserved);
+    await expect(card.locator('.amount').textContent()).resolves.toBe(`${firing[0].lastObserved} credits available`);
+    await expect(card.locator('time').getAttribute('datetime')).resolves.toBe(firing[0].lastFiredAt);
+
+    // The firing came with the movement that crossed: its link opens exactly that command's rows.
+    const crossing = alerts.recent.find((f: { ruleId: string; status: string }) => f.status === 'fired');
+    await card.getByRole('link', { name: 'the movement that crossed' }).click();
+    await page.waitForURL(new RegExp(`command=${crossing.commandId}`));
+    const rows = page.locator('table.ledger tbody tr');
+    await rows.first().waitFor();
+    const { rows: expected } = (
+      await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/usage?command=${crossing.commandId}`)
+    ).body;
+    await expect(rows.evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-event-id')))).resolves.toEqual(
+      expected.map((row: { eventId: string }) => row.eventId),
+    );
+    await expect(rows.first().getAttribute('data-kind')).resolves.toBe('reservation');
+  });
+
   it('shows an empty account helpfully, not blank', async () => {
     await open('/workspace/billing?state=empty');
     await page.getByRole('heading', { name: 'No credits or runs yet' }).waitFor();
@@ -296,6 +331,34 @@ describe('the usage ledger', () => {
     expect(rows.length).toBe(grants.rows.length);
     expect(rows.every((row) => row[kind] === 'grant')).toBe(true);
     expect(rows.filter((row) => row[amount] === '1.5').length).toBe(EXTRA_GRANTS);
+  });
+
+  it('filters to the rows that fired an alert', async () => {
+    await open('/workspace/usage?state=demo');
+    const all = page.locator('table.ledger tbody tr');
+    await all.first().waitFor();
+    const allCount = await all.count();
+    await page.getByRole('combobox', { name: 'Alerts' }).selectOption('fired');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.waitForURL(/alerts=fired/);
+    await page.waitForFunction(
+      (before) => document.querySelectorAll('table.ledger tbody tr').length < before,
+      allCount,
+    );
+    const { rows: expected } = (
+      await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/usage?alerts=fired`)
+    ).body;
+    // the demo's low-balance rule fired twice: with run-003's reservation and, after it cleared, run-005's
+    expect(expected.map((row: { runId: string; kind: string }) => [row.runId, row.kind])).toEqual([
+      ['run-005', 'reservation'],
+      ['run-003', 'reservation'],
+    ]);
+    await expect(
+      page.locator('table.ledger tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-event-id'))),
+    ).resolves.toEqual(expected.map((row: { eventId: string }) => row.eventId));
+    await expect(page.locator('.account-bar').textContent()).resolves.toContain(
+      'only the rows of commands that fired an alert',
+    );
   });
 
   it('opens the event behind a row: type, metadata and position', async () => {

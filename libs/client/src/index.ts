@@ -1,3 +1,4 @@
 export * from './ledger-client';
 export * from './seed-scenario';
 export * from './demo-accounts';
+export * from './webhook-signature';

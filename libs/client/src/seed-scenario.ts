@@ -26,6 +26,15 @@ export const GROWTH_PLAN = {
   settlementThresholdFen: '10000',
 };
 
+/**
+ * The demo's alert rules: available credits below 450 fires when the seed's runs take available
+ * from 500 down to 432; held credits reaching the 100 CNY settlement threshold does not (8 CNY).
+ */
+export const SEED_ALERT_RULES = [
+  { ruleId: 'low-balance', kind: 'available_below', threshold: '450' },
+  { ruleId: 'settlement-ready', kind: 'settlement_threshold_reached' },
+] as const;
+
 /** The calendar month around `now`: the seed's subscription period. */
 export function monthAround(now: Date): { start: string; end: string } {
   const start = new Date(Date.UTC(now.getUTCFullYear(), now.getUTCMonth(), 1));
@@ -54,6 +63,12 @@ export function seedSteps(accountId: string, period: { start: string; end: strin
       path: `${account}/projects`,
       body: { ...p },
       posture: true as const,
+    })),
+    // alerts (issue #17): a low-balance rule that the runs below cross (it fires), and one that waits
+    ...SEED_ALERT_RULES.map((rule) => ({
+      name: `rule ${rule.ruleId}`,
+      path: `${account}/alert-rules`,
+      body: { ...rule },
     })),
     run('run-001', 'proj-research', 'workflow.run', 'standard', '20'),
     { name: 'complete run-001', path: `${account}/runs/run-001/complete`, body: { actualCost: '18' } },

@@ -12,3 +12,6 @@ export * from './rejection';
 export * from './reads';
 export { usageCsv } from './csv';
 export * from './queries';
+// alerts (issue #17)
+export * from './alerts';
+export * from './webhooks';

@@ -17,6 +17,8 @@ const usageFilters = {
   run: identifier.optional(),
   /** The rows one command moved (a billing event's commandId). */
   command: z.uuid().optional(),
+  /** `fired`: only the rows of commands that fired an alert (alerts, issue #17). */
+  alerts: z.enum(['fired']).optional(),
   from: instant.optional(),
   to: instant.optional(),
 };
@@ -53,6 +55,8 @@ export const readQueries = {
   projects: z.object(freshness),
   run: z.object(freshness),
   projections: z.object({}),
+  // alerts (issue #17)
+  alertRules: z.object(freshness),
   /** `asOf`: an ISO-8601 instant, or a position ("812/3") as receipts carry it; default now. */
   daily,
   auditBalance: z.object({ asOf: z.string().optional(), ...project }),

@@ -18,11 +18,20 @@ export const ZERO: GlobalPosition = { commit: 0n, prepare: 0n };
  */
 export const CHECKPOINTS_CHANNEL = 'ledger_checkpoints';
 
+/** The API notifies this channel when webhook endpoints or deliveries change: the worker looks at once. */
+export const WEBHOOKS_CHANNEL = 'ledger_webhooks';
+
 export interface Checkpoint {
   readonly position: GlobalPosition;
   readonly eventsApplied: bigint;
   readonly failedPosition: string | null;
   readonly failure: string | null;
+  /**
+   * Which write of the row this is (the row version's xmin, as text): any other writer — a
+   * rebuild's swap, another projector, a restart request — changes it, even when it leaves the
+   * position where it was.
+   */
+  readonly version: string;
 }
 
 /**
@@ -93,6 +102,7 @@ export async function readCheckpoint(db: Kysely<ReadModelTables>, projection: st
   const row = await db
     .selectFrom('projection_checkpoints')
     .select(['position_commit', 'position_prepare', 'events_applied', 'failed_position', 'failure'])
+    .select(sql<string>`xmin::text`.as('version'))
     .where('projection', '=', projection)
     .executeTakeFirst();
   return row
@@ -101,6 +111,7 @@ export async function readCheckpoint(db: Kysely<ReadModelTables>, projection: st
         eventsApplied: BigInt(row.events_applied),
         failedPosition: row.failed_position,
         failure: row.failure,
+        version: row.version,
       }
     : undefined;
 }

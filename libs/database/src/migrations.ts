@@ -74,10 +74,87 @@ const snapshotMigrations: Record<string, Migration> = {
   },
 };
 
+// --- webhooks (issue #17) -------------------------------------------------------------------------
+
+/**
+ * Webhook endpoints and the delivery worker's state. Deliveries are keyed by (event, endpoint), so
+ * fanning an outbox row out twice makes nothing new; attempts are the delivery log.
+ */
+const webhookMigrations: Record<string, Migration> = {
+  '2026-12-02T11-webhook-deliveries': {
+    async up(db) {
+      await sql`
+        CREATE TABLE webhook_endpoints (
+          endpoint_id text PRIMARY KEY,
+          url text NOT NULL,
+          secret text NOT NULL,
+          event_types text[] NOT NULL,
+          accounts text[],
+          created_at timestamptz NOT NULL DEFAULT now(),
+          updated_at timestamptz NOT NULL DEFAULT now(),
+          disabled_at timestamptz
+        )
+      `.execute(db);
+      await sql`
+        CREATE TABLE webhook_deliveries (
+          delivery_id uuid PRIMARY KEY DEFAULT gen_random_uuid(),
+          -- The order the delivery log lists them in (newest first) and pages by.
+          seq bigint GENERATED ALWAYS AS IDENTITY UNIQUE,
+          event_id uuid NOT NULL,
+          endpoint_id text NOT NULL,
+          event_type text NOT NULL,
+          account_id text NOT NULL,
+          status text NOT NULL CHECK (status IN ('pending', 'delivered', 'failed')),
+          attempts integer NOT NULL DEFAULT 0,
+          next_attempt_at timestamptz NOT NULL,
+          leased_until timestamptz,
+          lease_owner text,
+          horizon_from timestamptz NOT NULL,
+          created_at timestamptz NOT NULL DEFAULT now(),
+          updated_at timestamptz NOT NULL DEFAULT now(),
+          delivered_at timestamptz,
+          UNIQUE (event_id, endpoint_id)
+        )
+      `.execute(db);
+      // What the worker claims: pending deliveries, soonest due first.
+      await sql`CREATE INDEX webhook_deliveries_due ON webhook_deliveries (next_attempt_at) WHERE status = 'pending'`.execute(
+        db,
+      );
+      // What the delivery log lists: newest first, per endpoint or account.
+      await sql`CREATE INDEX webhook_deliveries_endpoint ON webhook_deliveries (endpoint_id, seq)`.execute(db);
+      await sql`CREATE INDEX webhook_deliveries_account ON webhook_deliveries (account_id, seq)`.execute(db);
+      await sql`
+        CREATE TABLE webhook_delivery_attempts (
+          delivery_id uuid NOT NULL,
+          attempt integer NOT NULL,
+          started_at timestamptz NOT NULL,
+          finished_at timestamptz,
+          status_code integer,
+          error text,
+          latency_ms integer,
+          response_snippet text,
+          PRIMARY KEY (delivery_id, attempt)
+        )
+      `.execute(db);
+      await sql`
+        CREATE TABLE webhook_fanout (
+          name text PRIMARY KEY,
+          position_commit bigint NOT NULL,
+          position_prepare bigint NOT NULL,
+          updated_at timestamptz NOT NULL DEFAULT now()
+        )
+      `.execute(db);
+    },
+  },
+};
+
+// --- end webhooks ---------------------------------------------------------------------------------
+
 /** Every migration of the ledger's database, whichever process (API, projector, CLI) runs them first. */
 export const ledgerMigrations: Record<string, Migration> = {
   ...eventStoreMigrations,
   ...commandMigrations,
   ...readModelMigrations,
   ...snapshotMigrations,
+  ...webhookMigrations,
 };

@@ -39,10 +39,80 @@ export interface AccountSnapshotsTable {
   taken_at: Date;
 }
 
+// --- webhooks (issue #17): endpoints and the delivery worker's tables ------------------------------
+
+/**
+ * A receiver of webhooks. Operational configuration holding a secret, so here and not in the event
+ * log (which auditors export). `accounts` null means every account.
+ */
+export interface WebhookEndpointsTable {
+  endpoint_id: string;
+  url: string;
+  secret: string;
+  event_types: string[];
+  /** The accounts whose events it receives; null for all of them. */
+  accounts: string[] | null;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  /** Set while it is disabled: nothing is fanned out to it, its pending deliveries wait. */
+  disabled_at: Date | null;
+}
+
+/** One outbox row for one endpoint, owned by the delivery worker (a rebuild never touches it). */
+export interface WebhookDeliveriesTable {
+  delivery_id: Generated<string>;
+  /** The order the delivery log lists them in. */
+  seq: Generated<bigint>;
+  event_id: string;
+  endpoint_id: string;
+  event_type: string;
+  account_id: string;
+  status: 'pending' | 'delivered' | 'failed';
+  /** Attempts started, the one under way included. */
+  attempts: Generated<number>;
+  next_attempt_at: Date;
+  /** While set and in the future, a worker is attempting it; once past, another may take it over. */
+  leased_until: Date | null;
+  lease_owner: string | null;
+  /** The retry horizon counts from here: the first fan-out, or the latest redelivery. */
+  horizon_from: Date;
+  created_at: Generated<Date>;
+  updated_at: Generated<Date>;
+  delivered_at: Date | null;
+}
+
+export interface WebhookDeliveryAttemptsTable {
+  delivery_id: string;
+  attempt: number;
+  started_at: Date;
+  finished_at: Date | null;
+  status_code: number | null;
+  error: string | null;
+  latency_ms: number | null;
+  response_snippet: string | null;
+}
+
+/** How far the worker has fanned the outbox out (one row): outbox rows past it are new to it. */
+export interface WebhookFanoutTable {
+  name: string;
+  position_commit: bigint;
+  position_prepare: bigint;
+  updated_at: Generated<Date>;
+}
+
+export interface WebhookTables {
+  webhook_endpoints: WebhookEndpointsTable;
+  webhook_deliveries: WebhookDeliveriesTable;
+  webhook_delivery_attempts: WebhookDeliveryAttemptsTable;
+  webhook_fanout: WebhookFanoutTable;
+}
+
+// --- end webhooks ---------------------------------------------------------------------------------
+
 export interface CommandTables {
   idempotency_keys: IdempotencyKeysTable;
   command_owners: CommandOwnersTable;
   account_snapshots: AccountSnapshotsTable;
 }
 
-export type LedgerDatabase = EventStoreTables & CommandTables & ReadModelTables;
+export type LedgerDatabase = EventStoreTables & CommandTables & ReadModelTables & WebhookTables;

@@ -5,6 +5,7 @@
 import { z } from 'zod';
 import { credits, creditsOrZero, identifier, instant, label } from './fields';
 import { period, planTerms } from './plan';
+import { readThreshold } from './alert-thresholds';
 
 const account = { accountId: identifier };
 const reason = label.optional();
@@ -25,6 +26,41 @@ export const alertKinds = [
   'account_suspended',
 ] as const;
 export type AlertKind = (typeof alertKinds)[number];
+/**
+ * The kinds that fire on each event of their kind and never clear: every other kind is a condition
+ * (account_suspended holds while the account is suspended, and clears on reactivation).
+ */
+export const eventAlertKinds: readonly AlertKind[] = ['commercial_exception'];
+export const isConditionKind = (kind: AlertKind): boolean => !eventAlertKinds.includes(kind);
+
+/** Each kind's threshold is checked here, at the edge, so a caller gets a typed 400 (alert-thresholds.ts). */
+const alertRule = z
+  .object({
+    ...account,
+    ruleId: identifier,
+    kind: z.enum(alertKinds),
+    threshold: z
+      .string()
+      .max(64)
+      .optional()
+      .meta({
+        description:
+          'the kind’s parameter: credits > 0 for available_below ("50"), a share strictly between 0 and 1 for ' +
+          'available_below_share ("0.2"), whole days 1–365 for credits_expiring ("7"); absent for the other kinds',
+      }),
+  })
+  .superRefine(({ kind, threshold }, ctx) => {
+    const reading = readThreshold(kind, threshold);
+    if (!reading.ok) {
+      ctx.addIssue({
+        code: 'custom',
+        path: ['threshold'],
+        message: reading.message,
+        input: threshold,
+        params: { code: reading.problem },
+      });
+    }
+  });
 
 export const commandSchemas = {
   OpenBillingAccount: z.object({ ...account, name: label }),
@@ -67,6 +103,9 @@ export const commandSchemas = {
   SuspendAccount: z.object({ ...account, reason }),
   ReactivateAccount: z.object({ ...account }),
   CloseBillingAccount: z.object({ ...account }),
+  /** Defining a rule again with the same definition changes nothing; with another, it is refused. */
+  DefineAlertRule: alertRule,
+  RemoveAlertRule: z.object({ ...account, ruleId: identifier }),
 } as const;
 
 export type CommandType = keyof typeof commandSchemas;

@@ -5,6 +5,7 @@
  * costs O(events), not O(events × runs). A caller that needs the state from before an event keeps
  * its own copy (`cloneState`); `decide` never mutates.
  */
+import { isConditionKind } from './commands';
 import type { EventOf, GrantDraw, LedgerEvent } from './events';
 import { invariant } from './invariant';
 import type { AccountState, Grant, Run } from './state';
@@ -216,7 +217,8 @@ const handlers: Handlers = {
   AlertFired(state, { ruleId }) {
     const rule = state.alertRules.get(ruleId);
     invariant(rule, `alert fired for unknown rule ${ruleId}`);
-    rule.firing = true;
+    // An event kind fires on each event and never clears: it is never "firing".
+    if (isConditionKind(rule.kind)) rule.firing = true;
   },
   AlertCleared(state, { ruleId }) {
     const rule = state.alertRules.get(ruleId);

@@ -182,6 +182,29 @@ export const rejectionCatalogue = {
     summary: 'The settlement hold was released and archived: it cannot be released again, nor its id reused.',
   },
   hold_already_released: { kind: 'conflict', summary: 'The settlement hold was released already.' },
+
+  // Alert rules
+  alert_threshold_invalid: {
+    kind: 'invalid',
+    summary: 'The threshold does not fit the rule’s kind (a share between 0 and 1, 1–365 days, or none).',
+  },
+  alert_rule_conflict: {
+    kind: 'conflict',
+    summary: 'An alert rule with this id exists with another definition; remove it first.',
+  },
+  alert_rule_not_found: { kind: 'not_found', summary: 'There is no alert rule with this id on this account.' },
+  alert_rule_limit: { kind: 'unprocessable', summary: 'The account has as many alert rules as it may have.' },
+  // Webhooks (operational configuration, not ledger commands)
+  webhook_endpoint_conflict: {
+    kind: 'conflict',
+    summary: 'A webhook endpoint with this id exists already, with a different definition.',
+  },
+  webhook_endpoint_not_found: { kind: 'not_found', summary: 'There is no webhook endpoint with this id.' },
+  webhook_target_refused: {
+    kind: 'unprocessable',
+    summary: 'The webhook URL names an internal address (loopback, private, link-local), refused outside development.',
+  },
+  webhook_delivery_not_found: { kind: 'not_found', summary: 'There is no webhook delivery with this id.' },
 } as const satisfies Record<string, RejectionSpec>;
 
 export type RejectionCode = keyof typeof rejectionCatalogue;

@@ -34,6 +34,62 @@ export interface LedgerConfig {
    * off). Lapsed credits show as available in the read models for at most about this long.
    */
   readonly grantSchedulerIntervalMs: number;
+  /** How the projector's delivery worker sends webhooks (README, Webhooks). */
+  readonly webhooks: WebhookConfig;
+}
+
+export interface WebhookConfig {
+  /** WEBHOOK_TIMEOUT_MS: how long one POST may take, connecting included (10 000). */
+  readonly timeoutMs: number;
+  /** WEBHOOK_ENDPOINT_CONCURRENCY: deliveries in flight to one endpoint at a time (4). */
+  readonly perEndpointConcurrency: number;
+  /** WEBHOOK_CONCURRENCY: deliveries in flight in all (32). */
+  readonly concurrency: number;
+  /** WEBHOOK_RETRY_BASE_MS / WEBHOOK_RETRY_MAX_MS: the first pause before a retry, doubling to the cap (30 s, 1 h). */
+  readonly retryBaseMs: number;
+  readonly retryMaxMs: number;
+  /** WEBHOOK_RETRY_HORIZON_MS: after this long without success a delivery is `failed` (3 days). */
+  readonly horizonMs: number;
+  /** WEBHOOK_POLL_MS: how often the worker looks for due retries without being woken (1 000). */
+  readonly pollMs: number;
+  /**
+   * WEBHOOK_ALLOW_PRIVATE_TARGETS: may endpoints be on loopback, private or link-local addresses?
+   * Off outside development, where such a target is refused when defined and when delivered to.
+   */
+  readonly allowPrivateTargets: boolean;
+}
+
+/**
+ * Development means the embedded Postgres without NODE_ENV=production: with a DATABASE_URL of its
+ * own (or NODE_ENV=production) the ledger is someone's real one, and secure defaults apply.
+ */
+export const isDevelopment = (
+  config: Pick<LedgerConfig, 'databaseUrl'>,
+  env: NodeJS.ProcessEnv = process.env,
+): boolean =>
+  env.NODE_ENV !== 'production' && (config.databaseUrl === undefined || env.LEDGER_EMBEDDED_POSTGRES === 'on');
+
+function webhookConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined): WebhookConfig {
+  const day = 24 * 60 * 60 * 1000;
+  const retryBaseMs = wholeNumber(env, 'WEBHOOK_RETRY_BASE_MS', 1, day) ?? 30_000;
+  const retryMaxMs = wholeNumber(env, 'WEBHOOK_RETRY_MAX_MS', 1, 7 * day) ?? Math.max(retryBaseMs, 60 * 60 * 1000);
+  if (retryMaxMs < retryBaseMs) {
+    throw new ConfigurationError('WEBHOOK_RETRY_MAX_MS must be at least WEBHOOK_RETRY_BASE_MS');
+  }
+  return {
+    timeoutMs: wholeNumber(env, 'WEBHOOK_TIMEOUT_MS', 1, 10 * 60 * 1000) ?? 10_000,
+    perEndpointConcurrency: wholeNumber(env, 'WEBHOOK_ENDPOINT_CONCURRENCY', 1, 1000) ?? 4,
+    concurrency: wholeNumber(env, 'WEBHOOK_CONCURRENCY', 1, 10_000) ?? 32,
+    retryBaseMs,
+    retryMaxMs,
+    horizonMs: wholeNumber(env, 'WEBHOOK_RETRY_HORIZON_MS', 1, 30 * day) ?? 3 * day,
+    pollMs: wholeNumber(env, 'WEBHOOK_POLL_MS', 10, day) ?? 1000,
+    allowPrivateTargets: onOff(
+      'WEBHOOK_ALLOW_PRIVATE_TARGETS',
+      env.WEBHOOK_ALLOW_PRIVATE_TARGETS,
+      isDevelopment({ databaseUrl }, env),
+    ),
+  };
 }
 
 export interface EventStoreDbConfig {
@@ -139,5 +195,6 @@ export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
     eventStoreDb: eventStoreDbConfig(env),
     demo: onOff('LEDGER_DEMO', env.LEDGER_DEMO, !env.DATABASE_URL),
     grantSchedulerIntervalMs: milliseconds('LEDGER_GRANT_SCHEDULER_MS', env.LEDGER_GRANT_SCHEDULER_MS, 15_000),
+    webhooks: webhookConfig(env, env.DATABASE_URL || undefined),
   };
 }

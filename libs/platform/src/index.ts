@@ -5,3 +5,4 @@ export * from './csv';
 export * from './project-root';
 export * from './free-port';
 export * from './log';
+export * from './network-address';

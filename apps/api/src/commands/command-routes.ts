@@ -51,6 +51,16 @@ export const commandRoutes: Record<CommandType, CommandRoute> = {
     summary: 'Release a settlement hold (paid out or reversed)',
     tag: 'settlement-holds',
   },
+  DefineAlertRule: {
+    path: 'accounts/:accountId/alert-rules',
+    summary: 'Define an alert rule: it fires once each time its condition starts to hold',
+    tag: 'alerts',
+  },
+  RemoveAlertRule: {
+    path: 'accounts/:accountId/alert-rules/:ruleId/remove',
+    summary: 'Remove an alert rule',
+    tag: 'alerts',
+  },
 };
 
 /** The path parameters a route names, in order: `accounts/:accountId/runs/:runId/complete` → accountId, runId. */

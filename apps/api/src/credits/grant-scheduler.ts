@@ -1,7 +1,8 @@
 /**
  * The grant scheduler: records what time does to accounts when no other command comes along. Every
  * interval it asks the grants read model which accounts have something due — a scheduled grant
- * whose window began, free credits of a grant that lapsed — and sends each an `ExpireCredits`
+ * whose window began, free credits of a grant that lapsed, free credits coming within the window
+ * of a `credits_expiring` alert rule (alert_rules) — and sends each an `ExpireCredits`
  * through the same command path as HTTP, which records exactly what is due by now (see
  * libs/ledger/src/decide/clock.ts). Decisions never wait for it: they ignore lapsed credits and
  * record what fell due themselves. It exists so the read models are on time too.
@@ -82,6 +83,17 @@ export class GrantScheduler implements OnApplicationBootstrap, OnApplicationShut
         UNION ALL
         SELECT account_id, expires_at AS due_at FROM credit_grants
          WHERE free > 0 AND expires_at <= ${now}
+        UNION ALL
+        -- A credits_expiring alert rule not firing, and free credits lapsing within its N days:
+        -- due at expiresAt − N days, when the rule's condition starts to hold (decide/alerts.ts).
+        SELECT due.account_id, due.due_at FROM (
+          SELECT g.account_id, g.expires_at - CASE WHEN r.kind = 'credits_expiring'
+                   THEN make_interval(days => r.threshold::integer) END AS due_at
+            FROM alert_rules r JOIN credit_grants g ON g.account_id = r.account_id
+           WHERE r.kind = 'credits_expiring' AND r.status = 'active' AND NOT r.firing
+             AND g.free > 0 AND g.expires_at > ${now}
+        ) due
+         WHERE due.due_at <= ${now}
       ) due
       GROUP BY account_id ORDER BY min(due_at), account_id LIMIT ${limit}
     `.execute(this.db);

@@ -9,6 +9,7 @@ import { COMMAND_BATCH_PATH } from '../commands/command-batch.controller';
 import { commandRoutes, pathParamsOf, PREVIEW_RUN_PATH } from '../commands/command-routes';
 import { httpStatusOf } from '../errors/ledger-http-error';
 import { readRoutes, type ReadRoute } from '../read-models/read-routes';
+import { webhookRoutes, type WebhookRoute } from '../webhooks/webhook-routes';
 
 const toOpenApiPath = (path: string) => `/v1/${path.replace(/:(\w+)/g, '{$1}')}`;
 const pathParams = pathParamsOf;
@@ -18,6 +19,13 @@ function bodySchema(schema: z.ZodObject, params: string[]) {
     io: 'input',
     unrepresentable: 'any',
   }) as Record<string, unknown>;
+  delete json.$schema;
+  return json;
+}
+
+/** A body's JSON Schema, as the caller sends it. */
+function inputSchema(schema: z.ZodType): Record<string, unknown> {
+  const json = z.toJSONSchema(schema, { io: 'input', unrepresentable: 'any' }) as Record<string, unknown>;
   delete json.$schema;
   return json;
 }
@@ -139,6 +147,53 @@ function batchOperation() {
   };
 }
 
+/** A webhook route (admin keys only): its body or query, and its answer, from the contract. */
+function webhookOperation(name: string, { method, path, summary, query, body, idempotent }: WebhookRoute) {
+  const queryJson = query
+    ? (z.toJSONSchema(query, { io: 'input', unrepresentable: 'any' }) as {
+        properties?: Record<string, Record<string, unknown>>;
+        required?: string[];
+      })
+    : {};
+  return {
+    [method.toLowerCase()]: {
+      summary: `${summary} (admin keys)`,
+      tags: ['webhooks'],
+      parameters: [
+        ...pathParams(path).map((param) => ({ name: param, in: 'path', required: true, schema: { type: 'string' } })),
+        ...Object.entries(queryJson.properties ?? {}).map(([param, schema]) => ({
+          name: param,
+          in: 'query',
+          required: queryJson.required?.includes(param) ?? false,
+          schema,
+        })),
+        ...(idempotent
+          ? [{ name: 'Idempotency-Key', in: 'header', required: true, schema: { type: 'string', maxLength: 255 } }]
+          : []),
+      ],
+      ...(body
+        ? {
+            requestBody: {
+              required: true,
+              content: {
+                'application/json': {
+                  schema: inputSchema(body),
+                },
+              },
+            },
+          }
+        : {}),
+      responses: {
+        '200': { description: 'OK', content: { 'application/json': { schema: ref(answerName(name)) } } },
+        default: {
+          description: 'Error',
+          content: { 'application/json': { schema: { $ref: '#/components/schemas/Error' } } },
+        },
+      },
+    },
+  };
+}
+
 export function openApiDocument() {
   const paths: Record<string, unknown> = {
     [toOpenApiPath(PREVIEW_RUN_PATH)]: operation(
@@ -165,6 +220,17 @@ export function openApiDocument() {
     paths[path] = { ...(paths[path] as object), ...readOperation(name, route) };
     answers[answerName(name)] = answerSchema(route.response);
   }
+  for (const [name, route] of Object.entries(webhookRoutes) as Array<[string, WebhookRoute]>) {
+    const path = toOpenApiPath(route.path);
+    paths[path] = { ...(paths[path] as object), ...webhookOperation(name, route) };
+    answers[answerName(name)] = answerSchema(route.response);
+  }
+  answers.AlertFiredDelivery = {
+    ...answerSchema(contract.alertFiredDelivery),
+    description:
+      'The JSON body POSTed to an endpoint for each alert, with the header ' +
+      '"Ledger-Signature: t=<unix seconds>,v1=<hex HMAC-SHA256(secret, "<t>.<raw body>")>".',
+  };
   const error = answerSchema(contract.rejection) as { properties: Record<string, Record<string, unknown>> };
   error.properties.code!.description = Object.entries(rejectionCatalogue)
     .map(([code, spec]) => `${code} (${httpStatusOf(code as never)}): ${spec.summary}`)

@@ -14,6 +14,7 @@ import { parseJsonBody } from './json-body';
 import { RateLimiter } from './rate-limit';
 import { pathOf, routeOf } from './request';
 import { idempotencyKeyText, traceIdText } from '@ledger/contract';
+import { WEBHOOK_ROUTE_PREFIX } from '../webhooks/webhook-routes';
 
 export type EdgeRequest = FastifyRequest & { principal?: Principal };
 
@@ -92,6 +93,14 @@ export class Edge {
       );
     }
     request.principal = principal;
+    // Webhooks hold secrets and reach out of the ledger: admin keys only, reads included.
+    if (WEBHOOK_ROUTE_PREFIX.test(routeOf(request)) && principal.role !== 'admin') {
+      throw new LedgerHttpError(
+        reject('role_forbidden', `a ${principal.role} key may not manage webhooks; they are for admin keys`, {
+          check: 'role',
+        }),
+      );
+    }
     if (request.method !== 'POST') return;
     if (!COMMAND_ROLES.has(principal.role)) {
       throw new LedgerHttpError(

@@ -83,7 +83,7 @@ const UTF16BE = new TextDecoder('utf-16be');
  * encoding into U+FFFD, as body-parser's iconv-lite did. Plain "utf-16" is big-endian only when
  * its byte order mark says so.
  */
-const DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => TextDecoder> = new Map([
+const DECODERS: ReadonlyMap<string, (bytes: Uint8Array) => InstanceType<typeof TextDecoder>> = new Map([
   ['utf-8', () => UTF8],
   ['utf-16le', () => UTF16LE],
   ['utf-16be', () => UTF16BE],

@@ -5,7 +5,7 @@
 import { createHash, timingSafeEqual } from 'node:crypto';
 import { readFileSync } from 'node:fs';
 import { roles, type Principal } from '@ledger/domain';
-import { ConfigurationError, type LedgerConfig } from '@ledger/platform';
+import { ConfigurationError, isDevelopment, type LedgerConfig } from '@ledger/platform';
 import { z } from 'zod';
 import { DEFAULT_RATE_LIMITS, type RateLimit } from '../edge/rate-limit';
 
@@ -51,12 +51,8 @@ export interface KeyHolder {
   readonly rateLimit: RateLimit;
 }
 
-/**
- * Development means the embedded Postgres without NODE_ENV=production: with a DATABASE_URL of its
- * own (or NODE_ENV=production) the ledger is someone's real one, and publicly known keys are refused.
- */
-export const isDevelopment = (config: LedgerConfig, env: NodeJS.ProcessEnv = process.env): boolean =>
-  env.NODE_ENV !== 'production' && (config.databaseUrl === undefined || env.LEDGER_EMBEDDED_POSTGRES === 'on');
+/** Development or not is the platform's call, the same for keys and webhook targets. */
+export { isDevelopment };
 
 export class ApiKeys {
   private readonly byDigest: Array<{ digest: Buffer; holder: KeyHolder }>;

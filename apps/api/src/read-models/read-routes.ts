@@ -14,6 +14,7 @@ export const freshnessQuery = contract.readQueries.projects.extend(freshness);
 export const overviewQuery = contract.readQueries.overview.extend(freshness);
 export const accountListQuery = contract.readQueries.accounts;
 export const dailyQuery = contract.readQueries.daily.extend(freshness);
+export const alertRulesQuery = contract.readQueries.alertRules.extend(freshness);
 /** A stream revision as usage rows show it: a decimal counter from 0. */
 export const eventParams = z.object({
   accountId: identifier,
@@ -99,6 +100,13 @@ export const readRoutes = {
     tag: 'read models',
     query: freshnessQuery,
     response: contract.runDetails,
+  },
+  alertRules: {
+    path: 'accounts/:accountId/alert-rules',
+    summary: 'The account’s alert rules, which fire now, and the latest firings and clearings',
+    tag: 'alerts',
+    query: alertRulesQuery,
+    response: contract.alertRules,
   },
   projections: {
     path: 'projections',

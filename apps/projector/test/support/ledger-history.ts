@@ -4,6 +4,8 @@
  * over their reservation), fail or are cancelled, places and releases settlement holds, has grants
  * lapse, renews its period, is suspended and reactivated. Every command goes through decide; a
  * rejected one (not enough credits, say) is simply skipped, as a caller would see it refused.
+ * Alert rules are defined early, so that they fire and clear as the history moves (and the webhook
+ * outbox gets rows).
  */
 import { defined } from '../../../../test/support/defined';
 import { randomUUID } from 'node:crypto';
@@ -82,6 +84,10 @@ export function accountHistory(accountId: string, seed: number, minEvents: numbe
   });
   for (const projectId of projects) send({ type: 'AttachProject', accountId, projectId, name: `Project ${projectId}` });
   send({ type: 'GrantCredits', accountId, grantId: `grant-${grantNo++}`, source: 'top_up', amount: amount(200, 400) });
+  // alerts (issue #17): rules that fire and clear as the history moves
+  send({ type: 'DefineAlertRule', accountId, ruleId: 'low', kind: 'available_below', threshold: '150' });
+  send({ type: 'DefineAlertRule', accountId, ruleId: 'owed', kind: 'commercial_exception' });
+  send({ type: 'DefineAlertRule', accountId, ruleId: 'off', kind: 'account_suspended' });
 
   while (out.length < minEvents) {
     if (now >= periodStart + PERIOD_MS) {

@@ -1,11 +1,12 @@
 /** /workspace/billing: the billing overview of one account, or of one project's share of it. */
-import type { Overview } from '../shared/api-types';
+import type { AlertRules, Overview } from '../shared/api-types';
 import { AccountPicker, ProjectFilter } from '../shared/filters';
 import { Frame } from '../shared/frame';
 import { ErrorPanel, Loading, NoAccount } from '../shared/panels';
 import type { Place } from '../shared/place';
 import { useLoad } from '../shared/use-load';
 import { resolveWorkspace, type AccountWorkspace, type NoAccountWorkspace } from '../shared/workspace';
+import { AlertsPanel, loadAlerts } from './alerts-panel';
 import { BalanceBuckets, HeadlineFigures } from './figures';
 import { EmptyAccountGuide, isEmptyAccount } from './empty-account';
 import { FiguresOverTime } from './figures-over-time';
@@ -14,16 +15,19 @@ import { RelationshipMap } from './relationship-map';
 
 type Billing =
   | { readonly workspace: NoAccountWorkspace }
-  | { readonly workspace: AccountWorkspace; readonly overview: Overview };
+  | { readonly workspace: AccountWorkspace; readonly overview: Overview; readonly alerts: AlertRules };
 
 async function loadBilling(place: Place): Promise<Billing> {
   const workspace = await resolveWorkspace(place);
   if (workspace.kind !== 'account') return { workspace };
-  const overview = await workspace.api.overview(workspace.accountId, {
-    project: place.project,
-    atLeastPosition: workspace.atLeastPosition,
-  });
-  return { workspace, overview };
+  const [overview, alerts] = await Promise.all([
+    workspace.api.overview(workspace.accountId, {
+      project: place.project,
+      atLeastPosition: workspace.atLeastPosition,
+    }),
+    loadAlerts(workspace),
+  ]);
+  return { workspace, overview, alerts };
 }
 
 export function BillingPage({ place }: { place: Place }) {
@@ -57,10 +61,12 @@ export function BillingPage({ place }: { place: Place }) {
 function BillingContent({
   workspace,
   overview,
+  alerts,
   place,
 }: {
   workspace: AccountWorkspace;
   overview: Overview;
+  alerts: AlertRules;
   place: Place;
 }) {
   const here: Place = { ...place, state: workspace.state, account: place.account };
@@ -83,6 +89,7 @@ function BillingContent({
       {isEmptyAccount(overview) && <EmptyAccountGuide overview={overview} />}
       <HeadlineFigures overview={overview} />
       <BalanceBuckets overview={overview} />
+      <AlertsPanel alerts={alerts} place={here} />
       <FiguresOverTime workspace={workspace} place={here} />
       <RelationshipMap overview={overview} place={here} />
       <RecentEvents events={overview.recentEvents} place={here} />

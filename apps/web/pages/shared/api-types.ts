@@ -16,6 +16,10 @@ export type AccountEvent = contract.AccountEvent;
 export type AccountList = contract.AccountList;
 export type Me = contract.Me;
 export type WorkspaceSettings = contract.WorkspaceSettings;
+// alerts (issue #17)
+export type AlertRules = contract.AlertRules;
+export type AlertRuleView = contract.AlertRuleView;
+export type AlertFiringView = contract.AlertFiringView;
 export type DailyFigures = contract.DailyFigures;
 
 /** What each read takes in its query string. */

@@ -19,6 +19,8 @@ export interface Place {
   readonly command?: string;
   /** One run's rows. */
   readonly run?: string;
+  /** `fired`: only the rows of commands that fired an alert. */
+  readonly alerts?: 'fired';
   /** Calendar days (YYYY-MM-DD), inclusive, in UTC. */
   readonly from?: string;
   readonly to?: string;
@@ -41,6 +43,7 @@ export function readPlace(search: string): Place {
     kind: oneOf('kind', usageKinds),
     command: text('command'),
     run: text('run'),
+    alerts: oneOf('alerts', ['fired'] as const),
     from: day('from'),
     to: day('to'),
     cursor: text('cursor'),

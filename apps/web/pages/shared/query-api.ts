@@ -4,6 +4,7 @@
  */
 import type {
   AccountEvent,
+  AlertRules,
   AccountList,
   DailyFigures,
   Me,
@@ -88,6 +89,7 @@ export interface QueryApi {
   event(accountId: string, revision: string): Promise<AccountEvent>;
   usageCsv(accountId: string, filters: UsageFilters): Promise<Blob>;
   daily(accountId: string, query: QueryOf<'daily'>): Promise<DailyFigures>;
+  alertRules(accountId: string, options: QueryOf<'alertRules'>): Promise<AlertRules>;
 }
 
 export function queryApi(key: string): QueryApi {
@@ -101,5 +103,6 @@ export function queryApi(key: string): QueryApi {
     usageCsv: async (accountId, query) =>
       (await answer(pathWith(`${account(accountId)}/usage.csv`, { ...query }), key)).blob(),
     daily: (accountId, query) => json(pathWith(`${account(accountId)}/daily`, { ...query }), key),
+    alertRules: (accountId, query) => json(pathWith(`${account(accountId)}/alert-rules`, { ...query }), key),
   };
 }

@@ -15,7 +15,7 @@ export function UsageFilters(props: {
   return (
     <section class="filters-bar" aria-label="Filters">
       <form method="get" class="filters" aria-label="Usage filters">
-        <Keep place={place} except={['project', 'kind', 'from', 'to', 'cursor', 'command', 'run']} />
+        <Keep place={place} except={['project', 'kind', 'from', 'to', 'cursor', 'command', 'run', 'alerts']} />
         <div class="field">
           <label for="project">Project</label>
           <select id="project" name="project" value={place.project ?? ''}>
@@ -36,6 +36,13 @@ export function UsageFilters(props: {
                 {usageKindLabels[kind]}
               </option>
             ))}
+          </select>
+        </div>
+        <div class="field">
+          <label for="alerts">Alerts</label>
+          <select id="alerts" name="alerts" value={place.alerts ?? ''}>
+            <option value="">All rows</option>
+            <option value="fired">Rows that fired an alert</option>
           </select>
         </div>
         <div class="field">
@@ -71,6 +78,7 @@ function CsvDownload({ place, api, accountId }: { place: Place; api: QueryApi; a
         kind: place.kind,
         command: place.command,
         run: place.run,
+        alerts: place.alerts,
         ...instantRange(place),
         atLeastPosition: place.atLeastPosition,
       });

@@ -28,6 +28,7 @@ async function loadUsage(place: Place): Promise<Usage> {
       kind: place.kind,
       command: place.command,
       run: place.run,
+      alerts: place.alerts,
       ...instantRange(place),
       cursor: place.cursor,
       limit: USAGE_PAGE_SIZE,
@@ -88,6 +89,7 @@ function UsageContent({
               · the rows of command <code>{place.command}</code>
             </>
           )}
+          {place.alerts === 'fired' && <> · only the rows of commands that fired an alert</>}
         </p>
         <AccountPicker place={here} accounts={workspace.accounts} current={workspace.accountId} />
       </section>

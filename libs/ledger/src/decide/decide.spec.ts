@@ -158,6 +158,8 @@ function everyCommand(): LedgerCommand[] {
     cmd('SuspendAccount', {}),
     cmd('ReactivateAccount', {}),
     cmd('CloseBillingAccount', {}),
+    cmd('DefineAlertRule', { ruleId: 'low', kind: 'available_below', threshold: '50' }),
+    cmd('RemoveAlertRule', { ruleId: 'low' }),
   ];
 }
 const byType = (commands: LedgerCommand[]) => commands.map((c) => [c.type, c] as const);
@@ -220,6 +222,8 @@ describe('the account steps every command but OpenBillingAccount starts with', (
       SuspendAccount: rejected('account_not_active', { check: 'account_state' }),
       ReactivateAccount: ofType('AccountReactivated'),
       CloseBillingAccount: rejected('account_has_open_commitments'),
+      DefineAlertRule: ofType('AlertRuleDefined'),
+      RemoveAlertRule: rejected('alert_rule_not_found'),
     };
     it.each(byType(everyCommand()))('%s', (type, command) => {
       given(suspended).when(command).then(answers[type]);

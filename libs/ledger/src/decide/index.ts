@@ -8,6 +8,7 @@ import type { Rejection } from '../rejections';
 import type { AccountState } from '../state';
 import { closeBillingAccount, openBillingAccount, reactivateAccount, suspendAccount, attachProject } from './account';
 import { admitRun } from './admission';
+import { alertsAfter, defineAlertRule, removeAlertRule } from './alerts';
 import { accepted, type Decision, type DecisionContext } from './context';
 import { caughtUp } from './clock';
 import { expireCredits, grantCredits } from './credits';
@@ -36,18 +37,27 @@ const deciders: Deciders = {
   SuspendAccount: suspendAccount,
   ReactivateAccount: reactivateAccount,
   CloseBillingAccount: closeBillingAccount,
+  DefineAlertRule: defineAlertRule,
+  RemoveAlertRule: removeAlertRule,
 };
 
 /**
  * Every command on an open account is decided on the state time has left it in: what fell due by
  * `now` (grants taking effect, credits lapsing) is recorded first, in the same append, whenever the
- * command is accepted. A rejected command appends nothing, what fell due included.
+ * command is accepted. A rejected command appends nothing, what fell due included. The account's
+ * alert rules are judged last, on the state all of that leaves (decide/alerts.ts).
  */
 export function decide(command: LedgerCommand, state: AccountState, context: DecisionContext): Decision {
   const decider = deciders[command.type] as (s: AccountState, c: LedgerCommand, x: DecisionContext) => Decision;
   const { due, current } = caughtUp(state, command.accountId, context.now);
   const decision = decider(current, command, context);
-  return decision.ok && due.length > 0 ? accepted(...due, ...decision.events) : decision;
+  if (!decision.ok) return decision;
+  const events = due.length > 0 ? [...due, ...decision.events] : decision.events;
+  // The hot path: an account without rules pays this one check.
+  if (state.alertRules.size === 0 && command.type !== 'DefineAlertRule') {
+    return due.length > 0 ? accepted(...events) : decision;
+  }
+  return accepted(...events, ...alertsAfter(state, events, context.now));
 }
 
 export interface Quote {
