@@ -353,6 +353,11 @@ describe('the usage ledger', () => {
       ['run-005', 'reservation'],
       ['run-003', 'reservation'],
     ]);
+    // The table empties while the filtered page loads: wait for the filtered rows themselves.
+    await page.waitForFunction(
+      (count) => document.querySelectorAll('table.ledger tbody tr[data-event-id]').length === count,
+      expected.length,
+    );
     await expect(
       page.locator('table.ledger tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-event-id'))),
     ).resolves.toEqual(expected.map((row: { eventId: string }) => row.eventId));
