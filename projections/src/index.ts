@@ -1,5 +1,6 @@
 import { alertsProjection } from './alerts';
 import { balancesProjection } from './balances';
+import { dailyProjection } from './daily';
 import { grantsProjection } from './grants';
 import type { Projection } from './projection';
 import { runsProjection } from './runs';
@@ -15,6 +16,7 @@ export { balancesProjection, grantsProjection, runsProjection, usageProjection, 
 // alerts (issue #17)
 export { alertsProjection, alertHandlers, type AlertWrite } from './alerts';
 export { alertFiredBody, webhookHandlers, type OutboxRow } from './webhooks';
+export { dailyProjection, utcDayOf } from './daily';
 export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';
 export { runHandlers, type RunWrite } from './runs';
@@ -29,6 +31,7 @@ export const projections: readonly Projection[] = [
   // alerts (issue #17)
   alertsProjection,
   webhooksProjection,
+  dailyProjection,
 ];
 
 export const projectionNames: readonly string[] = projections.map((projection) => projection.name);

@@ -23,6 +23,9 @@ export const readModelTableNames = [
   'alert_firings',
   // webhooks (issue #17)
   'webhook_outbox',
+  // daily projection
+  'daily_balances',
+  'subscription_periods',
   'projection_checkpoints',
 ] as const;
 
@@ -43,6 +46,9 @@ export const readModelPrimaryKeys: Record<(typeof readModelTableNames)[number], 
   alert_firings: ['event_id'],
   // webhooks (issue #17)
   webhook_outbox: ['event_id'],
+  // daily projection
+  daily_balances: ['account_id', 'project_id', 'day'],
+  subscription_periods: ['account_id', 'period_start'],
   projection_checkpoints: ['projection'],
 };
 
@@ -336,6 +342,50 @@ const creditGrants: Migration = {
   },
 };
 
+/**
+ * The daily projection's tables, behind the overview's charts. Its own projection (`daily`), so an
+ * existing database fills them by catching up from position zero.
+ */
+const dailyFigures: Migration = {
+  async up(db: Kysely<unknown>) {
+    // No non-negative checks, as on balance_buckets: the rows hold running totals of deltas.
+    await sql`
+      CREATE TABLE daily_balances (
+        account_id text NOT NULL,
+        project_id text NOT NULL DEFAULT '',
+        day date NOT NULL,
+        included bigint NOT NULL,
+        bonus bigint NOT NULL,
+        reserved bigint NOT NULL,
+        consumed bigint NOT NULL,
+        hold bigint NOT NULL,
+        expired bigint NOT NULL,
+        available bigint,
+        consumed_in_day bigint NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, project_id, day),
+        CONSTRAINT daily_balances_available_on_account_rows CHECK ((project_id = '') = (available IS NOT NULL))
+      )
+    `.execute(db);
+    await sql`
+      CREATE TABLE subscription_periods (
+        account_id text NOT NULL,
+        period_start timestamptz NOT NULL,
+        period_end timestamptz NOT NULL,
+        recorded_at timestamptz NOT NULL,
+        position_commit bigint NOT NULL,
+        position_prepare bigint NOT NULL,
+        PRIMARY KEY (account_id, period_start)
+      )
+    `.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`DROP TABLE subscription_periods`.execute(db);
+    await sql`DROP TABLE daily_balances`.execute(db);
+  },
+};
+
 // --- alerts (issue #17) ---------------------------------------------------------------------------
 
 /**
@@ -439,4 +489,6 @@ export const readModelMigrations: Record<string, Migration> = {
   // alerts (issue #17)
   '2026-12-02T11-alerts': alerts,
   '2026-12-02T10-webhook-outbox': webhookOutbox,
+  // daily projection
+  '2026-12-02T03-daily-figures': dailyFigures,
 };

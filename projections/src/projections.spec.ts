@@ -509,9 +509,17 @@ describe('two accounts, interleaved, through every kind of movement', () => {
 
 describe('the projection set', () => {
   it('names its projections and the tables each alone writes', () => {
-    expect(projections.map((p) => p.name)).toEqual(['balances', 'usage', 'runs', 'grants', 'alerts', 'webhooks']);
+    expect(projections.map((p) => p.name)).toEqual([
+      'balances',
+      'usage',
+      'runs',
+      'grants',
+      'alerts',
+      'webhooks',
+      'daily',
+    ]);
     expect(projectionNamed('usage')).toBe(usageProjection);
-    expect(() => projectionNamed('nope')).toThrow(/balances, usage, runs, grants, alerts, webhooks/);
+    expect(() => projectionNamed('nope')).toThrow(/balances, usage, runs, grants, alerts, webhooks, daily/);
     const owned = projections.flatMap((p) => p.tables);
     expect(new Set(owned).size).toBe(owned.length);
     expect([...owned, 'projection_checkpoints'].sort()).toEqual([...readModelTableNames].sort());

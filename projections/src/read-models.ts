@@ -227,6 +227,42 @@ export interface WebhookOutboxTable extends WrittenAt {
 }
 
 // --- end webhooks ---------------------------------------------------------------------------------
+// ── daily projection (figures over time) ───────────────────────────────────────────────────────
+/**
+ * The buckets of an account ('' as project_id) or of one project of it as they stood at the end of
+ * a UTC day on which the account had events; days without events have no row (a reader carries
+ * the last row forward). Written by the `daily` projection.
+ */
+export interface DailyBalancesTable extends WrittenAt {
+  account_id: string;
+  /** '' for the whole account; a project id for that project's share. */
+  project_id: string;
+  /**
+   * The UTC day, as 'YYYY-MM-DD'. Postgres `date`: select it as text (`day::text`), since the
+   * driver would read a bare date as midnight in the process's own time zone.
+   */
+  day: ColumnType<string, string, string>;
+  included: bigint;
+  bonus: bigint;
+  reserved: bigint;
+  consumed: bigint;
+  hold: bigint;
+  expired: bigint;
+  /** Only the account row has one, as in balance_buckets. */
+  available: bigint | null;
+  /** Credits consumed during the day: the day's growth of `consumed`. */
+  consumed_in_day: bigint;
+}
+
+/** Every subscription period an account has had: the boundaries the overview's charts mark. */
+export interface SubscriptionPeriodsTable extends WrittenAt {
+  account_id: string;
+  period_start: Date;
+  period_end: Date;
+  /** When the period was started or renewed. */
+  recorded_at: Date;
+}
+// ── end of the daily projection's tables ───────────────────────────────────────────────────────
 
 export interface ProjectionCheckpointsTable {
   projection: string;
@@ -254,5 +290,7 @@ export interface ReadModelTables {
   alert_rules: AlertRulesTable;
   alert_firings: AlertFiringsTable;
   webhook_outbox: WebhookOutboxTable;
+  daily_balances: DailyBalancesTable;
+  subscription_periods: SubscriptionPeriodsTable;
   projection_checkpoints: ProjectionCheckpointsTable;
 }

@@ -4,6 +4,7 @@ import { AccountsModule } from './accounts/accounts.module';
 import { AlertsModule } from './alerts/alerts.module';
 import { AuditModule } from './audit/audit.module';
 import { CreditsModule } from './credits/credits.module';
+import { DailyModule } from './daily/daily.module';
 import { DocsModule } from './docs/docs.controller';
 import { EventsModule } from './events/events.module';
 import { HealthModule } from './health/health.controller';
@@ -35,6 +36,7 @@ export class AppModule {
         SettlementHoldsModule,
         AlertsModule,
         OverviewModule,
+        DailyModule,
         UsageModule,
         EventsModule,
         IdentityModule,

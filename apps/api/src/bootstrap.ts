@@ -81,7 +81,9 @@ export async function startLedgerApi(options: ApiOptions): Promise<LedgerApi> {
   await app.listen(options.port, options.host ?? '127.0.0.1');
   const address = app.getHttpServer().address() as { port: number };
   const url = `http://${options.host ?? '127.0.0.1'}:${address.port}`;
-  const demoReady = demo ? demo.ensure(url.replace('0.0.0.0', '127.0.0.1')) : Promise.resolve('off' as const);
+  const demoReady = demo
+    ? demo.ensure(url.replace('0.0.0.0', '127.0.0.1'), infrastructure.eventStore)
+    : Promise.resolve('off' as const);
   demoReady.catch(() => undefined); // the caller reports it; an unawaited failure must not crash the API
   return {
     url,

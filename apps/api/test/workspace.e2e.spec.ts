@@ -171,6 +171,10 @@ describe('the pages’ delivery', () => {
     }
     const script = await fetch(`${ledger.api.url}/workspace/assets/workspace.js`);
     expect(script.headers.get('content-type')).toMatch(/^text\/javascript/);
+    // The licence notices the bundle points to are served beside it (uPlot's MIT notice).
+    expect(await script.text()).toContain('see workspace.js.LEGAL.txt');
+    const legal = await fetch(`${ledger.api.url}/workspace/assets/workspace.js.LEGAL.txt`);
+    expect([legal.status, await legal.text()]).toEqual([200, expect.stringContaining('uPlot')]);
   });
 
   it('lets a browser revalidate the bundle for free: 304 while it is unchanged', async () => {

@@ -248,6 +248,43 @@ describe('ledger audit verify', () => {
     }
   });
 
+  it('checks the daily figures and subscription periods behind the charts', async () => {
+    const pool = ledger.api.infrastructure.pool;
+    const { rows } = await pool.query<{ day: string }>(
+      `UPDATE daily_balances SET consumed_in_day = consumed_in_day + 10000
+        WHERE account_id = $1 AND project_id = 'proj-research' RETURNING day::text AS day`,
+      [ACCOUNT],
+    );
+    expect(rows).toHaveLength(1);
+    const { rows: periods } = await pool.query<Record<string, unknown>>(
+      `DELETE FROM subscription_periods WHERE account_id = $1 RETURNING *`,
+      [ACCOUNT],
+    );
+    expect(periods).toHaveLength(1);
+    try {
+      const run = await cli('audit', 'verify', '--account', ACCOUNT);
+      expect(run.code).toBe(1);
+      expect(run.stdout).toContain(
+        `✗ daily_balances (account_id=${ACCOUNT}, project_id=proj-research, day=${rows[0]?.day}) different: consumed_in_day: read model 19, replay 18`,
+      );
+      expect(run.stdout).toMatch(
+        new RegExp(`✗ subscription_periods \\(account_id=${ACCOUNT}, period_start=[^)]+\\) missing`),
+      );
+    } finally {
+      await pool.query(
+        `UPDATE daily_balances SET consumed_in_day = consumed_in_day - 10000 WHERE account_id = $1 AND project_id = 'proj-research'`,
+        [ACCOUNT],
+      );
+      await pool.query(
+        `INSERT INTO subscription_periods SELECT * FROM jsonb_populate_recordset(NULL::subscription_periods, $1::jsonb)`,
+        [JSON.stringify(periods, (_key, value: unknown) => (typeof value === 'bigint' ? value.toString() : value))],
+      );
+    }
+    // Put back, they are no longer named (an earlier test leaves a runs row missing on purpose).
+    const after = await cli('audit', 'verify', '--account', ACCOUNT);
+    expect(after.stdout).not.toMatch(/daily_balances|subscription_periods/);
+  });
+
   it('refuses an unknown account', async () => {
     const run = await cli('audit', 'verify', '--account', 'acct-nobody');
     expect([run.code, run.stderr]).toEqual([2, expect.stringMatching(/no billing account "acct-nobody"/)]);

@@ -17,6 +17,7 @@ import {
   type TestLedger,
 } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
+import { formatAmount } from '../pages/shared/amounts';
 import { USAGE_PAGE_SIZE } from '../pages/usage/page-size';
 
 let ledger: TestLedger;
@@ -90,7 +91,9 @@ describe('the billing overview', () => {
     await expect(figure('hold').textContent()).resolves.toBe('8');
     await expect(figure('settlement-threshold').textContent()).resolves.toBe('100 CNY');
     await expect(bucket('included').textContent()).resolves.toBe('500');
-    await expect(bucket('consumed').textContent()).resolves.toBe('44');
+    // Consumed counts the demo's weeks of history too (apps/api/src/workspace/demo-history.ts).
+    const { buckets } = (await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/overview`)).body;
+    await expect(bucket('consumed').textContent()).resolves.toBe(formatAmount(buckets.consumed));
     await expect(page.locator('[data-plan]').textContent()).resolves.toBe('Growth launch plan');
     await expect(page.getByRole('heading', { level: 1 }).textContent()).resolves.toBe('Billing');
     await expect(page.locator('main').textContent()).resolves.toContain('Service boundary');
@@ -149,7 +152,8 @@ describe('the billing overview', () => {
     await expect(figure('hold').textContent()).resolves.toBe(share.buckets.hold);
     await expect(bucket('consumed').textContent()).resolves.toBe(share.buckets.consumed);
     // The project's share differs from the account's: the filter really changed the figures.
-    await expect(bucket('consumed').textContent()).resolves.not.toBe('44');
+    const whole = (await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/overview`)).body;
+    await expect(bucket('consumed').textContent()).resolves.not.toBe(formatAmount(whole.buckets.consumed));
     await expect(page.locator('table.events tbody tr').count()).resolves.toBe(share.recentEvents.length);
   });
 
@@ -349,6 +353,11 @@ describe('the usage ledger', () => {
       ['run-005', 'reservation'],
       ['run-003', 'reservation'],
     ]);
+    // The table empties while the filtered page loads: wait for the filtered rows themselves.
+    await page.waitForFunction(
+      (count) => document.querySelectorAll('table.ledger tbody tr[data-event-id]').length === count,
+      expected.length,
+    );
     await expect(
       page.locator('table.ledger tbody tr').evaluateAll((trs) => trs.map((tr) => tr.getAttribute('data-event-id'))),
     ).resolves.toEqual(expected.map((row: { eventId: string }) => row.eventId));
@@ -401,6 +410,100 @@ describe('the usage ledger', () => {
         project.buckets.expired,
       ]);
     }
+  });
+});
+
+describe('the figures over time', () => {
+  type Daily = {
+    days: Array<{
+      day: string;
+      available: string;
+      buckets: Record<string, string | null>;
+      consumedByProject: Record<string, string>;
+    }>;
+    projects: Array<{ projectId: string; name: string | null }>;
+    periods: Array<{ start: string }>;
+  };
+  const daily = async (query = '') =>
+    (await ledger.client('dashboard-key-all').get(`/v1/accounts/${DEMO_ACCOUNT}/daily${query}`)).body as Daily;
+
+  /** The points of a chart, from its table of points: day → series label → the exact amount. */
+  const points = (name: string) =>
+    page.locator(`table[data-points="${name}"] tbody tr`).evaluateAll((rows) =>
+      rows.map((row) => ({
+        day: row.getAttribute('data-day'),
+        ...Object.fromEntries(
+          Array.from(row.querySelectorAll('td')).map((cell) => [cell.dataset.series, cell.dataset.amount]),
+        ),
+      })),
+    );
+
+  /** How many pixels of the chart's canvas uPlot painted: a chart really drawn, not an empty box. */
+  const painted = (chart: string) =>
+    page.locator(`[data-chart="${chart}"] canvas`).evaluate((canvas: HTMLCanvasElement) => {
+      const { data } = canvas.getContext('2d')!.getImageData(0, 0, canvas.width, canvas.height);
+      let count = 0;
+      for (let i = 3; i < data.length; i += 4) if (data[i]! > 0) count++;
+      return { count, width: canvas.width, height: canvas.height };
+    });
+
+  const BALANCES = 'Available, reserved and held credits per day';
+  const CONSUMPTION = 'Credits consumed per day, by project';
+
+  it('draws both charts for the demo account, their points the daily read model’s', async () => {
+    await open('/workspace/billing?state=demo');
+    await page.locator(`[data-chart="${BALANCES}"] canvas`).waitFor();
+    await page.locator(`[data-chart="${CONSUMPTION}"] canvas`).waitFor();
+    for (const chart of [BALANCES, CONSUMPTION]) {
+      const drawn = await painted(chart);
+      expect(drawn.width).toBeGreaterThan(300);
+      expect(drawn.height).toBeGreaterThan(100);
+      expect(drawn.count).toBeGreaterThan(1000);
+    }
+    const figures = await daily();
+    expect(figures.days.length).toBeGreaterThanOrEqual(35);
+    await expect(points('balances')).resolves.toEqual(
+      figures.days.map((d) => ({
+        day: d.day,
+        Available: d.available,
+        Reserved: d.buckets.reserved,
+        Hold: d.buckets.hold,
+      })),
+    );
+    await expect(points('consumption')).resolves.toEqual(
+      figures.days.map((d) => ({
+        day: d.day,
+        ...Object.fromEntries(figures.projects.map((p) => [p.name, d.consumedByProject[p.projectId]])),
+      })),
+    );
+    // The period boundary the history crossed is named beside the chart it is marked on.
+    const boundary = figures.periods.at(-1)!.start.slice(0, 10);
+    await expect(page.locator('#balance-chart-title + .hint').textContent()).resolves.toContain(boundary);
+  });
+
+  it('follows the project filter: one project’s consumption, and its share of reserved and held', async () => {
+    await open('/workspace/billing?state=demo');
+    await page.locator(`[data-chart="${CONSUMPTION}"] canvas`).waitFor();
+    const everyProject = await points('consumption');
+    await page.getByRole('combobox', { name: 'Project' }).selectOption('proj-support');
+    await page.getByRole('button', { name: 'Apply' }).click();
+    await page.locator('[data-account][data-project="proj-support"]').waitFor();
+    await page.locator(`[data-chart="${CONSUMPTION}"] canvas`).waitFor();
+    const figures = await daily('?project=proj-support');
+    const support = await points('consumption');
+    expect(support).toEqual(
+      figures.days.map((d) => ({ day: d.day, 'Support triage': d.consumedByProject['proj-support'] })),
+    );
+    expect(support).not.toEqual(everyProject);
+    await expect(points('balances')).resolves.toEqual(
+      figures.days.map((d) => ({
+        day: d.day,
+        'Available (account)': d.available,
+        Reserved: d.buckets.reserved,
+        Hold: d.buckets.hold,
+      })),
+    );
+    expect((await painted(CONSUMPTION)).count).toBeGreaterThan(100);
   });
 });
 

@@ -42,7 +42,11 @@ export function monthAround(now: Date): { start: string; end: string } {
   return { start: start.toISOString(), end: end.toISOString() };
 }
 
-type Step = { name: string; path: string; body: Record<string, unknown> };
+/**
+ * `posture`: the steps that make the account (open it, subscribe, attach its projects), which a
+ * history recorded before the seed has already made (the demo workspace's, see demo-history.ts).
+ */
+type Step = { name: string; path: string; body: Record<string, unknown>; posture?: true };
 
 export function seedSteps(accountId: string, period: { start: string; end: string }): Step[] {
   const account = `/v1/accounts/${accountId}`;
@@ -52,9 +56,14 @@ export function seedSteps(accountId: string, period: { start: string; end: strin
     body: { runId, projectId, action, capabilityBand: band, estimatedCost },
   });
   return [
-    { name: 'open account', path: '/v1/accounts', body: { accountId, name: 'Demo workspace' } },
-    { name: 'start subscription', path: `${account}/subscription`, body: { plan: GROWTH_PLAN, period } },
-    ...SEED_PROJECTS.map((p) => ({ name: `attach ${p.projectId}`, path: `${account}/projects`, body: { ...p } })),
+    { name: 'open account', path: '/v1/accounts', body: { accountId, name: 'Demo workspace' }, posture: true },
+    { name: 'start subscription', path: `${account}/subscription`, body: { plan: GROWTH_PLAN, period }, posture: true },
+    ...SEED_PROJECTS.map((p) => ({
+      name: `attach ${p.projectId}`,
+      path: `${account}/projects`,
+      body: { ...p },
+      posture: true as const,
+    })),
     // alerts (issue #17): a low-balance rule that the runs below cross (it fires), and one that waits
     ...SEED_ALERT_RULES.map((rule) => ({
       name: `rule ${rule.ruleId}`,
@@ -79,15 +88,20 @@ export function seedSteps(accountId: string, period: { start: string; end: strin
   ];
 }
 
-/** Sends every step; returns the last receipt. Throws on the first answer that is not a 200. */
+/**
+ * Sends every step (`afterHistory`: all but the posture steps, which the history made); returns the
+ * last receipt. Throws on the first answer that is not a 200.
+ */
 export async function runSeedScenario(
   client: LedgerClient,
   accountId: string,
   now = new Date(),
   onStep: (name: string) => void = () => undefined,
+  { afterHistory = false }: { afterHistory?: boolean } = {},
 ): Promise<LedgerResponse> {
   let last: LedgerResponse | undefined;
   for (const [index, step] of seedSteps(accountId, monthAround(now)).entries()) {
+    if (afterHistory && step.posture) continue;
     last = await client.command(step.path, step.body, `seed:${accountId}:${index}`);
     if (last.status !== 200) {
       throw new Error(`seed step "${step.name}" answered ${last.status}: ${JSON.stringify(last.body)}`);
@@ -107,11 +121,16 @@ export async function seedUnlessPresent(
   accountId: string,
   now = new Date(),
   onStep: (name: string) => void = () => undefined,
+  /** Records the account's past before the seed (it then makes the account: the posture steps are skipped). */
+  recordHistory?: (periodStart: Date) => Promise<void>,
 ): Promise<LedgerResponse | 'present'> {
   const first = await client.get(`/v1/accounts/${accountId}/events/0`);
   if (first.status === 200) return 'present';
   if (first.body.code !== 'event_not_found') {
     throw new Error(`could not look for account ${accountId}: ${first.status} ${JSON.stringify(first.body)}`);
   }
-  return runSeedScenario(client, accountId, now, onStep);
+  if (!recordHistory) return runSeedScenario(client, accountId, now, onStep);
+  await recordHistory(new Date(monthAround(now).start));
+  onStep('history');
+  return runSeedScenario(client, accountId, now, onStep, { afterHistory: true });
 }

@@ -5,7 +5,7 @@
  */
 import { identifier, instant } from '@ledger/domain';
 import { z } from 'zod';
-import { usageKinds } from './vocabulary';
+import { dayText, usageKinds } from './vocabulary';
 
 /** Read-your-writes: the position a command's receipt carried ("812/2"); the read waits for it. */
 const freshness = { atLeastPosition: z.string().optional() };
@@ -24,6 +24,19 @@ const usageFilters = {
 };
 /** The CSV export takes the page's filters, without paging: it holds every row they select. */
 const usageExport = z.object(usageFilters);
+
+// ── daily figures (the overview's charts) ──────────────────────────────────────────────────────
+/** The longest span of days one read of the daily figures covers. */
+export const MAX_DAILY_SPAN_DAYS = 400;
+const daily = z.object({
+  ...project,
+  ...freshness,
+  /** The first day (UTC, YYYY-MM-DD); default: the account's first day, at most 400 days before `to`. */
+  from: dayText.optional(),
+  /** The last day; default: today (UTC). */
+  to: dayText.optional(),
+});
+// ── end of daily figures ──────────────────────────────────────────────────────────────────────
 
 export const readQueries = {
   me: z.object({}),
@@ -45,6 +58,7 @@ export const readQueries = {
   // alerts (issue #17)
   alertRules: z.object(freshness),
   /** `asOf`: an ISO-8601 instant, or a position ("812/3") as receipts carry it; default now. */
+  daily,
   auditBalance: z.object({ asOf: z.string().optional(), ...project }),
   auditEvents: z.object({
     from: instant.optional(),

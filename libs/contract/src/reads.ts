@@ -7,6 +7,7 @@ import {
   cnyText,
   countText,
   creditsText,
+  dayText,
   fenText,
   holdStatus,
   instantText,
@@ -149,6 +150,36 @@ export const usagePage = z.strictObject({
   /** Pass as `cursor` for the next (older) page; null on the last. */
   nextCursor: z.string().nullable(),
 });
+
+// ── daily figures (the overview's charts) ──────────────────────────────────────────────────────
+/** One day of the daily figures: as it stood at the day's end (carried from the last day with events). */
+export const dailyFigure = z.strictObject({
+  day: dayText,
+  /** The account's available credits: the wallet every project draws on. */
+  available: creditsText,
+  /** The buckets of the view — the account's, or the project's share (no available) — at the day's end. */
+  buckets: readModelBuckets,
+  /** Credits consumed during the day, in the view. */
+  consumed: creditsText,
+  /** Credits consumed during the day per project, for each project in `projects` (ids as keys). */
+  consumedByProject: z.record(z.string(), creditsText),
+});
+
+/** `daily`: the account's (or one project's) figures for every day of a range. */
+export const dailyFigures = z.strictObject({
+  accountId: z.string(),
+  /** The project the view is of; null for the whole account. */
+  project: z.string().nullable(),
+  from: dayText,
+  to: dayText,
+  /** The projects whose consumption the days break down: every attached one, or the one asked for. */
+  projects: z.array(z.strictObject({ projectId: z.string(), name: z.string().nullable() })),
+  /** One entry per day from `from` to `to`; days before the account's first event show zeros. */
+  days: z.array(dailyFigure),
+  /** The subscription periods that overlap the range: the boundaries a chart marks. */
+  periods: z.array(z.strictObject({ start: instantText, end: instantText })),
+});
+// ── end of daily figures ──────────────────────────────────────────────────────────────────────
 
 /** Every metadata field an event is stored with. */
 export const eventMetadata = z.strictObject({
@@ -319,4 +350,6 @@ export type ProjectionStatus = z.output<typeof projectionStatus>;
 export type AuditBalance = z.output<typeof auditBalance>;
 export type AuditEventsPage = z.output<typeof auditEventsPage>;
 export type WorkspaceSettings = z.output<typeof workspaceSettings>;
+export type DailyFigure = z.output<typeof dailyFigure>;
+export type DailyFigures = z.output<typeof dailyFigures>;
 export type Health = z.output<typeof health>;

@@ -55,6 +55,8 @@ export const revisionText = z.string().regex(/^\d+$/).meta({ description: 'a str
 /** A whole-number count as a string (it may exceed 2^53). */
 export const countText = z.string().regex(/^\d+$/);
 export const instantText = z.iso.datetime({ offset: true });
+/** A UTC calendar day, as the daily figures name it. */
+export const dayText = z.iso.date().meta({ description: 'a UTC day, YYYY-MM-DD' });
 
 const statuses = <T extends string>(values: readonly [T, ...T[]]) => z.enum(values);
 export const accountStatus = statuses<Exclude<AccountStatus, 'unopened'>>(['active', 'suspended', 'closed']);

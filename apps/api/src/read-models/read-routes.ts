@@ -13,6 +13,7 @@ import { fitsInt64, freshness, identifier } from './read-query';
 export const freshnessQuery = contract.readQueries.projects.extend(freshness);
 export const overviewQuery = contract.readQueries.overview.extend(freshness);
 export const accountListQuery = contract.readQueries.accounts;
+export const dailyQuery = contract.readQueries.daily.extend(freshness);
 export const alertRulesQuery = contract.readQueries.alertRules.extend(freshness);
 /** A stream revision as usage rows show it: a decimal counter from 0. */
 export const eventParams = z.object({
@@ -77,6 +78,14 @@ export const readRoutes = {
     tag: 'read models',
     query: contract.readQueries.accountEvent,
     response: contract.accountEvent,
+  },
+  daily: {
+    path: 'accounts/:accountId/daily',
+    summary:
+      'The figures of every day from `from` to `to` (at most 400): available, the buckets and each project’s consumption, as at each day’s end, with the subscription periods',
+    tag: 'read models',
+    query: dailyQuery,
+    response: contract.dailyFigures,
   },
   projects: {
     path: 'accounts/:accountId/projects',

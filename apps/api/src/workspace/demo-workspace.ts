@@ -5,7 +5,9 @@
  */
 import { randomBytes } from 'node:crypto';
 import { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT, LedgerClient, seedUnlessPresent } from '@ledger/client';
+import type { EventStore } from '@ledger/event-store';
 import type { KeyEntry } from '../identity/api-keys';
+import { appendDemoHistory } from './demo-history';
 
 export { DEMO_ACCOUNT, DEMO_READER_KEY, EMPTY_DEMO_ACCOUNT };
 
@@ -16,8 +18,11 @@ export interface DemoWorkspace {
    * demo at least as of it, so a newcomer never sees it half projected.
    */
   readonly seededAt: string | null;
-  /** Makes the demo accounts unless their streams already exist; safe to run on every start. */
-  ensure(apiUrl: string): Promise<'created' | 'present'>;
+  /**
+   * Makes the demo accounts unless their streams already exist; safe to run on every start. The
+   * demo account's weeks of history go straight to `store` (demo-history.ts), the seed over HTTP.
+   */
+  ensure(apiUrl: string, store: EventStore): Promise<'created' | 'present'>;
 }
 
 export function demoWorkspace(): DemoWorkspace {
@@ -40,9 +45,12 @@ export function demoWorkspace(): DemoWorkspace {
       },
       { key: seederKey, principal: 'demo-seeder', role: 'admin', accounts },
     ],
-    async ensure(apiUrl) {
+    async ensure(apiUrl, store) {
       const client = new LedgerClient(apiUrl, seederKey);
-      if ((await seedUnlessPresent(client, DEMO_ACCOUNT)) === 'present') return 'present';
+      const seeded = await seedUnlessPresent(client, DEMO_ACCOUNT, new Date(), undefined, (periodStart) =>
+        appendDemoHistory(store, DEMO_ACCOUNT, periodStart),
+      );
+      if (seeded === 'present') return 'present';
       const empty = await client.command(
         '/v1/accounts',
         { accountId: EMPTY_DEMO_ACCOUNT, name: 'New workspace (no grants or runs yet)' },

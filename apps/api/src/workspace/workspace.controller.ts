@@ -17,6 +17,8 @@ const ASSETS: Record<string, string> = {
   'workspace.js.map': 'application/json; charset=utf-8',
   'workspace.css': 'text/css; charset=utf-8',
   'workspace.css.map': 'application/json; charset=utf-8',
+  // The licences of what the bundle holds (uPlot's): the bundle's last line points to it.
+  'workspace.js.LEGAL.txt': 'text/plain; charset=utf-8',
 };
 
 /** The pages read only the query API, from this origin: nothing inline, nothing from elsewhere. */

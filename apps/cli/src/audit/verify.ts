@@ -56,6 +56,7 @@ const CREDIT_COLUMNS = new Set<string>([
   'held',
   'shortfall',
   'included_per_period',
+  'consumed_in_day',
 ]);
 
 const ZERO: GlobalPosition = { commit: 0n, prepare: 0n };

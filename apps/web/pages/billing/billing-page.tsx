@@ -9,6 +9,7 @@ import { resolveWorkspace, type AccountWorkspace, type NoAccountWorkspace } from
 import { AlertsPanel, loadAlerts } from './alerts-panel';
 import { BalanceBuckets, HeadlineFigures } from './figures';
 import { EmptyAccountGuide, isEmptyAccount } from './empty-account';
+import { FiguresOverTime } from './figures-over-time';
 import { RecentEvents } from './recent-events';
 import { RelationshipMap } from './relationship-map';
 
@@ -89,6 +90,7 @@ function BillingContent({
       <HeadlineFigures overview={overview} />
       <BalanceBuckets overview={overview} />
       <AlertsPanel alerts={alerts} place={here} />
+      <FiguresOverTime workspace={workspace} place={here} />
       <RelationshipMap overview={overview} place={here} />
       <RecentEvents events={overview.recentEvents} place={here} />
       <p class="position">

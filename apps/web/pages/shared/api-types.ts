@@ -20,6 +20,7 @@ export type WorkspaceSettings = contract.WorkspaceSettings;
 export type AlertRules = contract.AlertRules;
 export type AlertRuleView = contract.AlertRuleView;
 export type AlertFiringView = contract.AlertFiringView;
+export type DailyFigures = contract.DailyFigures;
 
 /** What each read takes in its query string. */
 export type QueryOf<Read extends contract.ReadName> = contract.QueryOf<Read>;

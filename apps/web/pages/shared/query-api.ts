@@ -6,6 +6,7 @@ import type {
   AccountEvent,
   AlertRules,
   AccountList,
+  DailyFigures,
   Me,
   Overview,
   ProjectBuckets,
@@ -87,6 +88,7 @@ export interface QueryApi {
   projects(accountId: string, options: QueryOf<'projects'>): Promise<ProjectBuckets>;
   event(accountId: string, revision: string): Promise<AccountEvent>;
   usageCsv(accountId: string, filters: UsageFilters): Promise<Blob>;
+  daily(accountId: string, query: QueryOf<'daily'>): Promise<DailyFigures>;
   alertRules(accountId: string, options: QueryOf<'alertRules'>): Promise<AlertRules>;
 }
 
@@ -100,6 +102,7 @@ export function queryApi(key: string): QueryApi {
     event: (accountId, revision) => json(`${account(accountId)}/events/${encodeURIComponent(revision)}`, key),
     usageCsv: async (accountId, query) =>
       (await answer(pathWith(`${account(accountId)}/usage.csv`, { ...query }), key)).blob(),
+    daily: (accountId, query) => json(pathWith(`${account(accountId)}/daily`, { ...query }), key),
     alertRules: (accountId, query) => json(pathWith(`${account(accountId)}/alert-rules`, { ...query }), key),
   };
 }
