@@ -53,8 +53,14 @@ export class DailyFold {
   readonly written = new Map<string, DailyBalanceRow>();
   private readonly latest = new Map<string, DailyBalanceRow>();
 
+  /** `loaded` is copied: a row of the day being written is changed in place. */
   constructor(loaded: Iterable<DailyBalanceRow> = []) {
-    for (const row of loaded) this.latest.set(keyOf([row.account_id, row.project_id]), row);
+    for (const row of loaded) this.latest.set(keyOf([row.account_id, row.project_id]), { ...row });
+  }
+
+  /** The latest row of each (account, project), keyed by keyOf([account, project]). */
+  get latestRows(): ReadonlyMap<string, DailyBalanceRow> {
+    return this.latest;
   }
 
   apply(recorded: ProjectedEvent): void {
@@ -199,16 +205,22 @@ async function writePeriods(db: Kysely<ReadModelTables>, rows: PeriodRow[]): Pro
 export const dailyProjection: Projection = {
   name: 'daily',
   tables: ['daily_balances', 'subscription_periods'],
-  async applyBatch(events, db) {
+  async applyBatch(events, db, memory) {
     const keys = new Map<string, readonly [string, string]>();
+    const remembered: DailyBalanceRow[] = [];
     for (const recorded of events) {
       const accountId = accountIdOfStream(recorded.streamId);
       if (accountId === undefined) continue;
       for (const projectId of ['', ...bucketMovesOf(recorded).keys()]) {
-        keys.set(keyOf([accountId, projectId]), [accountId, projectId]);
+        const key = keyOf([accountId, projectId]);
+        if (keys.has(key)) continue;
+        keys.set(key, [accountId, projectId]);
+        const row = memory?.recall('daily_balances', key) as DailyBalanceRow | undefined;
+        if (row) remembered.push(row);
       }
     }
-    const fold = new DailyFold(await latestRows(db, [...keys.values()]));
+    for (const row of remembered) keys.delete(keyOf([row.account_id, row.project_id]));
+    const fold = new DailyFold([...remembered, ...(await latestRows(db, [...keys.values()]))]);
     const periods = new Map<string, PeriodRow>();
     for (const recorded of events) {
       fold.apply(recorded);
@@ -217,5 +229,7 @@ export const dailyProjection: Projection = {
     }
     await writeDays(db, [...fold.written.values()]);
     await writePeriods(db, [...periods.values()]);
+    // Copies: the fold's rows are its own to change, the memory's are never changed.
+    for (const [key, row] of fold.latestRows) memory?.remember('daily_balances', key, { ...row });
   },
 };

@@ -15,7 +15,7 @@ export { toProjectedEvent } from './projected-event';
 export { balancesProjection, grantsProjection, runsProjection, usageProjection, webhooksProjection };
 // alerts (issue #17)
 export { alertsProjection, alertHandlers, type AlertWrite } from './alerts';
-export { alertFiredBody, webhookHandlers, type OutboxRow } from './webhooks';
+export { alertFiredBody, webhookHandlers, WEBHOOKS_CHANNEL, type OutboxRow } from './webhooks';
 export { dailyProjection, utcDayOf } from './daily';
 export { grantHandlers, type GrantWrite } from './grants';
 export { balanceHandlers, type BalanceWrite } from './balances';

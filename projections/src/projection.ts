@@ -29,6 +29,12 @@ export interface Projection {
    */
   readonly queryOnlyIndexes?: readonly string[];
   /**
+   * A channel notified (pg_notify, delivered at commit) whenever a batch wrote rows of this
+   * projection: a worker waiting on its rows (the webhook outbox) then looks only when there is
+   * something to find, not after every batch of every projection.
+   */
+  readonly announces?: string;
+  /**
    * Applies events in order. `db` is a transaction, possibly bound to a shadow schema with
    * `withSchema`: use unqualified table names. Throwing rolls the whole batch back. `memory`, when
    * given, holds rows this projection wrote in earlier committed batches (memory.ts): a row found

@@ -61,9 +61,16 @@ const outboxColumns: ColumnTypes<OutboxRow> = {
   position_prepare: 'bigint',
 };
 
+/**
+ * Notified when a batch wrote outbox rows, and by the API when endpoints or deliveries change: the
+ * delivery worker looks at once.
+ */
+export const WEBHOOKS_CHANNEL = 'ledger_webhooks';
+
 export const webhooksProjection: Projection = {
   name: 'webhooks',
   tables: ['webhook_outbox'],
+  announces: WEBHOOKS_CHANNEL,
   queryOnlyIndexes: ['webhook_outbox_position'],
   async applyBatch(events, db) {
     const rows = events.flatMap((recorded) => writesOf(webhookHandlers, recorded));

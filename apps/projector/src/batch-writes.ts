@@ -53,6 +53,8 @@ export class BatchWrites {
 
   /** Owners that have sent writes in this transaction: their reads must see them, so run on `tx`. */
   private readonly wrote = new Set<string>();
+  /** Owners that wrote anything in this batch, sent or waiting. */
+  readonly changed = new Set<string>();
 
   /**
    * `tx` is the batch's transaction; `reads`, when given, serves the reads of a projection that has
@@ -98,9 +100,10 @@ export class BatchWrites {
   /**
    * Sends every waiting write and moves the checkpoints, in one statement; resolves to the new
    * version of each checkpoint that stood where `moves` says it did, as the projector left it
-   * (each such one is moved; the caller rolls back unless all were).
+   * (each such one is moved; the caller rolls back unless all were). Each of `channels` is
+   * notified too, at commit.
    */
-  async commit(moves: readonly CheckpointMove[]): Promise<Map<string, string>> {
+  async commit(moves: readonly CheckpointMove[], channels: readonly string[] = []): Promise<Map<string, string>> {
     const parts = this.take(() => true);
     const values = [
       moves.map((move) => move.projection),
@@ -125,15 +128,16 @@ export class BatchWrites {
       RETURNING c.projection, c.xmin::text AS version
     )
     SELECT (SELECT coalesce(json_object_agg(projection, version), '{}') FROM moved) AS moved,
-      pg_notify('${CHECKPOINTS_CHANNEL}', '')`;
+      pg_notify('${CHECKPOINTS_CHANNEL}', '')${channels.map((_, i) => `, pg_notify($${at + 8 + i}, '')`).join('')}`;
     this.statements += 1;
     const result = await this.tx.executeQuery<{ moved: Record<string, string> }>(
-      CompiledQuery.raw(sql, [...parameters, ...values]),
+      CompiledQuery.raw(sql, [...parameters, ...values, ...channels]),
     );
     return new Map(Object.entries(result.rows[0]?.moved ?? {}));
   }
 
   private async execute<R>(owner: string, query: CompiledQuery): Promise<QueryResult<R>> {
+    if (writes(query)) this.changed.add(owner);
     const table = deferrable(query);
     if (table !== null) {
       const sameTable = this.waiting.some((waiting) => waiting.table === table);
@@ -178,6 +182,14 @@ function combine(queries: readonly CompiledQuery[]): { text: string; parameters:
     return `w${i} AS (${text})`;
   });
   return { text: ctes.length > 0 ? `WITH ${ctes.join(',\n')}` : '', parameters };
+}
+
+/** Whether a query may change rows (anything but a plain read). */
+function writes(query: CompiledQuery): boolean {
+  const kind = query.query.kind;
+  if (kind === 'SelectQueryNode') return false;
+  if (kind === 'RawNode') return !/^\s*(select|with\s+[a-z_][a-z0-9_]*\s+as\s*\(\s*select)\b/i.test(query.sql);
+  return true;
 }
 
 /**

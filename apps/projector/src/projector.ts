@@ -444,7 +444,14 @@ export class Projector {
     }));
     let moved: Map<string, string>;
     try {
-      moved = await batch.commit(moves);
+      const channels = new Set(
+        inputs.flatMap(({ part }) =>
+          part.track.projection.announces && batch.changed.has(part.track.name)
+            ? [part.track.projection.announces]
+            : [],
+        ),
+      );
+      moved = await batch.commit(moves, [...channels]);
     } catch (error) {
       // A write waiting in the batch was refused: one projection's fault when it is alone.
       if (inputs.length === 1 && !isTransient(error)) throw new ProjectionError(error);

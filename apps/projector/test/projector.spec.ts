@@ -469,3 +469,46 @@ test('rows rewritten behind its back at its own position (a rebuild by fixed cod
     await live.stop();
   }
 });
+
+test('a projection that announces a channel has it notified after batches that wrote its rows, and only then', async () => {
+  let writing = false;
+  const announcer: Projection = {
+    name: 'announcer',
+    tables: [],
+    announces: 'ledger_test_announcer',
+    async applyBatch(events, tx) {
+      if (!writing) return;
+      for (const event of events) {
+        await sql`
+          INSERT INTO seen (projection, event_id, position_commit, position_prepare)
+          VALUES ('announcer', ${event.metadata.eventId}, ${event.position.commit}, ${event.position.prepare})`.execute(
+          tx,
+        );
+      }
+    },
+  };
+  const listener = await pool.connect();
+  let notified = 0;
+  listener.on('notification', (message) => {
+    if (message.channel === 'ledger_test_announcer') notified++;
+  });
+  await listener.query('LISTEN ledger_test_announcer');
+  const live = start({ projections: [announcer] });
+  try {
+    await appendAccounts(2, 40);
+    await waitForCheckpoints(db, [announcer.name]);
+    // A notification sent at a commit arrives before the listener's next answer: ask once more.
+    await listener.query('SELECT 1');
+    expect(notified).toBe(0);
+
+    writing = true;
+    await appendAccounts(1, 40);
+    await waitForCheckpoints(db, [announcer.name]);
+    await waitUntil(() => notified > 0, 'the announcement');
+    expect((await seenBy(announcer.name)).length).toBeGreaterThan(0);
+  } finally {
+    await live.stop();
+    await listener.query('UNLISTEN *');
+    listener.release();
+  }
+});

@@ -18,8 +18,8 @@ export const ZERO: GlobalPosition = { commit: 0n, prepare: 0n };
  */
 export const CHECKPOINTS_CHANNEL = 'ledger_checkpoints';
 
-/** The API notifies this channel when webhook endpoints or deliveries change: the worker looks at once. */
-export const WEBHOOKS_CHANNEL = 'ledger_webhooks';
+/** Where the delivery worker is woken: new outbox rows (the projector), endpoint changes (the API). */
+export { WEBHOOKS_CHANNEL } from '@ledger/projections';
 
 export interface Checkpoint {
   readonly position: GlobalPosition;

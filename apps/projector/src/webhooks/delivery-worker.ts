@@ -15,14 +15,16 @@
  * holds only its own slots. Every attempt is logged (webhook_delivery_attempts); a 2xx delivers,
  * anything else is retried with exponential backoff and jitter until the horizon, then `failed`.
  *
- * The worker wakes when the projector commits (LISTEN on CHECKPOINTS_CHANNEL), when the API changes
- * an endpoint or asks for a redelivery (WEBHOOKS_CHANNEL), when a slot frees,
- * and every `pollMs` for retries that fell due. Database errors — Postgres restarting — are waited
+ * The worker LISTENs on WEBHOOKS_CHANNEL: the projector notifies it when a batch wrote outbox rows
+ * (the webhooks projection `announces` it), the API when an endpoint changes or a redelivery is
+ * asked for. Not on every commit: the projector commits hundreds of batches a second, almost none
+ * with an alert, and a look costs statements. It also wakes when a slot frees, and every `pollMs`
+ * for retries that fell due. Database errors — Postgres restarting — are waited
  * out; nothing is lost, because nothing is decided outside a committed row.
  */
 import { randomUUID } from 'node:crypto';
 import { signWebhook, SIGNATURE_HEADER } from '@ledger/client';
-import { CHECKPOINTS_CHANNEL, WEBHOOKS_CHANNEL, type LedgerDatabase } from '@ledger/database';
+import { WEBHOOKS_CHANNEL, type LedgerDatabase } from '@ledger/database';
 import { silentLog, type Log, type WebhookConfig } from '@ledger/platform';
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
@@ -30,7 +32,7 @@ import { postWebhook, type PostOutcome } from './http-post';
 
 export interface DeliveryWorkerOptions {
   readonly db: Kysely<LedgerDatabase>;
-  /** Where to LISTEN for the projector's commits. */
+  /** Where to LISTEN for new outbox rows and the API's changes. */
   readonly databaseUrl: string;
   readonly config: WebhookConfig;
   readonly log?: Log;
@@ -150,7 +152,7 @@ export class DeliveryWorker {
       try {
         await client.connect();
         client.on('notification', () => this.wakeup.notify());
-        await client.query(`LISTEN ${CHECKPOINTS_CHANNEL}; LISTEN ${WEBHOOKS_CHANNEL}`);
+        await client.query(`LISTEN ${WEBHOOKS_CHANNEL}`);
         this.listener = client;
         delay = 100;
         // Whatever committed while it was not listening is found now.
