@@ -13,7 +13,7 @@ import type {
 } from '@ledger/contract';
 import { WEBHOOKS_CHANNEL, type LedgerDatabase, type WebhookEndpointsTable } from '@ledger/database';
 import { reject } from '@ledger/domain';
-import { sql, type Kysely, type Selectable } from 'kysely';
+import { sql, type Kysely, type Selectable, type Transaction } from 'kysely';
 import { LedgerHttpError, type ErrorBody } from '../errors/ledger-http-error';
 import { DATABASE } from '../infrastructure/tokens';
 
@@ -163,10 +163,19 @@ export class WebhookStore {
     };
   }
 
+  /** Runs `change` in a transaction that also wakes the delivery worker when it commits. */
+  private changeAndWake<T>(change: (tx: Transaction<LedgerDatabase>) => Promise<T>): Promise<T> {
+    return this.db.transaction().execute(async (tx) => {
+      const changed = await change(tx);
+      await sql`SELECT pg_notify(${WEBHOOKS_CHANNEL}, '')`.execute(tx);
+      return changed;
+    });
+  }
+
   /** Disables (or enables) an endpoint; doing it twice changes nothing more. */
   async setEnabled(endpointId: string, enabled: boolean): Promise<WebhookEndpoint> {
-    const row = await this.db.transaction().execute(async (tx) => {
-      const updated = await tx
+    const row = await this.changeAndWake((tx) =>
+      tx
         .updateTable('webhook_endpoints')
         .set(
           enabled
@@ -178,10 +187,8 @@ export class WebhookStore {
         )
         .where('endpoint_id', '=', endpointId)
         .returningAll()
-        .executeTakeFirst();
-      await sql`SELECT pg_notify(${WEBHOOKS_CHANNEL}, '')`.execute(tx);
-      return updated;
-    });
+        .executeTakeFirst(),
+    );
     if (!row) {
       throw new LedgerHttpError(
         reject('webhook_endpoint_not_found', `there is no webhook endpoint ${endpointId}`, { endpointId }),
@@ -215,8 +222,8 @@ export class WebhookStore {
 
   /** Makes a delivery due now, whatever became of it; its retry horizon starts again. */
   async redeliver(deliveryId: string): Promise<WebhookDelivery> {
-    const row = await this.db.transaction().execute(async (tx) => {
-      const updated = await tx
+    const row = await this.changeAndWake((tx) =>
+      tx
         .updateTable('webhook_deliveries')
         .set({
           status: 'pending',
@@ -226,10 +233,8 @@ export class WebhookStore {
         })
         .where('delivery_id', '=', deliveryId)
         .returningAll()
-        .executeTakeFirst();
-      await sql`SELECT pg_notify(${WEBHOOKS_CHANNEL}, '')`.execute(tx);
-      return updated;
-    });
+        .executeTakeFirst(),
+    );
     if (!row) {
       throw new LedgerHttpError(
         reject('webhook_delivery_not_found', `there is no webhook delivery ${deliveryId}`, { deliveryId }),
