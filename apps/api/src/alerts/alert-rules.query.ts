@@ -2,13 +2,12 @@
 import { Inject } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { AlertRules } from '@ledger/contract';
-import { reject, type Principal } from '@ledger/domain';
+import type { Principal } from '@ledger/domain';
 import type { LedgerDatabase } from '@ledger/database';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { Kysely } from 'kysely';
-import { LedgerHttpError } from '../errors/ledger-http-error';
 import { DATABASE } from '../infrastructure/tokens';
-import { assertMayRead } from '../read-models/account-access';
+import { assertAccountKnown, assertMayRead } from '../read-models/account-access';
 import { ReadModelFreshness } from '../read-models/freshness';
 
 /** How many of the latest firings and clearings the answer carries. */
@@ -34,12 +33,8 @@ export class AccountAlertRulesHandler implements IQueryHandler<AccountAlertRules
   async execute({ principal, accountId, atLeastPosition }: AccountAlertRules): Promise<AlertRules> {
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
-    const [account, rules, recent] = await Promise.all([
-      this.db
-        .selectFrom('billing_accounts')
-        .select('account_id')
-        .where('account_id', '=', accountId)
-        .executeTakeFirst(),
+    const [, rules, recent] = await Promise.all([
+      assertAccountKnown(this.db, accountId),
       this.db
         .selectFrom('alert_rules')
         .selectAll()
@@ -58,7 +53,6 @@ export class AccountAlertRulesHandler implements IQueryHandler<AccountAlertRules
         .limit(RECENT_FIRINGS)
         .execute(),
     ]);
-    if (!account) throw new LedgerHttpError(reject('account_not_found', `there is no billing account "${accountId}"`));
     return {
       accountId,
       rules: rules.map((rule) => ({

@@ -12,7 +12,7 @@ import type { GlobalPosition } from '@ledger/event-store';
 import { sql, type Kysely } from 'kysely';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { DATABASE } from '../infrastructure/tokens';
-import { assertMayRead } from '../read-models/account-access';
+import { assertAccountKnown, assertMayRead } from '../read-models/account-access';
 import { bucketsView, EMPTY_BUCKETS, type BucketsRow } from '../read-models/formatting';
 import { ReadModelFreshness } from '../read-models/freshness';
 import { addDays, daysBetween, MAX_DAILY_SPAN_DAYS, spanOf, utcDay } from './days';
@@ -47,12 +47,8 @@ export class AccountDailyFiguresHandler implements IQueryHandler<AccountDailyFig
     assertMayRead(principal, accountId);
     await this.freshness.waitFor(atLeastPosition);
     const to = range.to ?? utcDay(now);
-    const [account, projects, first] = await Promise.all([
-      this.db
-        .selectFrom('billing_accounts')
-        .select('account_id')
-        .where('account_id', '=', accountId)
-        .executeTakeFirst(),
+    const [, projects, first] = await Promise.all([
+      assertAccountKnown(this.db, accountId),
       this.db
         .selectFrom('account_projects')
         .select(['project_id', 'name'])
@@ -67,7 +63,6 @@ export class AccountDailyFiguresHandler implements IQueryHandler<AccountDailyFig
         .where('project_id', '=', '')
         .executeTakeFirst(),
     ]);
-    if (!account) throw new LedgerHttpError(reject('account_not_found', `there is no billing account "${accountId}"`));
     const { project } = range;
     if (project !== undefined && !projects.some((p) => p.project_id === project)) {
       throw new LedgerHttpError(reject('project_not_attached', `project "${project}" is not attached to this account`));
