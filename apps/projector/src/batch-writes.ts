@@ -137,7 +137,8 @@ export class BatchWrites {
   }
 
   private async execute<R>(owner: string, query: CompiledQuery): Promise<QueryResult<R>> {
-    if (writes(query)) this.changed.add(owner);
+    const writing = writes(query);
+    if (writing) this.changed.add(owner);
     const table = deferrable(query);
     if (table !== null) {
       const sameTable = this.waiting.some((waiting) => waiting.table === table);
@@ -148,6 +149,8 @@ export class BatchWrites {
     }
     await this.send((waiting) => waiting.owner === owner);
     this.statements += 1;
+    // A write that cannot wait (an update, say) belongs to the transaction like any other.
+    if (writing) this.wrote.add(owner);
     const on = this.reads && !this.wrote.has(owner) ? this.reads : this.tx;
     return on.executeQuery<R>(query);
   }
