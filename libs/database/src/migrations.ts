@@ -72,6 +72,18 @@ const snapshotMigrations: Record<string, Migration> = {
         .execute();
     },
   },
+  '2026-12-03T00-archived-ids': {
+    async up(db) {
+      // Never pruned: each row is what refuses a finished id's reuse for the account's whole life.
+      await sql`
+        CREATE TABLE archived_ids (
+          stream_id text NOT NULL,
+          fingerprint bigint NOT NULL CHECK (fingerprint >= 0 AND fingerprint < 9007199254740992),
+          PRIMARY KEY (stream_id, fingerprint)
+        )
+      `.execute(db);
+    },
+  },
 };
 
 // --- webhooks (issue #17) -------------------------------------------------------------------------

@@ -39,6 +39,16 @@ export interface AccountSnapshotsTable {
   taken_at: Date;
 }
 
+/**
+ * The archived ids of accounts whose snapshots leave them out (ledger archive.ts, `stored`): a
+ * fingerprint per id, written by the statement that writes the snapshot.
+ */
+export interface ArchivedIdsTable {
+  stream_id: string;
+  /** Below 2^53: exact as a JS number. */
+  fingerprint: bigint;
+}
+
 // --- webhooks (issue #17): endpoints and the delivery worker's tables ------------------------------
 
 /**
@@ -113,6 +123,7 @@ export interface CommandTables {
   idempotency_keys: IdempotencyKeysTable;
   command_owners: CommandOwnersTable;
   account_snapshots: AccountSnapshotsTable;
+  archived_ids: ArchivedIdsTable;
 }
 
 export type LedgerDatabase = EventStoreTables & CommandTables & ReadModelTables & WebhookTables;

@@ -2,19 +2,24 @@
  * Compaction against the full history: random histories over a month (so settlement windows
  * close), with the state compacted at random moments. Every command is decided on both the full
  * state and the compacted one; the promise of compact.ts must hold at every step.
+ *
+ * A third copy, compacted alike, now and then hands its archive to a store (as the API's snapshots
+ * do: archive.ts, `stored`) and from then on asks the store about the ids each command names
+ * before deciding. It must decide exactly as the compacted state does: an id it was not asked
+ * about would fail the lookup, so this also proves `archiveLookups` names every id a decision reads.
  */
 import fc from 'fast-check';
-import { archivedCount, isArchived } from './archive';
+import { archivedCount, archivedInMemory, isArchived, recordProbes, storedArchivedIds, unprobed } from './archive';
 import type { LedgerCommand } from './commands';
 import { compactState, SETTLEMENT_WINDOW_DAYS } from './compact';
-import { decide } from './decide';
+import { archiveLookups, decide } from './decide';
 import { cloneState, evolve } from './evolve';
 import { invariantViolations } from './invariants';
 import type { RejectionCode } from './rejections';
 import { bucketsOf, initialState, type AccountState } from './state';
 import { DAY, T0, acceptRunCommand, at, cmd, context, credits, openedAccountCommands } from './test-support';
 
-type Kind = 'grant' | 'accept' | 'complete' | 'fail' | 'hold' | 'release' | 'reverse' | 'compact' | 'reuse';
+type Kind = 'grant' | 'accept' | 'complete' | 'fail' | 'hold' | 'release' | 'reverse' | 'compact' | 'store' | 'reuse';
 type Step = { kind: Kind; n: number; gapMinutes: number };
 
 const stepArb: fc.Arbitrary<Step> = fc.record({
@@ -30,6 +35,7 @@ const stepArb: fc.Arbitrary<Step> = fc.record({
     'release',
     'reverse',
     'compact',
+    'store',
     'reuse',
   ),
   n: fc.nat({ max: 40 }),
@@ -79,7 +85,32 @@ function commandFor(step: Step, seen: { runs: number; holds: number; grants: num
   }
 }
 
-function run(steps: readonly Step[]): { full: AccountState; compacted: AccountState; archived: number } {
+/** The API's archive store in miniature: the fingerprints handed over so far. */
+class ArchiveStore {
+  private readonly held = new Set<number>();
+  /** Lookups it answered with "archived": the refusals only the store could give. */
+  hits = 0;
+  handOver(state: AccountState): number {
+    const moved = archivedInMemory(state.archived);
+    for (const value of moved) this.held.add(value);
+    state.archived = storedArchivedIds();
+    return moved.length;
+  }
+  /** Answers what deciding `command` on `state` will look up, as the API does before deciding. */
+  answer(state: AccountState, command: LedgerCommand): void {
+    const asked = unprobed(state.archived, archiveLookups(command, state));
+    const found = new Set(asked.filter((value) => this.held.has(value)));
+    this.hits += found.size;
+    recordProbes(state.archived, asked, found);
+  }
+}
+
+function run(steps: readonly Step[]): {
+  full: AccountState;
+  compacted: AccountState;
+  archived: number;
+  storeHits: number;
+} {
   const full = initialState();
   let minutes = 0;
   const now = () => at(T0, minutes * 60_000);
@@ -89,23 +120,35 @@ function run(steps: readonly Step[]): { full: AccountState; compacted: AccountSt
     for (const event of decision.events) evolve(full, event);
   }
   const compacted = cloneState(full);
+  const withStore = cloneState(full);
+  const store = new ArchiveStore();
   const seen = { runs: 0, holds: 0, grants: 0 };
   for (const step of steps) {
     minutes = Math.min(minutes + step.gapMinutes, 29 * 24 * 60); // inside the account's one period
     if (step.kind === 'compact') {
       compactState(compacted, now());
+      compactState(withStore, now());
+      continue;
+    }
+    if (step.kind === 'store') {
+      store.handOver(withStore);
       continue;
     }
     const command = commandFor(step, seen);
     const onFull = decide(command, cloneState(full), context(now()));
     const onCompacted = decide(command, cloneState(compacted), context(now()));
+    store.answer(withStore, command);
+    // Asked about what it names, a state whose archive is elsewhere decides as if it held it.
+    expect(decide(command, cloneState(withStore), context(now()))).toEqual(onCompacted);
     if (onFull.ok) {
       // Whatever the full history accepts, the compacted state accepts alike, event for event.
       expect(onCompacted).toEqual(onFull);
       for (const event of onFull.events) {
         evolve(full, event);
         evolve(compacted, event);
+        evolve(withStore, event);
         expect(invariantViolations(compacted)).toEqual([]);
+        expect(invariantViolations(withStore)).toEqual([]);
       }
     } else if (onCompacted.ok) {
       throw new Error(`${command.type} refused on the full history (${onFull.rejection.code}) but accepted compacted`);
@@ -113,21 +156,26 @@ function run(steps: readonly Step[]): { full: AccountState; compacted: AccountSt
       expect(ARCHIVED_CODES).toContain(onCompacted.rejection.code);
     }
     expect(bucketsOf(compacted)).toEqual(bucketsOf(full));
+    expect(bucketsOf(withStore)).toEqual(bucketsOf(full));
   }
-  return { full, compacted, archived: archivedCount(compacted.archived) };
+  return { full, compacted, archived: archivedCount(compacted.archived), storeHits: store.hits };
 }
 
 describe('compaction', () => {
   it('decides every command as the full history does, refusing only what it archived, never accepting twice', () => {
     let archivedSomewhere = 0;
+    let storeHits = 0;
     fc.assert(
       fc.property(fc.array(stepArb, { minLength: 20, maxLength: 160 }), (steps) => {
-        archivedSomewhere += run(steps).archived;
+        const outcome = run(steps);
+        archivedSomewhere += outcome.archived;
+        storeHits += outcome.storeHits;
       }),
       { numRuns: 300 },
     );
-    // The property is only worth something if compaction really took things out.
+    // The property is only worth something if compaction really took things out, and handed them over.
     expect(archivedSomewhere).toBeGreaterThan(300);
+    expect(storeHits).toBeGreaterThan(30);
   });
 
   it('takes out finished runs, released holds and spent grants, and keeps what can still change', () => {

@@ -10,7 +10,7 @@ import type { EventOf, GrantDraw, LedgerEvent } from './events';
 import { invariant } from './invariant';
 import type { AccountState, Grant, Run } from './state';
 import { initialState } from './state';
-import { copyArchivedIds, isArchived } from './archive';
+import { copyArchivedIds, isKnownArchived } from './archive';
 
 type Handlers = { [T in LedgerEvent['type']]: (state: AccountState, data: EventOf<T>['data']) => void };
 
@@ -90,7 +90,7 @@ const handlers: Handlers = {
   },
   CreditsGranted(state, { grantId, source, amount, effectiveAt, expiresAt, projectId }) {
     invariant(
-      !state.grantIds.has(grantId) && !isArchived(state.archived, 'grant', grantId),
+      !state.grantIds.has(grantId) && !isKnownArchived(state.archived, 'grant', grantId),
       `grant ${grantId} granted twice`,
     );
     state.grantIds.add(grantId);
@@ -115,7 +115,7 @@ const handlers: Handlers = {
     dropIfSpent(state, grant);
   },
   RunAccepted(state, { runId, projectId, action, capabilityBand, estimatedCost }) {
-    invariant(!state.runs.has(runId) && !isArchived(state.archived, 'run', runId), `run ${runId} accepted twice`);
+    invariant(!state.runs.has(runId) && !isKnownArchived(state.archived, 'run', runId), `run ${runId} accepted twice`);
     state.runs.set(runId, {
       runId,
       projectId,
@@ -183,7 +183,7 @@ const handlers: Handlers = {
     runOf(state, runId).status = 'cancelled';
   },
   SettlementHoldPlaced(state, { holdId, runId, projectId, provider, amount }) {
-    invariant(!state.holds.has(holdId) && !isArchived(state.archived, 'hold', holdId), `hold ${holdId} placed twice`);
+    invariant(!state.holds.has(holdId) && !isKnownArchived(state.archived, 'hold', holdId), `hold ${holdId} placed twice`);
     const run = runOf(state, runId);
     run.held += amount;
     state.holds.set(holdId, { holdId, runId, projectId, provider, amount, status: 'held' });

@@ -140,6 +140,7 @@ describe('account state snapshots', () => {
     const recorded: Record<number, string> = {
       2: 'a240c567-b7236953-7995',
       3: '2265f0fc-8307337a-7a59',
+      4: 'f3955e74-b3f01f80-7a67',
     };
     const steps: Step[] = Array.from({ length: 400 }, (_, i) => ({
       kind: (['grant', 'accept', 'accept', 'complete', 'fail', 'hold', 'release', 'expire'] as const)[i % 8]!,

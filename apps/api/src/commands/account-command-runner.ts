@@ -39,6 +39,7 @@ import {
   type LoadedAccount,
 } from './account-cache';
 import { AccountSnapshots } from './account-snapshots';
+import { ArchivedIdLookups } from './archived-id-lookups';
 import { CommandAppender, type AnswerRecord, type PartOutcome } from './command-appender';
 import { idempotencyScope, type CommandEnvelope } from './command-envelope';
 import { IdempotencyStore } from './idempotency-store';
@@ -109,6 +110,8 @@ export class AccountCommandRunner {
   private flushing = 0;
   private scheduled = false;
   readonly cache: AccountCache;
+  /** Asks Postgres about the archived ids that a decision on a snapshot-loaded account needs. */
+  readonly archivedIds: ArchivedIdLookups;
   readonly stats = commandRunnerStats;
   private readonly appender: CommandAppender;
 
@@ -118,6 +121,7 @@ export class AccountCommandRunner {
     idempotency: IdempotencyStore,
   ) {
     this.cache = new AccountCache(store, undefined, new AccountSnapshots(answersDb));
+    this.archivedIds = new ArchivedIdLookups(answersDb);
     this.appender = new CommandAppender(store, idempotency);
   }
 
@@ -162,7 +166,9 @@ export class AccountCommandRunner {
     if (taken.length === 0) return;
     this.flushing += 1;
     try {
-      await this.storeParts(taken.map(({ account, batch }) => this.decideAll(account, batch)));
+      if (await this.prepareDecisions(taken)) {
+        await this.storeParts(taken.map(({ account, batch }) => this.decideAll(account, batch)));
+      }
     } finally {
       this.flushing -= 1;
       for (const { account } of taken) this.busy.delete(account.accountId);
@@ -184,6 +190,23 @@ export class AccountCommandRunner {
         for (const pending of waiting) pending.reject(error);
       },
     );
+  }
+
+  /** Looks up the archived ids the flush's decisions need; on a failure, fails its commands. */
+  private async prepareDecisions(taken: ReadonlyArray<{ account: LoadedAccount; batch: Pending[] }>): Promise<boolean> {
+    try {
+      await this.archivedIds.prepare(
+        taken.map(({ account, batch }) => ({
+          streamId: accountStreamId(account.accountId),
+          state: account.working,
+          commands: batch.map((pending) => pending.command),
+        })),
+      );
+      return true;
+    } catch (error) {
+      for (const { batch } of taken) for (const pending of batch) pending.reject(error);
+      return false;
+    }
   }
 
   /** Decides an account's commands in order on its working copy. */

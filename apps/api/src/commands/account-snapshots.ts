@@ -6,11 +6,19 @@
  *
  * They live in the ledger's Postgres (whichever store holds the events) and are written through the
  * asynchronous-commit pool: a crash may lose the newest snapshot, never an event.
+ *
+ * A snapshot leaves the archive out: the archived ids it holds in memory go to `archived_ids`, in
+ * the statement that writes the snapshot, and the snapshot's state says its archive is kept there
+ * (ledger archive.ts, `stored`). A million-event account then loads as fast as a short one, and the
+ * ids a command names are looked up (ArchivedIdLookups) before it is decided. A snapshot without its
+ * ids can therefore never be read: both land, or neither.
  */
 import {
+  archivedInMemory,
   decodeSnapshot,
   encodeSnapshot,
   STATE_SNAPSHOT_VERSION,
+  storedArchivedIds,
   type AccountState,
   type Base64Codec,
 } from '@ledger/domain';
@@ -70,8 +78,17 @@ export class AccountSnapshots {
    * background; keeps whichever snapshot is newer. Resolves once stored; never rejects.
    */
   save(streamId: string, snapshot: AccountSnapshot): Promise<void> {
-    const body = encodeSnapshot({ state: snapshot.state, answered: snapshot.answered }, nodeBase64);
+    // Those archived before the account was loaded from a snapshot are stored already; writing an
+    // id again does nothing.
+    const archived = archivedInMemory(snapshot.state.archived);
+    const state: AccountState = { ...snapshot.state, archived: storedArchivedIds() };
+    const body = encodeSnapshot({ state, answered: snapshot.answered }, nodeBase64);
     return sql`
+      WITH archived AS (
+        INSERT INTO archived_ids (stream_id, fingerprint)
+        SELECT ${streamId}, unnest(${archived}::bigint[])
+        ON CONFLICT DO NOTHING
+      )
       INSERT INTO account_snapshots (stream_id, revision, version, body, taken_at)
       VALUES (${streamId}, ${snapshot.revision}, ${this.version}, ${body}, now())
       ON CONFLICT (stream_id) DO UPDATE

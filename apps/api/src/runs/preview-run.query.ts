@@ -3,6 +3,7 @@ import { Injectable } from '@nestjs/common';
 import { QueryHandler, type IQueryHandler } from '@nestjs/cqrs';
 import type { Quote } from '@ledger/contract';
 import { formatCredits, formatFen, previewRun, type Principal, type PreviewRunQuery } from '@ledger/domain';
+import { accountStreamId } from '@ledger/event-store';
 import { AccountCommandRunner } from '../commands/account-command-runner';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 
@@ -24,6 +25,9 @@ export class PreviewRunHandler implements IQueryHandler<PreviewRun, QuoteJson> {
 
   async execute({ query, principal, now }: PreviewRun): Promise<QuoteJson> {
     const account = await this.runner.cache.get(query.accountId);
+    await this.runner.archivedIds.prepare([
+      { streamId: accountStreamId(query.accountId), state: account.state, commands: [query] },
+    ]);
     const preview = previewRun(account.state, query, { principal, now });
     if (!preview.ok) throw new LedgerHttpError(preview.rejection);
     const { quote } = preview;

@@ -93,3 +93,4 @@ export function previewRun(
 
 export { permissionOrder, type PermissionCheck } from './admission';
 export { mayActFor, roles, type Decision, type DecisionContext, type Principal, type Role } from './context';
+export { archiveLookups } from './archive-lookups';
