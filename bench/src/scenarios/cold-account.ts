@@ -196,7 +196,7 @@ export const coldAccountScenario: Scenario = {
       parameters,
       figures,
       notes: [
-        `What the compacted state holds (short / long): ${short.keptRuns} / ${long.keptRuns} runs (${short.openRuns} / ${long.openRuns} open, the rest completed inside their settlement window), ${short.archived.toLocaleString('en-US')} / ${long.archived.toLocaleString('en-US')} archived ids at 8 bytes each.`,
+        `What the compacted state holds (short / long): ${short.keptRuns} / ${long.keptRuns} runs (${short.openRuns} / ${long.openRuns} open, the rest completed inside their settlement window), ${short.archived.toLocaleString('en-US')} / ${long.archived.toLocaleString('en-US')} archived ids (in Postgres, beside the snapshot: not in it).`,
         `Snapshot loads (ms): short ${short.snapshotLoadsMs.map((ms) => ms.toFixed(1)).join(', ')}; long ${long.snapshotLoadsMs.map((ms) => ms.toFixed(1)).join(', ')}. Warm commands (ms), long: ${long.warmCommandsMs.map((ms) => ms.toFixed(1)).join(', ')}.`,
         'Each size runs on its own database with a freshly started API, whose memory is read before and after the first command.',
       ],
