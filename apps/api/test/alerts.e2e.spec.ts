@@ -5,6 +5,7 @@
  * on time by the grant scheduler.
  */
 import { randomUUID } from 'node:crypto';
+import { openTestAccount, sendAccepted } from '../../../test/support/accounts';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 import { waitFor } from '../../../test/support/wait';
@@ -24,31 +25,8 @@ afterAll(async () => {
 
 const DAY = 24 * 60 * 60 * 1000;
 
-const send = async (path: string, body: unknown) => {
-  const response = await ledger.client().command(path, body, randomUUID());
-  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body;
-};
-
-const plan = {
-  planId: 'growth',
-  name: 'Growth',
-  includedCredits: '100',
-  capabilityBands: ['standard'],
-  rateCard: [{ action: 'workflow.run', capabilityBand: 'standard', minimumCost: '0' }],
-  creditPriceFen: '100',
-  settlementThresholdFen: '10000',
-};
-
-async function openAccount(accountId: string) {
-  const now = Date.now();
-  await send('/v1/accounts', { accountId, name: accountId });
-  await send(`/v1/accounts/${accountId}/subscription`, {
-    plan,
-    period: { start: new Date(now - DAY).toISOString(), end: new Date(now + 30 * DAY).toISOString() },
-  });
-  return send(`/v1/accounts/${accountId}/projects`, { projectId: 'p1' });
-}
+const send = (path: string, body: unknown) => sendAccepted(ledger.client(), path, body);
+const openAccount = (accountId: string) => openTestAccount(ledger.client(), accountId);
 
 const accept = (accountId: string, runId: string, estimatedCost: string) =>
   send(`/v1/accounts/${accountId}/runs`, {

@@ -4,12 +4,12 @@
  * POSTing to a real HTTP receiver that verifies every signature with the client library. Every wait
  * is on a condition (the receiver's requests, the delivery log), never on the clock.
  */
-import { randomUUID } from 'node:crypto';
 import { alertFiredDelivery, type WebhookDelivery } from '@ledger/contract';
 import { freePort, type WebhookConfig } from '@ledger/platform';
 import { projectionNamed, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
 import type { Kysely } from 'kysely';
 import pg from 'pg';
+import { openTestAccount, sendAccepted } from '../../../test/support/accounts';
 import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 import { waitFor, waitUntil } from '../../../test/support/wait';
@@ -343,26 +343,9 @@ test('retries back off exponentially with jitter, up to the cap', () => {
 it('a rule defined over HTTP: its crossing by a run fires one signed delivery; staying below fires none', async () => {
   const accountId = `wh-api-${++seq}`;
   const service = ledger.client();
-  const send = async (path: string, body: unknown) => {
-    const answer = await service.command(path, body, randomUUID());
-    expect([path, answer.status]).toEqual([path, 200]);
-    return answer.body as { events: Array<{ type: string; eventId: string }> };
-  };
-  const day = 24 * 60 * 60 * 1000;
-  await send('/v1/accounts', { accountId, name: accountId });
-  await send(`/v1/accounts/${accountId}/subscription`, {
-    plan: {
-      planId: 'growth',
-      name: 'Growth',
-      includedCredits: '100',
-      capabilityBands: ['standard'],
-      rateCard: [{ action: 'workflow.run', capabilityBand: 'standard', minimumCost: '0' }],
-      creditPriceFen: '100',
-      settlementThresholdFen: '10000',
-    },
-    period: { start: new Date(Date.now() - day).toISOString(), end: new Date(Date.now() + 30 * day).toISOString() },
-  });
-  await send(`/v1/accounts/${accountId}/projects`, { projectId: 'p1' });
+  const send = async (path: string, body: unknown) =>
+    (await sendAccepted(service, path, body)) as { events: Array<{ type: string; eventId: string }> };
+  await openTestAccount(service, accountId);
   await send(`/v1/accounts/${accountId}/alert-rules`, { ruleId: 'low', kind: 'available_below', threshold: '50' });
   await defineEndpoint('api-driven', '/api-driven', [accountId]);
   const run = (runId: string, estimatedCost: string) =>
