@@ -48,3 +48,20 @@ it.each([
   expect(() => loadConfig(env)).toThrow(ConfigurationError);
   expect(() => loadConfig(env)).toThrow(message);
 });
+
+it('reads the ports from the environment it is given, not from the process', () => {
+  const saved = process.env.PORT;
+  process.env.PORT = '4999';
+  try {
+    expect(loadConfig({ PORT: '8080', EMBEDDED_POSTGRES_PORT: '6000' })).toMatchObject({
+      port: 8080,
+      embeddedPostgresPort: 6000,
+    });
+    expect(loadConfig({}).port).toBe(3000);
+  } finally {
+    if (saved === undefined) delete process.env.PORT;
+    else process.env.PORT = saved;
+  }
+  expect(() => loadConfig({ PORT: '70000' })).toThrow(ConfigurationError);
+  expect(() => loadConfig({ LEDGER_GRANT_SCHEDULER_MS: 'often' })).toThrow(ConfigurationError);
+});

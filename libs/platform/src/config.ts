@@ -151,8 +151,7 @@ function eventStoreDbConfig(env: NodeJS.ProcessEnv): EventStoreDbConfig {
   };
 }
 
-function integer(name: string, fallback: number): number {
-  const raw = process.env[name];
+function portNumber(name: string, raw: string | undefined, fallback: number): number {
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0 || value > 65535)
@@ -164,7 +163,7 @@ function milliseconds(name: string, raw: string | undefined, fallback: number): 
   if (raw === undefined || raw === '') return fallback;
   const value = Number(raw);
   if (!Number.isInteger(value) || value < 0 || value > 24 * 60 * 60 * 1000) {
-    throw new Error(`${name} must be a whole number of milliseconds, at most a day`);
+    throw new ConfigurationError(`${name} must be a whole number of milliseconds, at most a day`);
   }
   return value;
 }
@@ -184,10 +183,10 @@ function onOff(name: string, raw: string | undefined, fallback: boolean): boolea
 
 export function loadConfig(env: NodeJS.ProcessEnv = process.env): LedgerConfig {
   return {
-    port: integer('PORT', 3000),
+    port: portNumber('PORT', env.PORT, 3000),
     databaseUrl: env.DATABASE_URL || undefined,
     dataDir: path.resolve(env.LEDGER_DATA_DIR || '.data'),
-    embeddedPostgresPort: integer('EMBEDDED_POSTGRES_PORT', 54329),
+    embeddedPostgresPort: portNumber('EMBEDDED_POSTGRES_PORT', env.EMBEDDED_POSTGRES_PORT, 54329),
     apiKeysFile: env.API_KEYS_FILE || undefined,
     apiKeysJson: env.API_KEYS || undefined,
     eventStore: eventStoreKind(env.EVENT_STORE),
