@@ -28,6 +28,15 @@ const PUBLIC_KEY = {
   rateLimit: { perSecond: 1, burst: 5 },
 };
 
+/** A service key with a low limit: a batch's commands count against it one by one. */
+const LIMITED_SERVICE_KEY = {
+  key: 'limited-service-key',
+  principal: 'limited-service',
+  role: 'service',
+  accounts: ['own'],
+  rateLimit: { perSecond: 0.001, burst: 6 },
+};
+
 let ledger: TestLedger;
 let seq = 0;
 const key = () => `hard-${++seq}`;
@@ -58,7 +67,9 @@ async function answer(response: Response): Promise<{ status: number; code: unkno
 }
 
 beforeAll(async () => {
-  ledger = await startTestLedger({ apiKeysJson: JSON.stringify([...TEST_KEYS, ...MATRIX_KEYS, PUBLIC_KEY]) });
+  ledger = await startTestLedger({
+    apiKeysJson: JSON.stringify([...TEST_KEYS, ...MATRIX_KEYS, PUBLIC_KEY, LIMITED_SERVICE_KEY]),
+  });
   const client = ledger.client();
   const period = monthAround(new Date());
   for (const accountId of ['own', 'foreign']) {
@@ -178,6 +189,35 @@ describe('bounded input, typed refusals, nothing appended', () => {
     expect(statuses.slice(0, 5)).toEqual([200, 200, 200, 200, 200]);
     expect(statuses).toContain(429);
     expect(Number(retryAfter)).toBeGreaterThanOrEqual(1);
+  });
+
+  it('counts each command of a batch against the key, refusing a batch it cannot pay for whole', async () => {
+    const grant = () => ({
+      type: 'GrantCredits',
+      params: { accountId: 'own' },
+      body: { grantId: key(), source: 'top_up', amount: '1' },
+      idempotencyKey: key(),
+    });
+    const batch = (size: number) =>
+      send('/v1/commands/batch', {
+        apiKey: LIMITED_SERVICE_KEY.key,
+        body: JSON.stringify({ commands: Array.from({ length: size }, grant) }),
+      });
+    // Seven commands at once are more than the key's burst of six: never payable.
+    const tooBig = await batch(7);
+    expect(tooBig.headers.get('retry-after')).toBeNull();
+    expect(await answer(tooBig)).toMatchObject({ status: 429, code: 'rate_limited' });
+
+    const before = await eventCount();
+    expect((await batch(4)).status).toBe(200);
+    const afterFirst = await eventCount();
+    expect(afterFirst - before).toBe(4);
+    // The refused request cost one, as any request does, and the batch of four four: one is left,
+    // so a batch of three is refused whole.
+    const refused = await batch(3);
+    expect(Number(refused.headers.get('retry-after'))).toBeGreaterThanOrEqual(1);
+    expect(await answer(refused)).toMatchObject({ status: 429, code: 'rate_limited' });
+    expect(await eventCount()).toBe(afterFirst);
   });
 });
 

@@ -4,11 +4,13 @@
  * commands go through the same path as single ones (command-gateway.ts): each claims its own
  * idempotency key, and the commands of one account are decided in request order and appended
  * together. No command's failure touches another's; the request itself is refused only when it is
- * not a list of at most MAX_BATCH_COMMANDS.
+ * not a list of at most MAX_BATCH_COMMANDS, or when its commands are more than the key's rate limit
+ * has left (each counts as a request: 429, nothing decided).
  */
 import { Controller, HttpCode, Logger, Post, Req, UseGuards } from '@nestjs/common';
 import { batchCommand, commandBatchRequest, type CommandBatchAnswer } from '@ledger/contract';
 import { reject, type Principal } from '@ledger/domain';
+import type { EdgeRequest } from '../edge/edge';
 import { refuseNonIdParams } from '../edge/path-params.guard';
 import { answerableError, ThrottledErrorLog } from '../errors/error.filter';
 import { LedgerHttpError } from '../errors/ledger-http-error';
@@ -47,6 +49,8 @@ export class CommandBatchController {
   @HttpCode(200)
   async batch(@Req() request: AuthenticatedRequest): Promise<CommandBatchAnswer> {
     const { commands } = decodeInput(commandBatchRequest, request.body);
+    // Each command counts as a request against the key's rate limit (the edge counted this one).
+    (request as EdgeRequest).chargeRequests?.(commands.length);
     const results = await Promise.all(commands.map((item) => this.answerOne(request.principal, item, request.id)));
     return { results } as CommandBatchAnswer;
   }

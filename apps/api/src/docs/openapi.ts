@@ -116,6 +116,8 @@ function batchOperation() {
         `request order. Commands of one account are decided in request order and appended together; no command's`,
         `failure affects another's. The request itself is refused (400) only when it is not a list of 1 to`,
         `${contract.MAX_BATCH_COMMANDS} commands. A repeated idempotency key within a batch is answered 409.`,
+        `Each command counts as one request against the key's rate limit: a batch the key cannot pay for whole`,
+        `is refused (429 rate_limited) and nothing in it is decided.`,
       ].join(' '),
       tags: ['commands'],
       requestBody: {

@@ -16,7 +16,14 @@ import { pathOf, routeOf } from './request';
 import { idempotencyKeyText, traceIdText } from '@ledger/contract';
 import { WEBHOOK_ROUTE_PREFIX } from '../webhooks/webhook-routes';
 
-export type EdgeRequest = FastifyRequest & { principal?: Principal };
+export type EdgeRequest = FastifyRequest & { principal?: Principal; chargeRequests?: ChargeRequests };
+
+/**
+ * Counts the request as `count` requests in all against the caller's rate limit (a batch, one per
+ * command), taking what the edge did not take already, or throws its 429: for a route that learns
+ * its true cost from the body.
+ */
+export type ChargeRequests = (count: number) => void;
 
 /** The roles the domain lets send commands (decide's identity step says the same, later). */
 const COMMAND_ROLES: ReadonlySet<Role> = new Set(['service', 'admin']);
@@ -83,16 +90,31 @@ export class Edge {
       );
     }
     const { principal } = holder;
-    const retryAfter = this.limiter.take(principal.id, holder.rateLimit);
-    if (retryAfter > 0) {
+    let taken = 0;
+    const charge: ChargeRequests = (count) => {
+      const { perSecond, burst } = holder.rateLimit;
+      const retryAfter = count > burst ? Infinity : this.limiter.take(principal.id, holder.rateLimit, count - taken);
+      if (retryAfter === 0) {
+        taken = count;
+        return;
+      }
+      if (retryAfter === Infinity) {
+        throw new LedgerHttpError(
+          reject('rate_limited', `${count} requests at once are more than the key's burst of ${burst}: send fewer`, {
+            burst,
+          }),
+        );
+      }
       throw new LedgerHttpError(
-        reject('rate_limited', `${principal.id} sent more than ${holder.rateLimit.perSecond} requests a second`, {
+        reject('rate_limited', `${principal.id} sent more than ${perSecond} requests a second`, {
           retryAfterSeconds: retryAfter,
         }),
         { 'Retry-After': String(retryAfter) },
       );
-    }
+    };
+    charge(1);
     request.principal = principal;
+    request.chargeRequests = charge;
     // Webhooks hold secrets and reach out of the ledger: admin keys only, reads included.
     if (WEBHOOK_ROUTE_PREFIX.test(routeOf(request)) && principal.role !== 'admin') {
       throw new LedgerHttpError(
@@ -153,6 +175,7 @@ export type AnswerError = (error: unknown, request: FastifyRequest, reply: Fasti
  */
 export function installEdge(fastify: FastifyInstance, edge: Edge): void {
   fastify.decorateRequest('principal', undefined);
+  fastify.decorateRequest('chargeRequests', undefined);
   fastify.addHook('onRequest', (request, reply, done) => {
     try {
       edge.check(request, reply);

@@ -1,7 +1,7 @@
 /**
  * Per-key rate limits: a token bucket per principal, in this process's memory. A key holds up to
  * `burst` requests and regains `perSecond` of them each second; past that it is answered 429 with
- * Retry-After. Memory is enough here: a limit protects one instance's event loop and database
+ * Retry-After. A batch of commands counts one request per command it holds. Memory is enough here: a limit protects one instance's event loop and database
  * pool, and N instances behind a balancer then allow N times the rate, which is what they can serve.
  */
 import type { Role } from '@ledger/domain';
@@ -35,8 +35,13 @@ export class RateLimiter {
 
   constructor(private readonly now: () => number = () => performance.now()) {}
 
-  /** Takes one request from the key's bucket: 0 when allowed, else the seconds until one is. */
-  take(key: string, limit: RateLimit): number {
+  /**
+   * Takes `count` requests from the key's bucket: 0 when allowed, else the seconds until they are
+   * (Infinity when never: more than the bucket holds). Nothing is taken unless all are.
+   */
+  take(key: string, limit: RateLimit, count = 1): number {
+    if (count > limit.burst) return Infinity;
+    if (count <= 0) return 0;
     const now = this.now();
     let bucket = this.buckets.get(key);
     if (!bucket) {
@@ -46,10 +51,10 @@ export class RateLimiter {
     }
     bucket.tokens = Math.min(limit.burst, bucket.tokens + ((now - bucket.at) / 1000) * limit.perSecond);
     bucket.at = now;
-    if (bucket.tokens >= 1) {
-      bucket.tokens -= 1;
+    if (bucket.tokens >= count) {
+      bucket.tokens -= count;
       return 0;
     }
-    return Math.max(1, Math.ceil((1 - bucket.tokens) / limit.perSecond));
+    return Math.max(1, Math.ceil((count - bucket.tokens) / limit.perSecond));
   }
 }
