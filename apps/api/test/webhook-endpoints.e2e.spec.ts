@@ -118,6 +118,40 @@ it('disables and enables an endpoint, each twice without harm; an unknown one is
   expect([unknown.status, unknown.body.code]).toEqual([404, 'webhook_endpoint_not_found']);
 });
 
+it('rotates the secret, keeping the old one signing for the window; the same secret again changes nothing', async () => {
+  expect((await define(definition({ endpointId: 'rotating' }))).status).toBe(200);
+  const admin = ledger.client(ADMIN.key);
+  const rotate = (body: unknown, endpointId = 'rotating') =>
+    admin.command(`/v1/webhook-endpoints/${endpointId}/rotate-secret`, body, null);
+  const next = 'whsec_api_next_secret_9876';
+  const rotated = await rotate({ secret: next, previousSecretValidForSeconds: 600 });
+  expect(rotated.status).toBe(200);
+  expect(rotated.body).toMatchObject({ secretHint: '…9876', previousSecretHint: `…${SECRET.slice(-4)}` });
+  const until = Date.parse(rotated.body.previousSecretUntil);
+  expect(until - Date.parse(rotated.body.updatedAt)).toBe(600_000);
+  // Sent again (a retry): the new secret does not become its own predecessor, nothing moves.
+  const again = await rotate({ secret: next, previousSecretValidForSeconds: 5 });
+  expect(again.body).toEqual(rotated.body);
+  expect(JSON.stringify(again.body)).not.toContain(next);
+  // No window: the replaced secret stops signing at once, and is no longer shown.
+  const immediate = await rotate({ secret: 'whsec_api_third_secret_5555', previousSecretValidForSeconds: 0 });
+  expect(immediate.body).toMatchObject({ secretHint: '…5555', previousSecretHint: null, previousSecretUntil: null });
+
+  for (const [body, endpointId, status, code] of [
+    [{ secret: 'short' }, 'rotating', 400, 'validation_failed'],
+    [{ secret: next, previousSecretValidForSeconds: 8 * 24 * 3600 }, 'rotating', 400, 'validation_failed'],
+    [{ secret: next, extra: true }, 'rotating', 400, 'validation_failed'],
+    [{ secret: next }, 'nobody', 404, 'webhook_endpoint_not_found'],
+  ] as const) {
+    const refused = await rotate(body, endpointId);
+    expect([refused.status, refused.body.code]).toEqual([status, code]);
+  }
+  const service = await ledger
+    .client('service-key-all')
+    .command('/v1/webhook-endpoints/rotating/rotate-secret', { secret: next }, null);
+  expect([service.status, service.body.code]).toEqual([403, 'role_forbidden']);
+});
+
 it('pages the delivery log and refuses bad filters and ids with typed 4xx', async () => {
   const admin = ledger.client(ADMIN.key);
   const page = await admin.get('/v1/webhook-deliveries?limit=5');

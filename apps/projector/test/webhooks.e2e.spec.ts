@@ -4,6 +4,7 @@
  * POSTing to a real HTTP receiver that verifies every signature with the client library. Every wait
  * is on a condition (the receiver's requests, the delivery log), never on the clock.
  */
+import { verifyWebhook } from '@ledger/client';
 import { alertFiredDelivery, type WebhookDelivery } from '@ledger/contract';
 import { freePort, type WebhookConfig } from '@ledger/platform';
 import { projectionNamed, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
@@ -376,4 +377,32 @@ it('a rule defined over HTTP: its crossing by a run fires one signed delivery; s
     occurredAt: expect.any(String),
     data: { threshold: '50', observed: '40', subject: null },
   });
+});
+
+it('a rotated secret: deliveries verify under the new one and, for the window given, the old one', async () => {
+  const accountId = await accountWithRule();
+  await defineEndpoint('rotated', '/rotated', [accountId]);
+  const rotated = 'whsec_rotated_fedcba9876543210';
+  const rotate = (secret: string, previousSecretValidForSeconds?: number) =>
+    admin().command('/v1/webhook-endpoints/rotated/rotate-secret', { secret, previousSecretValidForSeconds }, null);
+  expect((await rotate(rotated, 3600)).body).toMatchObject({ secretHint: '…3210', previousSecretHint: '…0123' });
+
+  const during = await fireAlert(store(), accountId, 'low');
+  await settled(during, 'rotated', 'delivered');
+  const header = (request: { headers: Record<string, unknown> }) => String(request.headers['ledger-signature']);
+  const [first] = receiver.received('/rotated');
+  const verifies = (secrets: string) =>
+    verifyWebhook({ body: first!.body, header: header(first!), secrets, now: new Date() }).ok;
+  expect(header(first!).match(/v1=/g)).toHaveLength(2);
+  expect([verifies(SECRET), verifies(rotated), verifies('whsec_neither_of_the_two_0000')]).toEqual([true, true, false]);
+
+  // A window of zero: the old secret signs nothing any more.
+  await rotate('whsec_third_one_1111111111', 0);
+  const after = await fireAlert(store(), accountId, 'low', { clearFirst: true });
+  await settled(after, 'rotated', 'delivered');
+  const last = receiver.received('/rotated').at(-1)!;
+  expect(header(last).match(/v1=/g)).toHaveLength(1);
+  expect(
+    verifyWebhook({ body: last.body, header: header(last), secrets: 'whsec_third_one_1111111111', now: new Date() }).ok,
+  ).toBe(true);
 });

@@ -40,14 +40,16 @@ const webhookUrl = z.string().superRefine((text, ctx) => {
   if (problem) ctx.addIssue({ code: 'custom', message: problem });
 });
 
+const webhookSecret = z
+  .string()
+  .min(MIN_WEBHOOK_SECRET_LENGTH, `a secret is at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`)
+  .max(MAX_WEBHOOK_SECRET_LENGTH, `a secret is at most ${MAX_WEBHOOK_SECRET_LENGTH} characters`);
+
 /** `POST /v1/webhook-endpoints`: where to send which events, signed with which secret. */
 export const webhookEndpointDefinition = z.strictObject({
   endpointId: identifier,
   url: webhookUrl,
-  secret: z
-    .string()
-    .min(MIN_WEBHOOK_SECRET_LENGTH, `a secret is at least ${MIN_WEBHOOK_SECRET_LENGTH} characters`)
-    .max(MAX_WEBHOOK_SECRET_LENGTH, `a secret is at most ${MAX_WEBHOOK_SECRET_LENGTH} characters`),
+  secret: webhookSecret,
   eventTypes: z
     .array(z.enum(webhookEventTypes))
     .min(1)
@@ -64,11 +66,33 @@ export const webhookEndpointDefinition = z.strictObject({
 });
 export type WebhookEndpointDefinition = z.output<typeof webhookEndpointDefinition>;
 
+/** How long a replaced secret still signs, by default and at most: receivers roll over in that time. */
+export const DEFAULT_PREVIOUS_SECRET_SECONDS = 24 * 60 * 60;
+export const MAX_PREVIOUS_SECRET_SECONDS = 7 * 24 * 60 * 60;
+
+/**
+ * `POST /v1/webhook-endpoints/:endpointId/rotate-secret`: the new secret, and how long deliveries
+ * are signed with the replaced one as well (one `v1` per secret), so a receiver can switch over.
+ */
+export const webhookSecretRotation = z.strictObject({
+  secret: webhookSecret,
+  previousSecretValidForSeconds: z
+    .number()
+    .int()
+    .min(0)
+    .max(MAX_PREVIOUS_SECRET_SECONDS)
+    .default(DEFAULT_PREVIOUS_SECRET_SECONDS),
+});
+export type WebhookSecretRotation = z.output<typeof webhookSecretRotation>;
+
 /** An endpoint as the API shows it: never its secret, only the secret's last four characters. */
 export const webhookEndpoint = z.strictObject({
   endpointId: z.string(),
   url: z.string(),
   secretHint: z.string().meta({ description: 'the last four characters of the secret, after "…"' }),
+  /** The replaced secret's hint while deliveries are still signed with it too, else null. */
+  previousSecretHint: z.string().nullable(),
+  previousSecretUntil: instantText.nullable(),
   eventTypes: z.array(z.enum(webhookEventTypes)),
   accounts: z.union([z.literal('*'), z.array(z.string())]),
   status: z.enum(['enabled', 'disabled']),

@@ -160,6 +160,18 @@ const webhookMigrations: Record<string, Migration> = {
   },
 };
 
+const webhookRotationMigrations: Record<string, Migration> = {
+  '2026-12-03T01-webhook-secret-rotation': {
+    async up(db) {
+      await sql`
+        ALTER TABLE webhook_endpoints
+          ADD COLUMN previous_secret text,
+          ADD COLUMN previous_secret_until timestamptz
+      `.execute(db);
+    },
+  },
+};
+
 // --- end webhooks ---------------------------------------------------------------------------------
 
 /** Every migration of the ledger's database, whichever process (API, projector, CLI) runs them first. */
@@ -169,4 +181,5 @@ export const ledgerMigrations: Record<string, Migration> = {
   ...readModelMigrations,
   ...snapshotMigrations,
   ...webhookMigrations,
+  ...webhookRotationMigrations,
 };

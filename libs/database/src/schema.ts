@@ -59,6 +59,9 @@ export interface WebhookEndpointsTable {
   endpoint_id: string;
   url: string;
   secret: string;
+  /** The secret a rotation replaced: deliveries are signed with it too until previous_secret_until. */
+  previous_secret: Generated<string | null>;
+  previous_secret_until: Generated<Date | null>;
   event_types: string[];
   /** The accounts whose events it receives; null for all of them. */
   accounts: string[] | null;

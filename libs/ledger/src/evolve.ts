@@ -183,7 +183,10 @@ const handlers: Handlers = {
     runOf(state, runId).status = 'cancelled';
   },
   SettlementHoldPlaced(state, { holdId, runId, projectId, provider, amount }) {
-    invariant(!state.holds.has(holdId) && !isKnownArchived(state.archived, 'hold', holdId), `hold ${holdId} placed twice`);
+    invariant(
+      !state.holds.has(holdId) && !isKnownArchived(state.archived, 'hold', holdId),
+      `hold ${holdId} placed twice`,
+    );
     const run = runOf(state, runId);
     run.held += amount;
     state.holds.set(holdId, { holdId, runId, projectId, provider, amount, status: 'held' });

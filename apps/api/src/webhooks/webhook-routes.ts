@@ -43,6 +43,14 @@ export const webhookRoutes = {
     summary: 'Enable a disabled endpoint again: its pending deliveries resume',
     response: contract.webhookEndpoint,
   },
+  rotateSecret: {
+    method: 'POST',
+    path: 'webhook-endpoints/:endpointId/rotate-secret',
+    summary:
+      'Replace the signing secret; deliveries carry a signature with the replaced one too for a while (24 h by default)',
+    body: contract.webhookSecretRotation,
+    response: contract.webhookEndpoint,
+  },
   listDeliveries: {
     method: 'GET',
     path: 'webhook-deliveries',

@@ -10,6 +10,7 @@ import type {
   WebhookDeliveryStatus,
   WebhookEndpoint,
   WebhookEndpointDefinition,
+  WebhookSecretRotation,
 } from '@ledger/contract';
 import { WEBHOOKS_CHANNEL, type LedgerDatabase, type WebhookEndpointsTable } from '@ledger/database';
 import { reject } from '@ledger/domain';
@@ -24,12 +25,20 @@ type EndpointRow = Selectable<WebhookEndpointsTable>;
 /** An answer as it is stored for the key: a 200 with the endpoint, or a refusal. */
 export type StoredAnswer = { status: 200; body: WebhookEndpoint } | { status: number; body: ErrorBody };
 
-/** What the API shows of an endpoint: never the secret, its last four characters at most. */
-export function endpointView(row: EndpointRow): WebhookEndpoint {
+const hintOf = (secret: string): string => `…${secret.slice(-4)}`;
+
+/** What the API shows of an endpoint: never a secret, its last four characters at most. */
+export function endpointView(row: EndpointRow, now = new Date()): WebhookEndpoint {
+  const previous =
+    row.previous_secret !== null && row.previous_secret_until !== null && row.previous_secret_until > now
+      ? { hint: hintOf(row.previous_secret), until: row.previous_secret_until.toISOString() }
+      : null;
   return {
     endpointId: row.endpoint_id,
     url: row.url,
-    secretHint: `…${row.secret.slice(-4)}`,
+    secretHint: hintOf(row.secret),
+    previousSecretHint: previous?.hint ?? null,
+    previousSecretUntil: previous?.until ?? null,
     eventTypes: row.event_types as WebhookEndpoint['eventTypes'],
     accounts: row.accounts === null ? '*' : row.accounts,
     status: row.disabled_at === null ? 'enabled' : 'disabled',
@@ -158,7 +167,7 @@ export class WebhookStore {
     const rows = await query.execute();
     const page = rows.slice(0, limit);
     return {
-      endpoints: page.map(endpointView),
+      endpoints: page.map((row) => endpointView(row)),
       nextCursor: rows.length > limit ? (page.at(-1)?.endpoint_id ?? null) : null,
     };
   }
@@ -189,6 +198,33 @@ export class WebhookStore {
         .returningAll()
         .executeTakeFirst(),
     );
+    if (!row) {
+      throw new LedgerHttpError(
+        reject('webhook_endpoint_not_found', `there is no webhook endpoint ${endpointId}`, { endpointId }),
+      );
+    }
+    return endpointView(row);
+  }
+
+  /**
+   * Makes `secret` the endpoint's secret; the one it replaces goes on signing deliveries beside it
+   * for the time given, so receivers can switch over. The current secret sent again changes
+   * nothing: a retried rotation is harmless, and never makes the new secret its own "previous".
+   */
+  async rotateSecret(endpointId: string, rotation: WebhookSecretRotation): Promise<WebhookEndpoint> {
+    const unchanged = sql<boolean>`secret = ${rotation.secret}`;
+    const row = await this.db
+      .updateTable('webhook_endpoints')
+      .set({
+        previous_secret: sql<string | null>`CASE WHEN ${unchanged} THEN previous_secret ELSE secret END`,
+        previous_secret_until: sql<Date | null>`CASE WHEN ${unchanged} THEN previous_secret_until
+          ELSE now() + make_interval(secs => ${rotation.previousSecretValidForSeconds}) END`,
+        updated_at: sql<Date>`CASE WHEN ${unchanged} THEN updated_at ELSE now() END`,
+        secret: rotation.secret,
+      })
+      .where('endpoint_id', '=', endpointId)
+      .returningAll()
+      .executeTakeFirst();
     if (!row) {
       throw new LedgerHttpError(
         reject('webhook_endpoint_not_found', `there is no webhook endpoint ${endpointId}`, { endpointId }),

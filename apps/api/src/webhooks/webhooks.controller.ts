@@ -81,6 +81,17 @@ export class WebhooksController {
     return this.store.setEnabled(endpointId, true);
   }
 
+  @Post(webhookRoutes.rotateSecret.path)
+  @HttpCode(200)
+  rotateSecret(
+    @Req() request: AuthenticatedRequest,
+    @Param('endpointId') endpointId: string,
+    @Body() body: unknown,
+  ): Promise<WebhookEndpoint> {
+    assertAdmin(request.principal);
+    return this.store.rotateSecret(endpointId, decodeInput(webhookRoutes.rotateSecret.body, body ?? {}));
+  }
+
   @Get(webhookRoutes.listDeliveries.path)
   deliveries(@Req() request: AuthenticatedRequest, @Query() query: unknown) {
     assertAdmin(request.principal);

@@ -54,7 +54,8 @@ interface Claimed {
   attempts: number;
   body: string;
   url: string;
-  secret: string;
+  /** Every secret that signs it: the current one, and one a rotation replaced while it still signs. */
+  secrets: string[];
 }
 
 /**
@@ -269,7 +270,9 @@ export class DeliveryWorker {
         SELECT delivery_id, attempts, now() FROM claimed
         RETURNING 1
       )
-      SELECT c.delivery_id, c.event_id, c.endpoint_id, c.attempts, o.body, e.url, e.secret
+      SELECT c.delivery_id, c.event_id, c.endpoint_id, c.attempts, o.body, e.url,
+        CASE WHEN e.previous_secret IS NOT NULL AND e.previous_secret_until > now()
+          THEN ARRAY[e.secret, e.previous_secret] ELSE ARRAY[e.secret] END AS secrets
       FROM claimed c
       JOIN webhook_outbox o ON o.event_id = c.event_id
       JOIN webhook_endpoints e ON e.endpoint_id = c.endpoint_id`.execute(this.options.db);
@@ -305,7 +308,7 @@ export class DeliveryWorker {
       {
         'content-type': 'application/json',
         'user-agent': USER_AGENT,
-        [SIGNATURE_HEADER.toLowerCase()]: signWebhook(delivery.body, delivery.secret, new Date()),
+        [SIGNATURE_HEADER.toLowerCase()]: signWebhook(delivery.body, delivery.secrets, new Date()),
         'ledger-event-id': delivery.event_id,
         'ledger-delivery-id': delivery.delivery_id,
         'ledger-delivery-attempt': String(delivery.attempts),
