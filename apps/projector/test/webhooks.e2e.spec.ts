@@ -8,7 +8,7 @@ import { verifyWebhook } from '@ledger/client';
 import { alertFiredDelivery, type WebhookDelivery } from '@ledger/contract';
 import { freePort, type WebhookConfig } from '@ledger/platform';
 import { projectionNamed, toProjectedEvent, type ReadModelTables } from '@ledger/projections';
-import type { Kysely } from 'kysely';
+import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { openTestAccount, sendAccepted } from '../../../test/support/accounts';
 import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
@@ -28,6 +28,7 @@ const WEBHOOKS: WebhookConfig = {
   retryMaxMs: 200,
   horizonMs: 24 * 60 * 60 * 1000,
   pollMs: 50,
+  logRetentionMs: 30 * 24 * 60 * 60 * 1000,
   allowPrivateTargets: true,
 };
 const SECRET = 'whsec_0123456789abcdef0123';
@@ -405,4 +406,66 @@ it('a rotated secret: deliveries verify under the new one and, for the window gi
   expect(
     verifyWebhook({ body: last.body, header: header(last), secrets: 'whsec_third_one_1111111111', now: new Date() }).ok,
   ).toBe(true);
+});
+
+it('prunes deliveries that ended longer ago than the log keeps them, never a pending one', async () => {
+  const accountId = await accountWithRule();
+  await defineEndpoint('pruned', '/pruned', [accountId]);
+  const old = await fireAlert(store(), accountId, 'low');
+  await settled(old, 'pruned', 'delivered');
+  const recent = await fireAlert(store(), accountId, 'low', { clearFirst: true });
+  await settled(recent, 'pruned', 'delivered');
+  const { db } = ledger.api.infrastructure;
+  const month = 31 * 24 * 60 * 60 * 1000;
+  await db
+    .updateTable('webhook_deliveries')
+    .set({ updated_at: new Date(Date.now() - month) })
+    .where('event_id', '=', old)
+    .where('endpoint_id', '=', 'pruned')
+    .execute();
+  // An old one still owed: it stays whatever its age (disabled endpoint, so the worker leaves it be).
+  await admin().command('/v1/webhook-endpoints/pruned/disable', {}, null);
+  const owed = await fireAlert(store(), accountId, 'low', { clearFirst: true });
+  await outboxBody(owed);
+  await worker.fanOut();
+  await db
+    .insertInto('webhook_deliveries')
+    .values({
+      event_id: owed,
+      endpoint_id: 'pruned',
+      event_type: 'alert.fired',
+      account_id: accountId,
+      status: 'pending',
+      next_attempt_at: new Date(Date.now() + month),
+      horizon_from: new Date(Date.now() - month),
+      updated_at: new Date(Date.now() - month),
+    })
+    .execute();
+
+  expect(await worker.prune()).toBe(1);
+  const left = await db
+    .selectFrom('webhook_deliveries')
+    .select(['event_id', 'status'])
+    .where('endpoint_id', '=', 'pruned')
+    .orderBy('seq')
+    .execute();
+  expect(left).toEqual([
+    { event_id: recent, status: 'delivered' },
+    { event_id: owed, status: 'pending' },
+  ]);
+  const attempts = await db
+    .selectFrom('webhook_delivery_attempts as a')
+    .innerJoin('webhook_deliveries as d', 'd.delivery_id', 'a.delivery_id')
+    .select('d.event_id')
+    .where('d.endpoint_id', '=', 'pruned')
+    .execute();
+  expect(attempts.map((a) => a.event_id)).toEqual([recent]);
+  const orphans = await sql<{ n: number }>`
+    SELECT count(*)::int AS n FROM webhook_delivery_attempts a
+    WHERE NOT EXISTS (SELECT 1 FROM webhook_deliveries d WHERE d.delivery_id = a.delivery_id)`.execute(db);
+  expect(orphans.rows[0]?.n).toBe(0);
+  // The fan-out never goes back: what was pruned is not sent again.
+  await worker.fanOut();
+  expect(await worker.prune()).toBe(0);
+  expect(receiver.received('/pruned').filter((r) => r.body.includes(old))).toHaveLength(1);
 });

@@ -170,6 +170,14 @@ const webhookRotationMigrations: Record<string, Migration> = {
       `.execute(db);
     },
   },
+  '2026-12-03T02-webhook-log-retention': {
+    async up(db) {
+      // What the worker prunes: deliveries that ended, oldest first.
+      await sql`CREATE INDEX webhook_deliveries_ended ON webhook_deliveries (updated_at) WHERE status <> 'pending'`.execute(
+        db,
+      );
+    },
+  },
 };
 
 // --- end webhooks ---------------------------------------------------------------------------------

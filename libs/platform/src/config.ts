@@ -53,6 +53,11 @@ export interface WebhookConfig {
   /** WEBHOOK_POLL_MS: how often the worker looks for due retries without being woken (1 000). */
   readonly pollMs: number;
   /**
+   * WEBHOOK_LOG_RETENTION_MS: how long a delivery that ended (delivered or failed) stays in the
+   * delivery log with its attempts before the worker deletes it (30 days). Pending ones stay.
+   */
+  readonly logRetentionMs: number;
+  /**
    * WEBHOOK_ALLOW_PRIVATE_TARGETS: may endpoints be on loopback, private or link-local addresses?
    * Off outside development, where such a target is refused when defined and when delivered to.
    */
@@ -84,6 +89,7 @@ function webhookConfig(env: NodeJS.ProcessEnv, databaseUrl: string | undefined):
     retryMaxMs,
     horizonMs: wholeNumber(env, 'WEBHOOK_RETRY_HORIZON_MS', 1, 30 * day) ?? 3 * day,
     pollMs: wholeNumber(env, 'WEBHOOK_POLL_MS', 10, day) ?? 1000,
+    logRetentionMs: wholeNumber(env, 'WEBHOOK_LOG_RETENTION_MS', 60 * 60 * 1000, 3650 * day) ?? 30 * day,
     allowPrivateTargets: onOff(
       'WEBHOOK_ALLOW_PRIVATE_TARGETS',
       env.WEBHOOK_ALLOW_PRIVATE_TARGETS,

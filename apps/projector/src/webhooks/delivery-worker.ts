@@ -20,7 +20,8 @@
  * asked for. Not on every commit: the projector commits hundreds of batches a second, almost none
  * with an alert, and a look costs statements. It also wakes when a slot frees, and every `pollMs`
  * for retries that fell due. Database errors — Postgres restarting — are waited
- * out; nothing is lost, because nothing is decided outside a committed row.
+ * out; nothing is lost, because nothing is decided outside a committed row. Every ten minutes it
+ * deletes the deliveries that ended longer ago than the log's retention.
  */
 import { randomUUID } from 'node:crypto';
 import { signWebhook, SIGNATURE_HEADER } from '@ledger/client';
@@ -46,6 +47,10 @@ const FANOUT_CURSOR = 'outbox';
 /** How many due deliveries one claim looks at, beyond the free slots, to fill them across endpoints. */
 const CLAIM_SCAN = 4;
 const USER_AGENT = 'credit-ledger-webhooks/1';
+/** Ended deliveries deleted per statement, so that pruning a long log holds no lock for long. */
+const PRUNE_SLICE = 1000;
+/** How often the worker looks for ended deliveries past the log's retention. */
+const PRUNE_EVERY_MS = 10 * 60 * 1000;
 
 interface Claimed {
   delivery_id: string;
@@ -107,6 +112,7 @@ export class DeliveryWorker {
   private readonly running = new Set<Promise<void>>();
   private inFlightTotal = 0;
   private listener: pg.Client | null = null;
+  private prunedAt = -Infinity;
 
   constructor(private readonly options: DeliveryWorkerOptions) {
     this.log = options.log ?? silentLog;
@@ -127,6 +133,10 @@ export class DeliveryWorker {
       try {
         await this.fanOut();
         await this.claimAndSend(signal);
+        if (performance.now() - this.prunedAt >= PRUNE_EVERY_MS) {
+          await this.prune();
+          this.prunedAt = performance.now();
+        }
         delay = 100;
         await this.wakeup.wait(pollMs, signal);
       } catch (error) {
@@ -168,6 +178,37 @@ export class DeliveryWorker {
       await this.wakeup.wait(delay, signal);
       delay = Math.min(delay * 2, 2000);
     }
+  }
+
+  /**
+   * Deletes the deliveries that ended (delivered or failed) longer than the log's retention ago,
+   * with their attempts; resolves to how many went. A pending one stays however old: it is still
+   * owed. The outbox is the projection's and stays; the fan-out cursor never goes back, so nothing
+   * deleted is fanned out again.
+   */
+  async prune(): Promise<number> {
+    const retention = `${this.options.config.logRetentionMs} milliseconds`;
+    let total = 0;
+    for (;;) {
+      const { rows } = await sql<{ n: number }>`
+        WITH ended AS (
+          SELECT delivery_id FROM webhook_deliveries
+          WHERE status <> 'pending' AND updated_at < now() - ${retention}::interval
+          ORDER BY updated_at
+          LIMIT ${PRUNE_SLICE}
+          FOR UPDATE SKIP LOCKED
+        ), attempts AS (
+          DELETE FROM webhook_delivery_attempts a USING ended WHERE a.delivery_id = ended.delivery_id
+        ), deleted AS (
+          DELETE FROM webhook_deliveries d USING ended WHERE d.delivery_id = ended.delivery_id RETURNING 1
+        )
+        SELECT count(*)::int AS n FROM deleted`.execute(this.options.db);
+      const n = rows[0]?.n ?? 0;
+      total += n;
+      if (n < PRUNE_SLICE) break;
+    }
+    if (total > 0) this.log.info('webhook worker: pruned the delivery log', { deliveries: total });
+    return total;
   }
 
   /** Fans every outbox row past the cursor out into deliveries; moves the cursor with them. */
