@@ -22,7 +22,7 @@ import {
 } from '@ledger/event-store';
 import { isConnectionFailure } from '../errors/error.filter';
 import { idempotencyScope } from './command-envelope';
-import type { IdempotencyStore } from './idempotency-store';
+import { INSERT_ANSWERS, KEEP_FIRST_ANSWER, type IdempotencyStore } from './idempotency-store';
 
 /** A command's answer, to be stored against its key once its stream's part is stored. */
 export interface AnswerRecord {
@@ -65,9 +65,7 @@ function answersAlongside(answers: readonly AnswerRecord[]): AlongsideWrite {
   );
   return {
     sql: (param) => `
-    INSERT INTO idempotency_keys AS k
-      (principal_id, idempotency_key, request_hash, command_type, response_status, response_body,
-       response_position, completed_at)
+    ${INSERT_ANSWERS}
     SELECT a.principal_id, a.idempotency_key, a.request_hash, a.command_type, a.status, a.body,
       CASE WHEN a.appended THEN last.transaction_id::text || '/' || last.position::text END,
       now()
@@ -75,11 +73,7 @@ function answersAlongside(answers: readonly AnswerRecord[]): AlongsideWrite {
       idempotency_key text, request_hash text, command_type text, status int, body text, appended bool)
       LEFT JOIN last_appended last ON last.stream_id = a.stream_id
     WHERE a.stream_id IN (SELECT stream_id FROM stored)
-    ON CONFLICT (principal_id, idempotency_key) DO UPDATE
-      SET response_status = excluded.response_status, response_body = excluded.response_body,
-        response_position = excluded.response_position, completed_at = excluded.completed_at, owner = NULL
-      -- The first answer stays the answer.
-      WHERE k.response_status IS NULL
+    ${KEEP_FIRST_ANSWER}
     RETURNING 1`,
   };
 }

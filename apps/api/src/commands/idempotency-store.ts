@@ -66,6 +66,17 @@ export function storedBody(body: string | null, position: string | null): unknow
   return parsed;
 }
 
+/** How an answer is written against its key, here and inside the append (command-appender.ts). */
+export const INSERT_ANSWERS = `INSERT INTO idempotency_keys AS k
+  (principal_id, idempotency_key, request_hash, command_type, response_status, response_body,
+   response_position, completed_at)`;
+
+/** The first answer stays the answer: a key's claim row is completed once, and ends its claim. */
+export const KEEP_FIRST_ANSWER = `ON CONFLICT (principal_id, idempotency_key) DO UPDATE
+  SET response_status = excluded.response_status, response_body = excluded.response_body,
+    response_position = excluded.response_position, completed_at = excluded.completed_at, owner = NULL
+  WHERE k.response_status IS NULL`;
+
 @Injectable()
 export class IdempotencyStore {
   /** The keys this process is deciding, by scope, with their request hashes. */
@@ -173,20 +184,14 @@ export class IdempotencyStore {
   async storeAnswers(answers: readonly StoredAnswer[]): Promise<void> {
     if (answers.length === 0) return;
     await sql`
-      INSERT INTO idempotency_keys AS k
-        (principal_id, idempotency_key, request_hash, command_type, response_status, response_body,
-         response_position, completed_at)
+      ${sql.raw(INSERT_ANSWERS)}
       SELECT DISTINCT ON (principal_id, idempotency_key) *, now() FROM unnest(
         ${answers.map((a) => a.principalId)}::text[], ${answers.map((a) => a.key)}::text[],
         ${answers.map((a) => a.requestHash)}::text[], ${answers.map((a) => a.commandType)}::text[],
         ${answers.map((a) => a.status)}::int[], ${answers.map((a) => a.body)}::text[],
         ${answers.map((a) => a.position)}::text[]
       ) AS v(principal_id, idempotency_key, request_hash, command_type, status, body, position)
-      ON CONFLICT (principal_id, idempotency_key) DO UPDATE
-        SET response_status = excluded.response_status, response_body = excluded.response_body,
-          response_position = excluded.response_position, completed_at = excluded.completed_at, owner = NULL
-        -- The first answer stays the answer.
-        WHERE k.response_status IS NULL`.execute(this.db);
+      ${sql.raw(KEEP_FIRST_ANSWER)}`.execute(this.db);
   }
 
   async pruneOlderThan(hours = ANSWER_RETENTION_HOURS): Promise<bigint> {
