@@ -476,6 +476,9 @@ describe('the figures over time', () => {
         ...Object.fromEntries(figures.projects.map((p) => [p.name, d.consumedByProject[p.projectId]])),
       })),
     );
+    // The legend lists the projects in the table's order, though the stack is drawn top down.
+    const legend = await page.locator(`[data-chart="${CONSUMPTION}"] .u-legend .u-series .u-label`).allTextContents();
+    expect(legend).toEqual(['Day', ...figures.projects.map((p) => p.name)]);
     // The period boundary the history crossed is named beside the chart it is marked on.
     const boundary = figures.periods.at(-1)!.start.slice(0, 10);
     await expect(page.locator('#balance-chart-title + .hint').textContent()).resolves.toContain(boundary);

@@ -113,12 +113,26 @@ function options(props: ChartProps, width: number): uPlot.Options {
   };
 }
 
+/**
+ * The legend in the series' own order (the table's columns), though stacked series are drawn last
+ * to first: its rows are moved, not rebuilt, so uPlot still writes each one's live value.
+ */
+function listInOwnOrder(element: HTMLElement, series: readonly ChartSeries[]): void {
+  const rows = [...element.querySelectorAll<HTMLElement>('.u-legend .u-series')];
+  const [day, ...drawn] = rows;
+  if (!day || drawn.length !== series.length) return;
+  const byIndex = new Map(order(series).map((index, i) => [index, drawn[i]!]));
+  const parent = day.parentElement!;
+  for (let index = 0; index < series.length; index++) parent.appendChild(byIndex.get(index)!);
+}
+
 export function Chart(props: ChartProps) {
   const box = useRef<HTMLDivElement>(null);
   useEffect(() => {
     const element = box.current;
     if (!element) return;
     const plot = new uPlot(options(props, element.clientWidth || 300), plotData(props), element);
+    listInOwnOrder(element, props.series);
     // As wide as the container, on any screen: a narrow one must not scroll sideways.
     const resize = new ResizeObserver(() => {
       const width = element.clientWidth;
