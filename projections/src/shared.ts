@@ -142,6 +142,8 @@ export function foldPatches<Row extends WrittenAt>(
 export interface LatestStateTable<Row> {
   readonly name: 'billing_accounts' | 'runs' | 'settlement_holds' | 'credit_grants' | 'alert_rules';
   readonly key: ReadonlyArray<keyof Row & string>;
+  /** Columns Postgres computes (GENERATED ALWAYS): they come back with a loaded row and are never written. */
+  readonly generated?: readonly string[];
   /** How a loaded row becomes an insertable one (e.g. jsonb read back as an object, written as text). */
   readonly fromLoaded?: (row: Row) => Row;
   /** How a row goes into the JSON document it is written from (e.g. jsonb kept as text, as an object). */
@@ -176,6 +178,7 @@ export async function applyPatches<Row extends WrittenAt>(
       .where(sql<boolean>`(${key}) IN (${sql.join(slice.map((id) => sql`(${sql.join(id)})`))})`)
       .execute()) as unknown as Row[];
     for (const row of loaded) {
+      for (const column of table.generated ?? []) delete (row as Record<string, unknown>)[column];
       existing.set(keyOf(table.key.map((column) => String(row[column]))), table.fromLoaded?.(row) ?? row);
     }
   }
