@@ -17,6 +17,8 @@ const MOST_SHAPES = 1_000;
 const tableNames = new WeakMap<Kysely<ReadModelTables>, Map<string, string>>();
 
 function qualifiedName(db: Kysely<ReadModelTables>, table: string): string {
+  // Nothing rewrites a statement of a database without plugins (the projector's): no probe needed.
+  if (db.getExecutor().plugins.length === 0) return table;
   let names = tableNames.get(db);
   if (!names) tableNames.set(db, (names = new Map()));
   let name = names.get(table);
