@@ -1,10 +1,10 @@
 /**
  * Write statements compiled once per shape. Batch after batch the projections send the same few
- * writes — an upsert of a table's rows from one JSON document, an insert of column arrays — whose
- * text depends on the table, its columns and the schema the database is bound to, never on the
- * rows: only the parameters change. Building such an upsert with the query builder and compiling
- * it cost the projector more per batch than encoding the rows it carries, so each shape is
- * compiled once and then sent with every later batch's parameters.
+ * writes — an upsert or an insert of a table's rows from one JSON document, the totals' additions
+ * from column arrays — whose text depends on the table, its columns and the schema the database
+ * is bound to, never on the rows: only the parameters change. Building such an upsert with the
+ * query builder and compiling it cost the projector more per batch than encoding the rows it
+ * carries, so each shape is compiled once and then sent with every later batch's parameters.
  */
 import { createQueryId, type Compilable, type CompiledQuery, type Kysely } from 'kysely';
 import type { ReadModelTables } from './read-models';
