@@ -522,5 +522,5 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-12-02T10-webhook-outbox': webhookOutbox,
   // daily projection
   '2026-12-02T03-daily-figures': dailyFigures,
-  '2026-12-02T20-in-place-updates': inPlaceUpdates,
+  '2026-12-03T05-in-place-updates': inPlaceUpdates,
 };
