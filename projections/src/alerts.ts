@@ -11,11 +11,11 @@ import type { Projection, ProjectedEvent } from './projection';
 import type { AlertFiringsTable, AlertRulesTable } from './read-models';
 import {
   applyPatches,
-  insertByColumns,
+  insertRows,
   occurredAt,
   writesOf,
   writtenBy,
-  type ColumnTypes,
+  type RowColumns,
   type Handlers,
   type LatestStateTable,
   type RowPatch,
@@ -110,20 +110,20 @@ export const alertHandlers: Handlers<AlertWrite> = {
   ],
 };
 
-const FIRING_COLUMNS: ColumnTypes<FiringRow> = {
-  event_id: 'uuid',
-  account_id: 'text',
-  rule_id: 'text',
-  kind: 'text',
-  status: 'text',
-  threshold: 'numeric',
-  observed: 'numeric',
-  subject: 'text',
-  occurred_at: 'timestamptz',
-  command_id: 'text',
-  stream_revision: 'bigint',
-  position_commit: 'bigint',
-  position_prepare: 'bigint',
+const FIRING_COLUMNS: RowColumns<FiringRow> = {
+  event_id: true,
+  account_id: true,
+  rule_id: true,
+  kind: true,
+  status: true,
+  threshold: true,
+  observed: true,
+  subject: true,
+  occurred_at: true,
+  command_id: true,
+  stream_revision: true,
+  position_commit: true,
+  position_prepare: true,
 };
 
 const rulesTable: LatestStateTable<RuleRow> = { name: 'alert_rules', key: ['account_id', 'rule_id'] };
@@ -142,6 +142,6 @@ export const alertsProjection: Projection = {
       }
     }
     await applyPatches(db, rulesTable, rules, memory);
-    await insertByColumns(db, 'alert_firings', FIRING_COLUMNS, firings);
+    await insertRows(db, 'alert_firings', FIRING_COLUMNS, firings);
   },
 };

@@ -19,7 +19,8 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { balanceHandlers, type BucketDelta } from './balances';
 import type { Projection, ProjectedEvent } from './projection';
 import type { DailyBalancesTable, ReadModelTables, SubscriptionPeriodsTable } from './read-models';
-import { fromDocument, inSlices, keyOf, occurredAt, writesOf, writtenBy } from './shared';
+import { encodeDocument, fromDocument, inSlices, keyOf, occurredAt, writesOf, writtenBy } from './shared';
+import { executeShaped } from './statements';
 
 export type DailyBalanceRow = Selectable<DailyBalancesTable>;
 type PeriodRow = Selectable<SubscriptionPeriodsTable>;
@@ -160,16 +161,18 @@ async function latestRows(db: Kysely<ReadModelTables>, keys: ReadonlyArray<reado
 async function writeDays(db: Kysely<ReadModelTables>, rows: DailyBalanceRow[]): Promise<void> {
   if (rows.length === 0) return;
   const replaced = dailyColumns.filter((column) => !['account_id', 'project_id', 'day'].includes(column));
-  await db
-    .insertInto('daily_balances')
-    .columns([...dailyColumns])
-    .expression(fromDocument('daily_balances', dailyColumns, rows))
-    .onConflict((conflict) =>
-      conflict
-        .columns(['account_id', 'project_id', 'day'])
-        .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
-    )
-    .execute();
+  const document = encodeDocument('daily_balances', dailyColumns, rows);
+  await executeShaped(db, 'daily_balances', 'upsert', [document], () =>
+    db
+      .insertInto('daily_balances')
+      .columns([...dailyColumns])
+      .expression(fromDocument('daily_balances', dailyColumns, document))
+      .onConflict((conflict) =>
+        conflict
+          .columns(['account_id', 'project_id', 'day'])
+          .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
+      ),
+  );
 }
 
 function periodOf(recorded: ProjectedEvent): PeriodRow | undefined {
@@ -187,19 +190,21 @@ function periodOf(recorded: ProjectedEvent): PeriodRow | undefined {
 async function writePeriods(db: Kysely<ReadModelTables>, rows: PeriodRow[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
-  await db
-    .insertInto('subscription_periods')
-    .columns(columns as Array<keyof PeriodRow>)
-    .expression(fromDocument('subscription_periods', columns, rows))
-    .onConflict((conflict) =>
-      conflict.columns(['account_id', 'period_start']).doUpdateSet((eb) => ({
-        period_end: eb.ref('excluded.period_end'),
-        recorded_at: eb.ref('excluded.recorded_at'),
-        position_commit: eb.ref('excluded.position_commit'),
-        position_prepare: eb.ref('excluded.position_prepare'),
-      })),
-    )
-    .execute();
+  const document = encodeDocument('subscription_periods', columns, rows);
+  await executeShaped(db, 'subscription_periods', `upsert ${columns.join(',')}`, [document], () =>
+    db
+      .insertInto('subscription_periods')
+      .columns(columns as Array<keyof PeriodRow>)
+      .expression(fromDocument('subscription_periods', columns, document))
+      .onConflict((conflict) =>
+        conflict.columns(['account_id', 'period_start']).doUpdateSet((eb) => ({
+          period_end: eb.ref('excluded.period_end'),
+          recorded_at: eb.ref('excluded.recorded_at'),
+          position_commit: eb.ref('excluded.position_commit'),
+          position_prepare: eb.ref('excluded.position_prepare'),
+        })),
+      ),
+  );
 }
 
 export const dailyProjection: Projection = {

@@ -19,7 +19,8 @@ import {
   type RowPatch,
 } from './shared';
 
-type GrantRow = Selectable<CreditGrantsTable>;
+/** What the projection writes: has_free is Postgres's to compute. */
+type GrantRow = Omit<Selectable<CreditGrantsTable>, 'has_free'>;
 export type GrantWrite = RowPatch<GrantRow>;
 type Counters = 'free' | 'reserved' | 'consumed' | 'expired';
 
@@ -70,7 +71,11 @@ export const grantHandlers: Handlers<GrantWrite> = {
   ],
 };
 
-const grantsTable: LatestStateTable<GrantRow> = { name: 'credit_grants', key: ['account_id', 'grant_id'] };
+const grantsTable: LatestStateTable<GrantRow> = {
+  name: 'credit_grants',
+  key: ['account_id', 'grant_id'],
+  generated: ['has_free'],
+};
 
 export const grantsProjection: Projection = {
   name: 'grants',

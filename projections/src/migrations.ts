@@ -481,6 +481,37 @@ const webhookOutbox: Migration = {
 
 // --- end webhooks ---------------------------------------------------------------------------------
 
+// --- updates in place ------------------------------------------------------------------------------
+
+/**
+ * Room for the projector's updates on the page of the row they replace (heap-only updates: no new
+ * entry in any index, and the old version is reclaimed by the next visit to its page).
+ *
+ * credit_grants had none at all: `free` changes with every reservation, and the lapsing index's
+ * predicate (`free > 0`) named it, which forbids an in-place update. The index now names a stored
+ * `has_free` that changes only when a grant's free credits run out or come back, so it serves the
+ * grant scheduler's question as before. runs are inserted and then updated (reserved, completed):
+ * on full pages a third of those updates moved to another page.
+ *
+ * Existing pages keep what they hold; the room appears as pages are written anew.
+ */
+const inPlaceUpdates: Migration = {
+  async up(db: Kysely<unknown>) {
+    await sql`ALTER TABLE credit_grants ADD COLUMN has_free boolean GENERATED ALWAYS AS (free > 0) STORED`.execute(db);
+    await sql`DROP INDEX credit_grants_lapsing`.execute(db);
+    await sql`CREATE INDEX credit_grants_lapsing ON credit_grants (expires_at) WHERE has_free`.execute(db);
+    await sql`ALTER TABLE credit_grants SET (fillfactor = 80)`.execute(db);
+    await sql`ALTER TABLE runs SET (fillfactor = 80)`.execute(db);
+  },
+  async down(db: Kysely<unknown>) {
+    await sql`ALTER TABLE runs RESET (fillfactor)`.execute(db);
+    await sql`ALTER TABLE credit_grants RESET (fillfactor)`.execute(db);
+    await sql`DROP INDEX credit_grants_lapsing`.execute(db);
+    await sql`ALTER TABLE credit_grants DROP COLUMN has_free`.execute(db);
+    await sql`CREATE INDEX credit_grants_lapsing ON credit_grants (expires_at) WHERE free > 0`.execute(db);
+  },
+};
+
 export const readModelMigrations: Record<string, Migration> = {
   '2026-11-28T02-read-models': readModels,
   '2026-11-29T01-billing-event-commands': billingEventCommands,
@@ -491,4 +522,5 @@ export const readModelMigrations: Record<string, Migration> = {
   '2026-12-02T10-webhook-outbox': webhookOutbox,
   // daily projection
   '2026-12-02T03-daily-figures': dailyFigures,
+  '2026-12-03T05-in-place-updates': inPlaceUpdates,
 };

@@ -5,7 +5,7 @@
  */
 import type { UsageKind, WebhookEventType } from '@ledger/contract';
 import type { AlertKind } from '@ledger/domain';
-import type { ColumnType, Generated } from 'kysely';
+import type { ColumnType, Generated, GeneratedAlways } from 'kysely';
 
 /** Positions are (commit, prepare) pairs, ordered lexicographically; see libs/event-store/src/port.ts. */
 interface WrittenAt {
@@ -168,6 +168,8 @@ export interface CreditGrantsTable extends WrittenAt {
   reserved: bigint;
   consumed: bigint;
   expired: bigint;
+  /** free > 0, kept by Postgres: what the lapsing index names instead of `free` (migrations.ts). */
+  has_free: GeneratedAlways<boolean>;
 }
 
 // --- alerts (issue #17): the `alerts` projection's tables -------------------------------------

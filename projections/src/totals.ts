@@ -8,6 +8,7 @@ import { sql, type Kysely } from 'kysely';
 import type { ProjectedEvent } from './projection';
 import type { ReadModelTables } from './read-models';
 import { keyOf, writtenBy } from './shared';
+import { executeShaped } from './statements';
 
 type TotalsTableName = 'run_totals' | 'usage_totals';
 
@@ -89,25 +90,34 @@ export class BatchTotals<Sums extends string, Latest extends string> {
     // The table is chosen at run time; TotalsTable keeps the column names honest.
     const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
     const table = this.table.name;
-    await untyped
-      .insertInto(table)
-      .columns(columns.map(([name]) => name))
-      .expression(
-        sql`SELECT * FROM unnest(${sql.join(columns.map(([, type, values]) => sql`${values}::${sql.raw(type)}[]`))})`,
-      )
-      .onConflict((conflict) =>
-        conflict.columns(['account_id', 'project_id']).doUpdateSet((eb) => ({
-          ...Object.fromEntries(
-            sums.map((name) => [name, sql`${eb.ref(`${table}.${name}`)} + ${eb.ref(`excluded.${name}`)}`]),
+    await executeShaped(
+      db,
+      table,
+      'add',
+      columns.map(([, , values]) => values),
+      () =>
+        untyped
+          .insertInto(table)
+          .columns(columns.map(([name]) => name))
+          .expression(
+            sql`SELECT * FROM unnest(${sql.join(columns.map(([, type, values]) => sql`${values}::${sql.raw(type)}[]`))})`,
+          )
+          .onConflict((conflict) =>
+            conflict.columns(['account_id', 'project_id']).doUpdateSet((eb) => ({
+              ...Object.fromEntries(
+                sums.map((name) => [name, sql`${eb.ref(`${table}.${name}`)} + ${eb.ref(`excluded.${name}`)}`]),
+              ),
+              ...Object.fromEntries(
+                latest.map((name) => [
+                  name,
+                  sql`GREATEST(${eb.ref(`${table}.${name}`)}, ${eb.ref(`excluded.${name}`)})`,
+                ]),
+              ),
+              position_commit: eb.ref('excluded.position_commit'),
+              position_prepare: eb.ref('excluded.position_prepare'),
+            })),
           ),
-          ...Object.fromEntries(
-            latest.map((name) => [name, sql`GREATEST(${eb.ref(`${table}.${name}`)}, ${eb.ref(`excluded.${name}`)})`]),
-          ),
-          position_commit: eb.ref('excluded.position_commit'),
-          position_prepare: eb.ref('excluded.position_prepare'),
-        })),
-      )
-      .execute();
+    );
   }
 }
 

@@ -12,7 +12,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import type { RowRecall } from './memory';
 import type { Projection, ProjectedEvent } from './projection';
 import type { BillingEventsTable, ReadModelTables, UsageKind, UsageLedgerTable } from './read-models';
-import { insertByColumns, occurredAt, writesOf, writtenBy, type ColumnTypes, type Handlers } from './shared';
+import { insertRows, occurredAt, writesOf, writtenBy, type Handlers, type RowColumns } from './shared';
 import { BatchTotals, usageTotals } from './totals';
 
 /** One money movement, before the batch numbers it and runs the account's available through it. */
@@ -237,40 +237,40 @@ function describeAt(at: ProjectedEvent): string {
   return `${at.event.type} ${at.metadata.eventId} at ${at.position.commit}/${at.position.prepare}`;
 }
 
-const USAGE_COLUMNS: ColumnTypes<UsageRow> = {
-  event_id: 'uuid',
-  entry_index: 'integer',
-  account_id: 'text',
-  project_id: 'text',
-  kind: 'text',
-  amount: 'bigint',
-  run_id: 'text',
-  grant_id: 'text',
-  grant_source: 'text',
-  hold_id: 'text',
-  reason: 'text',
-  available_after: 'bigint',
-  event_type: 'text',
-  stream_revision: 'bigint',
-  occurred_at: 'timestamptz',
-  principal: 'text',
-  command_id: 'text',
-  correlation_id: 'text',
-  position_commit: 'bigint',
-  position_prepare: 'bigint',
+const USAGE_COLUMNS: RowColumns<UsageRow> = {
+  event_id: true,
+  entry_index: true,
+  account_id: true,
+  project_id: true,
+  kind: true,
+  amount: true,
+  run_id: true,
+  grant_id: true,
+  grant_source: true,
+  hold_id: true,
+  reason: true,
+  available_after: true,
+  event_type: true,
+  stream_revision: true,
+  occurred_at: true,
+  principal: true,
+  command_id: true,
+  correlation_id: true,
+  position_commit: true,
+  position_prepare: true,
 };
 
-const BILLING_EVENT_COLUMNS: ColumnTypes<BillingEventRow> = {
-  event_id: 'uuid',
-  account_id: 'text',
-  project_id: 'text',
-  event_type: 'text',
-  summary: 'text',
-  amount: 'bigint',
-  occurred_at: 'timestamptz',
-  position_commit: 'bigint',
-  position_prepare: 'bigint',
-  command_id: 'uuid',
+const BILLING_EVENT_COLUMNS: RowColumns<BillingEventRow> = {
+  event_id: true,
+  account_id: true,
+  project_id: true,
+  event_type: true,
+  summary: true,
+  amount: true,
+  occurred_at: true,
+  position_commit: true,
+  position_prepare: true,
+  command_id: true,
 };
 
 export const usageProjection: Projection = {
@@ -319,8 +319,8 @@ export const usageProjection: Projection = {
       });
     }
 
-    await insertByColumns(db, 'usage_ledger', USAGE_COLUMNS, rows);
-    await insertByColumns(db, 'billing_events', BILLING_EVENT_COLUMNS, billingEvents);
+    await insertRows(db, 'usage_ledger', USAGE_COLUMNS, rows);
+    await insertRows(db, 'billing_events', BILLING_EVENT_COLUMNS, billingEvents);
     await totals.write(db);
     for (const accountId of accounts) memory?.remember(AVAILABLE_NOW, accountId, available.get(accountId));
   },

@@ -12,7 +12,7 @@ import type { WebhookEventType } from '@ledger/contract';
 import type { Selectable } from 'kysely';
 import type { Projection, ProjectedEvent } from './projection';
 import type { WebhookOutboxTable } from './read-models';
-import { insertByColumns, writesOf, writtenBy, type ColumnTypes, type Handlers } from './shared';
+import { insertRows, writesOf, writtenBy, type Handlers, type RowColumns } from './shared';
 
 export type OutboxRow = Selectable<WebhookOutboxTable>;
 
@@ -50,15 +50,15 @@ export const webhookHandlers: Handlers<OutboxRow> = {
   ],
 };
 
-const outboxColumns: ColumnTypes<OutboxRow> = {
-  event_id: 'uuid',
-  event_type: 'text',
-  account_id: 'text',
-  rule_id: 'text',
-  body: 'text',
-  occurred_at: 'timestamptz',
-  position_commit: 'bigint',
-  position_prepare: 'bigint',
+const outboxColumns: RowColumns<OutboxRow> = {
+  event_id: true,
+  event_type: true,
+  account_id: true,
+  rule_id: true,
+  body: true,
+  occurred_at: true,
+  position_commit: true,
+  position_prepare: true,
 };
 
 /**
@@ -74,6 +74,6 @@ export const webhooksProjection: Projection = {
   queryOnlyIndexes: ['webhook_outbox_position'],
   async applyBatch(events, db) {
     const rows = events.flatMap((recorded) => writesOf(webhookHandlers, recorded));
-    await insertByColumns(db, 'webhook_outbox', outboxColumns, rows);
+    await insertRows(db, 'webhook_outbox', outboxColumns, rows);
   },
 };

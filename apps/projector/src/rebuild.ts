@@ -178,6 +178,7 @@ async function prepareShadow(
     const deferred: string[] = [];
     for (const table of tables) {
       await sql`CREATE TABLE ${sql.id(shadow, table)} (LIKE ${sql.id(live, table)} INCLUDING ALL)`.execute(tx);
+      await copyStorageParameters(tx, { live, shadow, table });
       await copyIndexNames(tx, { live, shadow, table });
       const { rows } = await sql<IndexRow>`
         SELECT c.relname AS name, pg_get_indexdef(i.indexrelid) AS definition
@@ -197,6 +198,23 @@ async function prepareShadow(
 interface IndexRow {
   name: string;
   definition: string;
+}
+
+/**
+ * LIKE … INCLUDING ALL copies no storage parameters: without this a swap would drop the live
+ * table's fillfactor (the room its updates in place need, migrations.ts).
+ */
+async function copyStorageParameters(
+  tx: Transaction<ReadModelTables>,
+  { live, shadow, table }: { live: string; shadow: string; table: string },
+): Promise<void> {
+  const { rows } = await sql<{ options: string[] | null }>`
+    SELECT reloptions AS options FROM pg_class
+    WHERE oid = to_regclass(format('%I.%I', ${live}::text, ${table}::text))`.execute(tx);
+  const options = rows[0]?.options ?? [];
+  if (options.length === 0) return;
+  // Each is "name=value" as Postgres stored it.
+  await sql`ALTER TABLE ${sql.id(shadow, table)} SET (${sql.raw(options.join(', '))})`.execute(tx);
 }
 
 /**

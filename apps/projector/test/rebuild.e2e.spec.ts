@@ -147,7 +147,10 @@ async function expectEqualToReplay(): Promise<void> {
   expect(await dumpTables(db, 'public', tables)).toEqual(await dumpTables(db, 'reference', tables));
 }
 
-/** The live tables' columns, indexes and constraints, by name: a rebuild must leave them as they were. */
+/**
+ * The live tables' columns, indexes, constraints and storage parameters (fillfactor), by name: a
+ * rebuild must leave them as they were.
+ */
 async function schemaOfTables(): Promise<unknown[]> {
   const { rows } = await sql`
     SELECT 'index' AS kind, tablename AS table, indexname AS name, indexdef AS definition
@@ -158,6 +161,10 @@ async function schemaOfTables(): Promise<unknown[]> {
     UNION ALL
     SELECT 'column', table_name, column_name, concat_ws(' ', data_type, is_nullable, column_default)
     FROM information_schema.columns WHERE table_schema = 'public' AND table_name = ANY(${[...tables]}::text[])
+    UNION ALL
+    SELECT 'storage', relname, option, NULL
+    FROM pg_class, unnest(reloptions) AS option
+    WHERE relnamespace = 'public'::regnamespace AND relname = ANY(${[...tables]}::text[])
     ORDER BY 1, 2, 3`.execute(db);
   return rows;
 }
@@ -166,6 +173,7 @@ test('with no new events, every query during a rebuild of all projections sees e
   const before = await observe(db);
   const schemaBefore = await schemaOfTables();
   expect(schemaBefore.length).toBeGreaterThan(50);
+  expect(schemaBefore).toContainEqual({ kind: 'storage', table: 'runs', name: 'fillfactor=80', definition: null });
   expect(before.usage.count).toBeGreaterThan(5_000n);
   const readers = startReaders(4);
   // Every loop reads the old tables before the rebuild starts, and the new ones after it is done.

@@ -81,8 +81,9 @@ export class GrantScheduler implements OnApplicationBootstrap, OnApplicationShut
         SELECT account_id, effective_at AS due_at FROM credit_grants
          WHERE status = 'scheduled' AND effective_at <= ${now}
         UNION ALL
+        -- has_free is free > 0, kept by Postgres: the lapsing index names it (free changes too often).
         SELECT account_id, expires_at AS due_at FROM credit_grants
-         WHERE free > 0 AND expires_at <= ${now}
+         WHERE has_free AND expires_at <= ${now}
         UNION ALL
         -- A credits_expiring alert rule not firing, and free credits lapsing within its N days:
         -- due at expiresAt − N days, when the rule's condition starts to hold (decide/alerts.ts).
