@@ -203,8 +203,9 @@ test('events that arrive while a batch commits are committed together next, in b
     await until(() => run.status(gated.name).state === 'live');
     holding = true;
     const before = inner.batches.length;
-    const first = await appendAccounts(1, 1);
+    // Counted before the append: the projector may enter the batch before the append returns.
     const enteredBefore = entered;
+    const first = await appendAccounts(1, 1);
     await until(() => entered > enteredBefore);
     // The first append is being committed; these queue up behind it.
     holding = false;
@@ -460,6 +461,8 @@ test('rows rewritten behind its back at its own position (a rebuild by fixed cod
     const before = { ...live.projector.counters };
     await send(run('r3'));
     await waitForCheckpoints(db, [grants.name]);
+    // The projector counts a batch once its COMMIT has answered, which may be after this test saw it.
+    await until(() => live.projector.counters.transactions > before.transactions);
     const transactions = live.projector.counters.transactions - before.transactions;
     expect(transactions).toBeGreaterThan(0);
     // The three every batch costs (BEGIN, the locks, COMMIT) and the one of its writes: no read.
