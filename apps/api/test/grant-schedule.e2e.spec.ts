@@ -4,6 +4,7 @@
  * each figure read back from the read models the real projector writes.
  */
 import { randomUUID } from 'node:crypto';
+import { sendAccepted, TEST_PLAN } from '../../../test/support/accounts';
 import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
 import { startProjector, type RunningProjector } from '../../../test/support/projector';
 import { waitFor } from '../../../test/support/wait';
@@ -25,22 +26,8 @@ const HOUR = 60 * 60 * 1000;
 const DAY = 24 * HOUR;
 const iso = (ms: number) => new Date(ms).toISOString();
 
-const send = async (path: string, body: unknown) => {
-  const response = await ledger.client().command(path, body, randomUUID());
-  if (response.status !== 200) throw new Error(`${path}: ${response.status} ${JSON.stringify(response.body)}`);
-  return response.body;
-};
-
-const plan = (overrides: Record<string, unknown> = {}) => ({
-  planId: 'growth',
-  name: 'Growth',
-  includedCredits: '100',
-  capabilityBands: ['standard'],
-  rateCard: [{ action: 'workflow.run', capabilityBand: 'standard', minimumCost: '0' }],
-  creditPriceFen: '100',
-  settlementThresholdFen: '10000',
-  ...overrides,
-});
+const send = (path: string, body: unknown) => sendAccepted(ledger.client(), path, body);
+const plan = (overrides: Record<string, unknown> = {}) => ({ ...TEST_PLAN, ...overrides });
 
 async function openAccount(accountId: string, period: { start: string; end: string }, terms = plan()) {
   await send('/v1/accounts', { accountId, name: accountId });

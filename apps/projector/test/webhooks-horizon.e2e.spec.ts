@@ -6,14 +6,12 @@
  */
 import type { WebhookDelivery } from '@ledger/contract';
 import type { WebhookConfig } from '@ledger/platform';
-import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
-import { startProjector, type RunningProjector } from '../../../test/support/projector';
+import type { TestLedger } from '../../../test/support/ledger-api';
 import { waitFor } from '../../../test/support/wait';
-import { DeliveryWorker } from '../src/webhooks/delivery-worker';
 import { defineRule, fireAlert, openAccount } from './support/alerts';
-import { startReceiver, type Receiver } from './support/webhook-receiver';
+import type { Receiver } from './support/webhook-receiver';
+import { startWebhookRig, WEBHOOK_ADMIN, type WebhookRig } from './support/webhook-rig';
 
-const ADMIN = { key: 'admin-key-all', principal: 'ops', role: 'admin', accounts: '*' };
 const SECRET = 'whsec_horizon_0123456789ab';
 const SHORT_HORIZON: WebhookConfig = {
   timeoutMs: 1500,
@@ -27,39 +25,21 @@ const SHORT_HORIZON: WebhookConfig = {
   allowPrivateTargets: true,
 };
 
+let rig: WebhookRig;
 let ledger: TestLedger;
-let projector: RunningProjector;
 let receiver: Receiver;
-const stopWorker = new AbortController();
-let working: Promise<void>;
 let receiverUp = false;
 
 beforeAll(async () => {
-  ledger = await startTestLedger({
-    apiKeysJson: JSON.stringify([...TEST_KEYS, { ...ADMIN, rateLimit: { perSecond: 1e6, burst: 1e6 } }]),
-    webhooks: SHORT_HORIZON,
-  });
-  projector = startProjector(ledger);
-  receiver = await startReceiver();
+  rig = await startWebhookRig(SHORT_HORIZON);
+  ({ ledger, receiver } = rig);
   receiver.route('/down', SECRET, () => (receiverUp ? 200 : 500));
-  const worker = new DeliveryWorker({
-    db: ledger.api.infrastructure.db,
-    databaseUrl: ledger.database.url,
-    config: SHORT_HORIZON,
-  });
-  working = worker.run(stopWorker.signal);
 });
 
-afterAll(async () => {
-  stopWorker.abort();
-  await receiver?.close();
-  await working;
-  await projector?.stop();
-  await ledger?.close();
-});
+afterAll(() => rig?.close());
 
 it('retries until the horizon, then fails; a redelivery later starts afresh and delivers', async () => {
-  const admin = ledger.client(ADMIN.key);
+  const admin = ledger.client(WEBHOOK_ADMIN.key);
   const store = ledger.api.infrastructure.eventStore;
   const defined = await admin.command(
     '/v1/webhook-endpoints',

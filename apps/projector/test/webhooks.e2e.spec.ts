@@ -11,15 +11,15 @@ import { projectionNamed, toProjectedEvent, type ReadModelTables } from '@ledger
 import { sql, type Kysely } from 'kysely';
 import pg from 'pg';
 import { openTestAccount, sendAccepted } from '../../../test/support/accounts';
-import { startTestLedger, TEST_KEYS, type TestLedger } from '../../../test/support/ledger-api';
-import { startProjector, type RunningProjector } from '../../../test/support/projector';
+import type { TestLedger } from '../../../test/support/ledger-api';
 import { waitFor, waitUntil } from '../../../test/support/wait';
 import { rebuildProjection } from '../src/rebuild';
 import { DeliveryWorker, retryDelayMs } from '../src/webhooks/delivery-worker';
 import { defineRule, fireAlert, openAccount } from './support/alerts';
 import { startReceiver, type Behaviour, type Receiver } from './support/webhook-receiver';
+import { startWebhookRig, WEBHOOK_ADMIN, type WebhookRig } from './support/webhook-rig';
 
-const ADMIN = { key: 'admin-key-all', principal: 'ops', role: 'admin', accounts: '*' };
+const ADMIN = WEBHOOK_ADMIN;
 const WEBHOOKS: WebhookConfig = {
   timeoutMs: 1500,
   perEndpointConcurrency: 2,
@@ -33,36 +33,18 @@ const WEBHOOKS: WebhookConfig = {
 };
 const SECRET = 'whsec_0123456789abcdef0123';
 
+let rig: WebhookRig;
 let ledger: TestLedger;
-let projector: RunningProjector;
 let receiver: Receiver;
 let worker: DeliveryWorker;
-const stopWorker = new AbortController();
-let working: Promise<void>;
 let seq = 0;
 
 beforeAll(async () => {
-  ledger = await startTestLedger({
-    apiKeysJson: JSON.stringify([...TEST_KEYS, { ...ADMIN, rateLimit: { perSecond: 1e6, burst: 1e6 } }]),
-    webhooks: WEBHOOKS,
-  });
-  projector = startProjector(ledger);
-  receiver = await startReceiver();
-  worker = new DeliveryWorker({
-    db: ledger.api.infrastructure.db,
-    databaseUrl: ledger.database.url,
-    config: WEBHOOKS,
-  });
-  working = worker.run(stopWorker.signal);
+  rig = await startWebhookRig(WEBHOOKS);
+  ({ ledger, receiver, worker } = rig);
 });
 
-afterAll(async () => {
-  stopWorker.abort();
-  await receiver?.close();
-  await working;
-  await projector?.stop();
-  await ledger?.close();
-});
+afterAll(() => rig?.close());
 
 const admin = () => ledger.client(ADMIN.key);
 const store = () => ledger.api.infrastructure.eventStore;
