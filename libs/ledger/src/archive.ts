@@ -13,7 +13,7 @@
  * ~200,000 ids), so it may be kept outside the state: `stored` then says that the ids archived
  * before some point live elsewhere (the API keeps them in Postgres, written with the snapshot that
  * left them out), and only the answers to the lookups made so far are here, in `probed`. Whoever
- * decides on such a state asks the store first for the ids a command names (`archiveProbes`); a
+ * decides on such a state asks the store first for the ids a command names (`archiveLookups`); a
  * lookup of an id nobody asked about is a defect of that caller and fails loudly, never a guess.
  */
 
@@ -38,7 +38,7 @@ export interface StoredArchive {
 }
 
 const MERGE_AT = 1024;
-/** Answers kept per account before they are forgotten (and asked again when needed). */
+/** Answers kept per account; older ones are forgotten (and asked again when needed). */
 const PROBED_AT_MOST = 10_000;
 
 export const noArchivedIds = (): ArchivedIds => ({ sorted: new Float64Array(0), recent: [], stored: null });
@@ -122,8 +122,16 @@ export function unprobed(ids: ArchivedIds, wanted: Iterable<readonly [ArchivedKi
 export function recordProbes(ids: ArchivedIds, asked: readonly number[], found: ReadonlySet<number>): void {
   const { stored } = ids;
   if (stored === null) return;
-  if (stored.probed.size + asked.length > PROBED_AT_MOST) stored.probed.clear();
-  for (const value of asked) stored.probed.set(value, found.has(value));
+  for (const value of asked) {
+    stored.probed.delete(value);
+    stored.probed.set(value, found.has(value));
+  }
+  // The oldest answers go first (a Map keeps insertion order): those just asked about, which a
+  // decision may be about to read, stay.
+  for (const oldest of stored.probed.keys()) {
+    if (stored.probed.size <= PROBED_AT_MOST) break;
+    stored.probed.delete(oldest);
+  }
 }
 
 /** Every fingerprint held in memory (the ids archived since the store last took them, if it did). */
@@ -148,7 +156,7 @@ export const archivedCount = (ids: ArchivedIds): number => ids.sorted.length + i
 
 /**
  * A copy that may be changed on its own: the sorted part is shared (it is never written in place),
- * and so are the store's answers (they never turn false).
+ * and so are the store's answers (they stay right for every copy, see StoredArchive).
  */
 export const copyArchivedIds = (ids: ArchivedIds): ArchivedIds => ({
   sorted: ids.sorted,

@@ -228,3 +228,19 @@ describe('compaction', () => {
     });
   });
 });
+
+describe('an archive kept elsewhere', () => {
+  it('forgets its oldest answers past its bound, never the ones just recorded', () => {
+    const ids = storedArchivedIds();
+    const asked = (from: number, count: number) => Array.from({ length: count }, (_, i) => from + i);
+    recordProbes(ids, asked(0, 9_000), new Set([1]));
+    recordProbes(ids, asked(9_000, 3_000), new Set([9_001]));
+    const probed = ids.stored!.probed;
+    expect(probed.size).toBe(10_000);
+    // The first 2,000 answers went; the 3,000 just recorded are all there.
+    expect(probed.has(1_999)).toBe(false);
+    expect(probed.get(2_000)).toBe(false);
+    expect(asked(9_000, 3_000).every((value) => probed.has(value))).toBe(true);
+    expect(probed.get(9_001)).toBe(true);
+  });
+});
