@@ -22,8 +22,6 @@ import type { Projection, ProjectedEvent } from './projection';
 import type { AccountProjectsTable, BalanceBucketsTable, BillingAccountsTable, ReadModelTables } from './read-models';
 import {
   applyPatches,
-  encodeDocument,
-  fromDocument,
   inSlices,
   keyOf,
   occurredAt,
@@ -32,8 +30,8 @@ import {
   type Handlers,
   type LatestStateTable,
   type RowPatch,
+  writeDocument,
 } from './shared';
-import { executeShaped } from './statements';
 
 /** A movement of the kept buckets (`available` follows from them). */
 export type BucketDelta = Partial<Record<ShareBucketName, bigint>>;
@@ -185,26 +183,21 @@ async function applyBuckets(db: Kysely<ReadModelTables>, rows: BucketRowDelta[])
   const [first] = rows;
   if (!first) return;
   const columns = Object.keys(first) as Array<keyof BucketRowDelta & string>;
-  const document = encodeDocument('balance_buckets', columns, rows);
-  await executeShaped(db, 'balance_buckets', `add ${columns.join(',')}`, [document], () =>
-    db
-      .insertInto('balance_buckets')
-      .columns(columns)
-      .expression(fromDocument('balance_buckets', columns, document))
-      .onConflict((conflict) =>
-        conflict.columns(['account_id', 'project_id']).doUpdateSet((eb) => ({
-          included: sql<bigint>`${eb.ref('balance_buckets.included')} + ${eb.ref('excluded.included')}`,
-          bonus: sql<bigint>`${eb.ref('balance_buckets.bonus')} + ${eb.ref('excluded.bonus')}`,
-          reserved: sql<bigint>`${eb.ref('balance_buckets.reserved')} + ${eb.ref('excluded.reserved')}`,
-          consumed: sql<bigint>`${eb.ref('balance_buckets.consumed')} + ${eb.ref('excluded.consumed')}`,
-          hold: sql<bigint>`${eb.ref('balance_buckets.hold')} + ${eb.ref('excluded.hold')}`,
-          expired: sql<bigint>`${eb.ref('balance_buckets.expired')} + ${eb.ref('excluded.expired')}`,
-          available: sql<bigint | null>`${eb.ref('balance_buckets.available')} + ${eb.ref('excluded.available')}`,
-          position_commit: eb.ref('excluded.position_commit'),
-          position_prepare: eb.ref('excluded.position_prepare'),
-          updated_at: eb.ref('excluded.updated_at'),
-        })),
-      ),
+  await writeDocument(db, 'balance_buckets', 'add', columns, rows, (insert) =>
+    insert.onConflict((conflict) =>
+      conflict.columns(['account_id', 'project_id']).doUpdateSet((eb) => ({
+        included: sql<bigint>`${eb.ref('balance_buckets.included')} + ${eb.ref('excluded.included')}`,
+        bonus: sql<bigint>`${eb.ref('balance_buckets.bonus')} + ${eb.ref('excluded.bonus')}`,
+        reserved: sql<bigint>`${eb.ref('balance_buckets.reserved')} + ${eb.ref('excluded.reserved')}`,
+        consumed: sql<bigint>`${eb.ref('balance_buckets.consumed')} + ${eb.ref('excluded.consumed')}`,
+        hold: sql<bigint>`${eb.ref('balance_buckets.hold')} + ${eb.ref('excluded.hold')}`,
+        expired: sql<bigint>`${eb.ref('balance_buckets.expired')} + ${eb.ref('excluded.expired')}`,
+        available: sql<bigint | null>`${eb.ref('balance_buckets.available')} + ${eb.ref('excluded.available')}`,
+        position_commit: eb.ref('excluded.position_commit'),
+        position_prepare: eb.ref('excluded.position_prepare'),
+        updated_at: eb.ref('excluded.updated_at'),
+      })),
+    ),
   );
 }
 

@@ -19,8 +19,7 @@ import { sql, type Kysely, type Selectable } from 'kysely';
 import { balanceHandlers, type BucketDelta } from './balances';
 import type { Projection, ProjectedEvent } from './projection';
 import type { DailyBalancesTable, ReadModelTables, SubscriptionPeriodsTable } from './read-models';
-import { encodeDocument, fromDocument, inSlices, keyOf, occurredAt, writesOf, writtenBy } from './shared';
-import { executeShaped } from './statements';
+import { inSlices, keyOf, occurredAt, writeDocument, writesOf, writtenBy } from './shared';
 
 export type DailyBalanceRow = Selectable<DailyBalancesTable>;
 type PeriodRow = Selectable<SubscriptionPeriodsTable>;
@@ -161,17 +160,12 @@ async function latestRows(db: Kysely<ReadModelTables>, keys: ReadonlyArray<reado
 async function writeDays(db: Kysely<ReadModelTables>, rows: DailyBalanceRow[]): Promise<void> {
   if (rows.length === 0) return;
   const replaced = dailyColumns.filter((column) => !['account_id', 'project_id', 'day'].includes(column));
-  const document = encodeDocument('daily_balances', dailyColumns, rows);
-  await executeShaped(db, 'daily_balances', 'upsert', [document], () =>
-    db
-      .insertInto('daily_balances')
-      .columns([...dailyColumns])
-      .expression(fromDocument('daily_balances', dailyColumns, document))
-      .onConflict((conflict) =>
-        conflict
-          .columns(['account_id', 'project_id', 'day'])
-          .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
-      ),
+  await writeDocument(db, 'daily_balances', 'upsert', dailyColumns, rows, (insert) =>
+    insert.onConflict((conflict) =>
+      conflict
+        .columns(['account_id', 'project_id', 'day'])
+        .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
+    ),
   );
 }
 
@@ -190,20 +184,15 @@ function periodOf(recorded: ProjectedEvent): PeriodRow | undefined {
 async function writePeriods(db: Kysely<ReadModelTables>, rows: PeriodRow[]): Promise<void> {
   if (rows.length === 0) return;
   const columns = Object.keys(rows[0]!);
-  const document = encodeDocument('subscription_periods', columns, rows);
-  await executeShaped(db, 'subscription_periods', `upsert ${columns.join(',')}`, [document], () =>
-    db
-      .insertInto('subscription_periods')
-      .columns(columns as Array<keyof PeriodRow>)
-      .expression(fromDocument('subscription_periods', columns, document))
-      .onConflict((conflict) =>
-        conflict.columns(['account_id', 'period_start']).doUpdateSet((eb) => ({
-          period_end: eb.ref('excluded.period_end'),
-          recorded_at: eb.ref('excluded.recorded_at'),
-          position_commit: eb.ref('excluded.position_commit'),
-          position_prepare: eb.ref('excluded.position_prepare'),
-        })),
-      ),
+  await writeDocument(db, 'subscription_periods', 'upsert', columns, rows, (insert) =>
+    insert.onConflict((conflict) =>
+      conflict.columns(['account_id', 'period_start']).doUpdateSet((eb) => ({
+        period_end: eb.ref('excluded.period_end'),
+        recorded_at: eb.ref('excluded.recorded_at'),
+        position_commit: eb.ref('excluded.position_commit'),
+        position_prepare: eb.ref('excluded.position_prepare'),
+      })),
+    ),
   );
 }
 

@@ -4,7 +4,7 @@
  * statements cut to Postgres's parameter limit.
  */
 import type { EventOf, EventType } from '@ledger/domain';
-import { sql, type Kysely } from 'kysely';
+import { sql, type Compilable, type InsertQueryBuilder, type InsertResult, type Kysely } from 'kysely';
 import type { RowRecall } from './memory';
 import { executeShaped } from './statements';
 import type { ProjectedEvent } from './projection';
@@ -56,13 +56,37 @@ export async function insertRows<T extends keyof ReadModelTables, Row extends Re
   rows: readonly Row[],
 ): Promise<void> {
   if (rows.length === 0) return;
-  const names = Object.keys(columns);
-  const document = encodeDocument(table, names, rows);
-  await executeShaped(db, table, `insert ${names.join(',')}`, [document], () =>
-    db
-      .insertInto(table)
-      .columns(names as never)
-      .expression(fromDocument(table, names, document) as never),
+  await writeDocument(db, table, 'insert', Object.keys(columns), rows);
+}
+
+type AnyTables = Record<string, Record<string, unknown>>;
+/** An insert of a document's rows, for `writeDocument`'s caller to finish (an ON CONFLICT clause). */
+export type DocumentInsert = InsertQueryBuilder<AnyTables, string, InsertResult>;
+
+/**
+ * Writes `rows` into `table` from one JSON document (encodeDocument, fromDocument), the statement
+ * compiled once per kind and column list (statements.ts); `finish` turns the insert into the
+ * kind's upsert. `kind` names what `finish` does: the statement's text follows from it, the table
+ * and the columns alone.
+ */
+export async function writeDocument(
+  db: Kysely<ReadModelTables>,
+  table: keyof ReadModelTables & string,
+  kind: string,
+  columns: readonly string[],
+  rows: readonly object[],
+  finish: (insert: DocumentInsert) => Compilable = (insert) => insert,
+): Promise<void> {
+  const document = encodeDocument(table, columns, rows);
+  // The table is chosen at run time; each caller's row type keeps the column names honest.
+  const untyped = db as unknown as Kysely<AnyTables>;
+  await executeShaped(db, table, `${kind} ${columns.join(',')}`, [document], () =>
+    finish(
+      untyped
+        .insertInto(table)
+        .columns([...columns])
+        .expression(fromDocument(table, columns, document)),
+    ),
   );
 }
 
@@ -163,7 +187,7 @@ export async function applyPatches<Row extends WrittenAt>(
 ): Promise<void> {
   if (patches.length === 0) return;
   // The table is chosen at run time; the row types above keep the values honest.
-  const untyped = db as unknown as Kysely<Record<string, Record<string, unknown>>>;
+  const untyped = db as unknown as Kysely<AnyTables>;
   const existing = new Map<string, Row>();
   const unknown: string[][] = [];
   for (const id of idsToLoad(patches)) {
@@ -189,17 +213,14 @@ export async function applyPatches<Row extends WrittenAt>(
   if (!first) return;
   const columns = Object.keys(first);
   const replaced = columns.filter((column) => !(table.key as readonly string[]).includes(column));
-  const document = encodeDocument(
+  await writeDocument(
+    db,
     table.name,
+    'upsert',
     columns,
     rows.map((row) => table.toDocument?.(row) ?? row),
-  );
-  await executeShaped(db, table.name, `upsert ${columns.join(',')}`, [document], () =>
-    untyped
-      .insertInto(table.name)
-      .columns(columns)
-      .expression(fromDocument(table.name, columns, document))
-      .onConflict((conflict) =>
+    (insert) =>
+      insert.onConflict((conflict) =>
         conflict
           .columns([...table.key])
           .doUpdateSet(Object.fromEntries(replaced.map((column) => [column, sql.ref(`excluded.${column}`)]))),
