@@ -19,7 +19,6 @@ import { defineRule, fireAlert, openAccount } from './support/alerts';
 import { startReceiver, type Behaviour, type Receiver } from './support/webhook-receiver';
 import { startWebhookRig, WEBHOOK_ADMIN, type WebhookRig } from './support/webhook-rig';
 
-const ADMIN = WEBHOOK_ADMIN;
 const WEBHOOKS: WebhookConfig = {
   timeoutMs: 1500,
   perEndpointConcurrency: 2,
@@ -46,7 +45,7 @@ beforeAll(async () => {
 
 afterAll(() => rig?.close());
 
-const admin = () => ledger.client(ADMIN.key);
+const admin = () => ledger.client(WEBHOOK_ADMIN.key);
 const store = () => ledger.api.infrastructure.eventStore;
 
 async function defineEndpoint(

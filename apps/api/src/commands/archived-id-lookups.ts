@@ -19,7 +19,7 @@ export interface DecisionToPrepare {
 }
 
 export class ArchivedIdLookups {
-  /** Statements sent: the benchmarks and tests read it. */
+  /** Statements sent: the tests read it. */
   statements = 0;
 
   constructor(private readonly db: Kysely<LedgerDatabase>) {}

@@ -1,8 +1,9 @@
 /**
  * Per-key rate limits: a token bucket per principal, in this process's memory. A key holds up to
  * `burst` requests and regains `perSecond` of them each second; past that it is answered 429 with
- * Retry-After. A batch of commands counts one request per command it holds. Memory is enough here: a limit protects one instance's event loop and database
- * pool, and N instances behind a balancer then allow N times the rate, which is what they can serve.
+ * Retry-After. A batch of commands counts one request per command it holds. Memory is enough
+ * here: a limit protects one instance's event loop and database pool, and N instances behind a
+ * balancer then allow N times the rate, which is what they can serve.
  */
 import type { Role } from '@ledger/domain';
 

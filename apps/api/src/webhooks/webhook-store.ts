@@ -27,6 +27,12 @@ export type StoredAnswer = { status: 200; body: WebhookEndpoint } | { status: nu
 
 const hintOf = (secret: string): string => `…${secret.slice(-4)}`;
 
+function endpointNotFound(endpointId: string): never {
+  throw new LedgerHttpError(
+    reject('webhook_endpoint_not_found', `there is no webhook endpoint ${endpointId}`, { endpointId }),
+  );
+}
+
 /** What the API shows of an endpoint: never a secret, its last four characters at most. */
 export function endpointView(row: EndpointRow, now = new Date()): WebhookEndpoint {
   const previous =
@@ -198,12 +204,7 @@ export class WebhookStore {
         .returningAll()
         .executeTakeFirst(),
     );
-    if (!row) {
-      throw new LedgerHttpError(
-        reject('webhook_endpoint_not_found', `there is no webhook endpoint ${endpointId}`, { endpointId }),
-      );
-    }
-    return endpointView(row);
+    return endpointView(row ?? endpointNotFound(endpointId));
   }
 
   /**
@@ -225,12 +226,7 @@ export class WebhookStore {
       .where('endpoint_id', '=', endpointId)
       .returningAll()
       .executeTakeFirst();
-    if (!row) {
-      throw new LedgerHttpError(
-        reject('webhook_endpoint_not_found', `there is no webhook endpoint ${endpointId}`, { endpointId }),
-      );
-    }
-    return endpointView(row);
+    return endpointView(row ?? endpointNotFound(endpointId));
   }
 
   async deliveries(filters: {
