@@ -303,6 +303,18 @@ describe('event encoding', () => {
     expect(fold(decoded)).toEqual(fold(events));
   });
 
+  it("encodes every sample and every event of a history exactly as its schema's own encode does", () => {
+    const { events } = runCommands([
+      ...openedAccountCommands(),
+      cmd('GrantCredits', { grantId: 'g', source: 'top_up', amount: credits('3.5'), expiresAt: at(T0, DAY) }),
+      acceptRunCommand('r1', credits('24')),
+      cmd('CompleteRun', { runId: 'r1', actualCost: credits('30.0001') }),
+    ]);
+    for (const event of [...Object.values(samples).map((sample) => sample.event), ...events]) {
+      expect(encodeEventData(event)).toEqual(eventSchemas[event.type].encode(event.data as never));
+    }
+  });
+
   it('normalises a stored instant to UTC', () => {
     const decoded = decodeEvent('SubscriptionPeriodRenewed', {
       accountId: acct,

@@ -9,7 +9,7 @@ import { isConditionKind } from './commands';
 import type { EventOf, GrantDraw, LedgerEvent } from './events';
 import { invariant } from './invariant';
 import type { AccountState, Grant, Run } from './state';
-import { initialState } from './state';
+import { earlierOf, earliestDue, initialState } from './state';
 import { copyArchivedIds, isKnownArchived } from './archive';
 
 type Handlers = { [T in LedgerEvent['type']]: (state: AccountState, data: EventOf<T>['data']) => void };
@@ -30,6 +30,20 @@ function dropIfSpent(state: AccountState, grant: Grant): void {
   if (grant.free === 0n && grant.reserved === 0n) state.grants.delete(grant.grantId);
 }
 
+/**
+ * Keeps `nextDueAt` exact after a due instant left the account (a grant's last free credit went,
+ * or a scheduled grant took effect): only when it was the earliest is the walk needed.
+ */
+function dueInstantGone(state: AccountState, instant: string | null): void {
+  if (instant !== null && instant === state.nextDueAt) state.nextDueAt = earliestDue(state);
+}
+
+/** Takes free credits out of a grant (drawn, reserved or expired). */
+function takeFree(state: AccountState, grant: Grant, amount: bigint): void {
+  grant.free -= amount;
+  if (grant.free === 0n) dueInstantGone(state, grant.expiresAt);
+}
+
 function drawsTotal(draws: readonly GrantDraw[]): bigint {
   return draws.reduce((total, draw) => total + draw.amount, 0n);
 }
@@ -42,6 +56,7 @@ function takeFromReservation(state: AccountState, run: Run, draws: readonly Gran
     invariant(outstanding >= amount && grant.reserved >= amount, `run ${run.runId} reserved less from ${grantId}`);
     grant.reserved -= amount;
     grant[into] += amount;
+    if (into === 'free') state.nextDueAt = earlierOf(state.nextDueAt, grant.expiresAt);
     if (outstanding === amount) run.reservation.delete(grantId);
     else run.reservation.set(grantId, outstanding - amount);
     dropIfSpent(state, grant);
@@ -66,6 +81,7 @@ function putInEffect(
   });
   if (grant.source === 'plan_included') state.totals.included += grant.amount;
   else state.totals.bonus += grant.amount;
+  state.nextDueAt = earlierOf(state.nextDueAt, grant.expiresAt);
 }
 
 const handlers: Handlers = {
@@ -96,6 +112,7 @@ const handlers: Handlers = {
     state.grantIds.add(grantId);
     if (effectiveAt !== null) {
       state.scheduledGrants.set(grantId, { grantId, source, projectId, amount, effectiveAt, expiresAt });
+      state.nextDueAt = earlierOf(state.nextDueAt, effectiveAt);
       return;
     }
     putInEffect(state, { grantId, source, projectId, amount, effectiveAt, expiresAt });
@@ -105,11 +122,12 @@ const handlers: Handlers = {
     invariant(grant && grant.amount === amount, `grant ${grantId} is not scheduled for ${amount}`);
     state.scheduledGrants.delete(grantId);
     putInEffect(state, grant);
+    dueInstantGone(state, grant.effectiveAt);
   },
   CreditsExpired(state, { grantId, amount }) {
     const grant = grantOf(state, grantId);
     invariant(grant.free >= amount, `grant ${grantId} expires more than it has free`);
-    grant.free -= amount;
+    takeFree(state, grant, amount);
     grant.expired += amount;
     state.totals.expired += amount;
     dropIfSpent(state, grant);
@@ -137,7 +155,7 @@ const handlers: Handlers = {
     for (const draw of draws) {
       const grant = grantOf(state, draw.grantId);
       invariant(grant.free >= draw.amount, `grant ${draw.grantId} reserves more than it has free`);
-      grant.free -= draw.amount;
+      takeFree(state, grant, draw.amount);
       grant.reserved += draw.amount;
       run.reservation.set(draw.grantId, (run.reservation.get(draw.grantId) ?? 0n) + draw.amount);
     }
@@ -162,7 +180,7 @@ const handlers: Handlers = {
     for (const { grantId, amount: drawn } of overrunDraws) {
       const grant = grantOf(state, grantId);
       invariant(grant.free >= drawn, `grant ${grantId} gives more than it has free`);
-      grant.free -= drawn;
+      takeFree(state, grant, drawn);
       grant.consumed += drawn;
       dropIfSpent(state, grant);
     }

@@ -4,7 +4,7 @@
  * and each grant and run accounts for its own credits.
  */
 import type { AccountState } from './state';
-import { bucketsOf, granted } from './state';
+import { bucketsOf, earliestDue, granted } from './state';
 
 export function invariantViolations(state: AccountState): string[] {
   const problems: string[] = [];
@@ -17,6 +17,8 @@ export function invariantViolations(state: AccountState): string[] {
     'granted ≠ available + reserved + consumed + expired',
   );
   check(b.hold <= b.consumed, 'hold exceeds consumed');
+  const due = earliestDue(state);
+  check(state.nextDueAt === due, `nextDueAt is ${state.nextDueAt}, the grants say ${due}`);
 
   let free = 0n;
   let reservedInGrants = 0n;

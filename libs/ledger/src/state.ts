@@ -119,6 +119,13 @@ export interface AccountState {
   grants: Map<string, Grant>;
   /** Grants whose validity window has not begun yet. */
   scheduledGrants: Map<string, ScheduledGrant>;
+  /**
+   * The earliest instant at which time alone changes the account — a scheduled grant's start, or
+   * the lapse of a grant still holding free credits — or null when nothing is coming. Derived
+   * from the two maps above (`earliestDue`) and kept equal to it by evolve, so that a command can
+   * tell that nothing fell due without walking every grant.
+   */
+  nextDueAt: Instant | null;
   /** Ids of the grants in `grants` and `scheduledGrants`, and of spent ones not yet compacted. */
   grantIds: Set<string>;
   /** Open runs, and finished ones until compaction archives them (compact.ts). */
@@ -143,6 +150,7 @@ export function initialState(): AccountState {
     projects: new Map(),
     grants: new Map(),
     scheduledGrants: new Map(),
+    nextDueAt: null,
     grantIds: new Set(),
     runs: new Map(),
     holds: new Map(),
@@ -152,6 +160,18 @@ export function initialState(): AccountState {
     grantSequence: 0,
     alertRules: new Map(),
   };
+}
+
+/** The earlier of two instants, where null is "never". */
+export const earlierOf = (a: Instant | null, b: Instant | null): Instant | null =>
+  a === null ? b : b === null || a <= b ? a : b;
+
+/** What `nextDueAt` must be, worked out from the grants (evolve keeps it without this walk). */
+export function earliestDue(state: Pick<AccountState, 'grants' | 'scheduledGrants'>): Instant | null {
+  let due: Instant | null = null;
+  for (const grant of state.scheduledGrants.values()) due = earlierOf(due, grant.effectiveAt);
+  for (const grant of state.grants.values()) if (grant.free > 0n) due = earlierOf(due, grant.expiresAt);
+  return due;
 }
 
 export const granted = (state: AccountState): Credits => state.totals.included + state.totals.bonus;
@@ -189,6 +209,9 @@ export function bucketsOf(state: AccountState): Buckets {
 
 /** Free credits of grants that have not lapsed at `now`: what a run may reserve. */
 export function spendableAt(state: AccountState, now: Instant): Credits {
+  // Before nextDueAt no grant with free credits has lapsed, and the free credits of all grants
+  // are exactly what is available (invariants.ts): no walk needed.
+  if (state.nextDueAt === null || state.nextDueAt > now) return bucketsOf(state).available;
   let total = 0n;
   for (const grant of state.grants.values()) {
     if (grant.expiresAt === null || grant.expiresAt > now) total += grant.free;

@@ -6,7 +6,13 @@
  * events; an account whose batch was not stored is dropped and loaded afresh. The stream stays the
  * truth.
  */
-import { accountStreamId, toLedgerEvent, type EventStore, type RecordedEvent } from '@ledger/event-store';
+import {
+  accountStreamId,
+  toLedgerEvent,
+  type EventMetadata,
+  type EventStore,
+  type RecordedEvent,
+} from '@ledger/event-store';
 import {
   bucketsOf,
   cloneState,
@@ -16,6 +22,7 @@ import {
   settlementPosition,
   type AccountState,
   type Buckets,
+  type LedgerEvent,
 } from '@ledger/domain';
 import { snapshotDue, type AccountSnapshots } from './account-snapshots';
 import { idempotencyScope } from './command-envelope';
@@ -66,18 +73,48 @@ export function applyRecorded(
 ): void {
   evolve(account.state, toLedgerEvent(recorded));
   account.revision = recorded.revision;
-  const { principal, idempotencyKey, requestHash, commandType } = recorded.metadata;
+  rememberAnswer(account, recorded.metadata, recorded.revision);
+}
+
+/**
+ * Brings the committed state up to what a stored part decided: the same events, already in the
+ * domain's shape, folded in order; each command's answer remembered once, at its last event.
+ */
+export function applyDecided(account: LoadedAccount, decided: readonly DecidedEvent[]): void {
+  for (const { event, metadata, revision, firstOfCommand, lastOfCommand } of decided) {
+    evolve(account.state, event);
+    account.revision = revision;
+    if (lastOfCommand) rememberAnswer(account, metadata, revision, firstOfCommand);
+  }
+}
+
+/** An event a command decided, with where it lands in the stream. */
+export interface DecidedEvent {
+  readonly event: LedgerEvent;
+  readonly metadata: EventMetadata;
+  readonly revision: bigint;
+  /** The revision of its command's first event. */
+  readonly firstOfCommand: bigint;
+  readonly lastOfCommand: boolean;
+}
+
+/**
+ * Records that the stream answered a request, up to `revision`, with the balance the state holds
+ * now. `firstRevision` defaults to that of the entry already there (the command's earlier events).
+ */
+function rememberAnswer(account: LoadedAccount, metadata: EventMetadata, revision: bigint, firstRevision?: bigint) {
+  const { principal, idempotencyKey, requestHash, commandType } = metadata;
   const scope = idempotencyScope(principal, idempotencyKey);
   const seen = account.answered.get(scope);
   if (!seen && account.answered.size >= ANSWERED_MEMORY) {
     account.answered.delete(account.answered.keys().next().value!);
   }
-  const at = Date.parse(recorded.metadata.occurredAt);
+  const at = Date.parse(metadata.occurredAt);
   account.answered.set(scope, {
     requestHash,
     commandType,
-    firstRevision: seen?.firstRevision ?? recorded.revision,
-    lastRevision: recorded.revision,
+    firstRevision: firstRevision ?? seen?.firstRevision ?? revision,
+    lastRevision: revision,
     at,
     buckets: bucketsOf(account.state),
     settlement: settlementPosition(account.state),

@@ -32,10 +32,11 @@ import { LedgerHttpError } from '../errors/ledger-http-error';
 import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 import {
   AccountCache,
-  applyRecorded,
+  applyDecided,
   compactIfDue,
   takeSnapshotIfDue,
   type AnsweredCommand,
+  type DecidedEvent,
   type LoadedAccount,
 } from './account-cache';
 import { AccountSnapshots } from './account-snapshots';
@@ -81,7 +82,8 @@ interface Part {
   readonly account: LoadedAccount;
   readonly batch: Pending[];
   readonly outcomes: Outcome[];
-  readonly events: Array<{ readonly event: EventToAppend; readonly revision: bigint }>;
+  /** Its events as the domain has them, for the committed state once the part is stored. */
+  readonly decided: DecidedEvent[];
   readonly append: StreamAppend;
 }
 
@@ -213,7 +215,8 @@ export class AccountCommandRunner {
   private decideAll(account: LoadedAccount, batch: Pending[]): Part {
     const startRevision = account.revision;
     let revision = account.revision;
-    const events: Part['events'] = [];
+    const events: EventToAppend[] = [];
+    const decided: DecidedEvent[] = [];
     const inBatch = new Set<string>();
     const outcomes = batch.map(({ command, envelope }): Outcome => {
       const scope = idempotencyScope(envelope.principal.id, envelope.idempotencyKey);
@@ -229,7 +232,8 @@ export class AccountCommandRunner {
       inBatch.add(scope);
       const decision = decide(command, account.working, { principal: envelope.principal, now: envelope.now });
       if (!decision.ok) return { kind: 'rejected', error: new LedgerHttpError(decision.rejection) };
-      const receiptEvents = decision.events.map((ledgerEvent) => {
+      const firstOfCommand = revision === 'no_stream' ? 0n : revision + 1n;
+      const receiptEvents = decision.events.map((ledgerEvent, i) => {
         const event = toEventToAppend(ledgerEvent, randomUUID(), {
           commandId: envelope.commandId,
           commandType: command.type,
@@ -243,7 +247,9 @@ export class AccountCommandRunner {
         revision = revision === 'no_stream' ? 0n : revision + 1n;
         // Later commands of the batch are decided on the working state these events leave.
         evolve(account.working, ledgerEvent);
-        events.push({ event, revision });
+        events.push(event);
+        const lastOfCommand = i === decision.events.length - 1;
+        decided.push({ event: ledgerEvent, metadata: event.metadata, revision, firstOfCommand, lastOfCommand });
         return eventJson({ ...event, revision });
       });
       return {
@@ -261,12 +267,8 @@ export class AccountCommandRunner {
         },
       };
     });
-    const append = {
-      streamId: accountStreamId(account.accountId),
-      events: events.map(({ event }) => event),
-      expected: startRevision,
-    };
-    return { account, batch, outcomes, events, append };
+    const append = { streamId: accountStreamId(account.accountId), events, expected: startRevision };
+    return { account, batch, outcomes, decided, append };
   }
 
   private async storeParts(parts: Part[]): Promise<void> {
@@ -304,7 +306,7 @@ export class AccountCommandRunner {
       return;
     }
     // Stored: the committed state catches up with the working copy, and is a sound snapshot.
-    for (const { event, revision } of part.events) applyRecorded(account, { ...event, revision });
+    applyDecided(account, part.decided);
     compactIfDue(account, new Date().toISOString());
     takeSnapshotIfDue(account, this.cache.snapshots);
     this.stats.commands += batch.length;

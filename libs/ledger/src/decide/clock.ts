@@ -45,13 +45,10 @@ const inEffect = (state: AccountState, grant: ScheduledGrant, i: number): Expiri
 
 /**
  * Whether any grant starts or lapses by `now`. Every command asks, and almost always nothing is
- * due: this answers without building the lists dueByNow would (an account holds many grants).
+ * due: the state keeps its earliest due instant, so this is one comparison, not a walk of every
+ * grant (an account holds many).
  */
-function anythingDue(state: AccountState, now: Instant): boolean {
-  for (const grant of state.scheduledGrants.values()) if (grant.effectiveAt <= now) return true;
-  for (const grant of state.grants.values()) if (grant.free > 0n && hasLapsed(grant, now)) return true;
-  return false;
-}
+const anythingDue = (state: AccountState, now: Instant): boolean => state.nextDueAt !== null && state.nextDueAt <= now;
 
 /**
  * The events that fall due by `now`, in the order they are recorded: every activation, then every
