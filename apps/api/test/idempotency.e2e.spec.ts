@@ -1,8 +1,9 @@
 /**
  * The idempotency story (docs/idempotency.md), each promise tested against the real thing:
  * parallel duplicates get the first receipt or 409, never 422; a process killed mid-batch leaves
- * claims that are taken over once its lease has run out, and the retries are answered from the
- * stream, never decided twice; one command's poisoned answer or event sinks nothing else.
+ * no claim behind, and the retries are answered at once, from the stream or decided, never twice;
+ * a key answered before is answered from its record, whatever the account's state says now; one
+ * command's poisoned answer or event sinks nothing else.
  */
 import { randomUUID } from 'node:crypto';
 import { GROWTH_PLAN, LedgerClient, monthAround, type BatchedCommand, type JsonBody } from '@ledger/client';
@@ -10,11 +11,10 @@ import { formatCredits, fold, invariantViolations } from '@ledger/domain';
 import { accountStreamId, toEventToAppend, toLedgerEvent, type RecordedEvent } from '@ledger/event-store';
 import { sql } from 'kysely';
 import { CommandAppender } from '../../../apps/api/src/commands/command-appender';
-import { LEASE_SECONDS } from '../../../apps/api/src/commands/command-owner';
 import { IdempotencyStore } from '../../../apps/api/src/commands/idempotency-store';
 import { startApiProcess } from '../../../test/support/api-process';
 import { startTestLedger, testEventStoreKind, type TestLedger } from '../../../test/support/ledger-api';
-import { waitFor, waitUntil } from '../../../test/support/wait';
+import { waitUntil } from '../../../test/support/wait';
 
 let ledger: TestLedger;
 
@@ -104,9 +104,51 @@ describe('parallel duplicates', () => {
   });
 });
 
+describe('a key answered before', () => {
+  it('keeps its first answer when the account would now decide otherwise; its neighbours are decided', async () => {
+    const client = ledger.client();
+    const accountId = await openAccount(client, '5');
+    const key = randomUUID();
+    const first = await client.command(
+      `/v1/accounts/${accountId}/runs`,
+      { ...runBody('big'), estimatedCost: '50' },
+      key,
+    );
+    expect(first.status).toBe(402);
+    const granted = await client.command(
+      `/v1/accounts/${accountId}/grants`,
+      { grantId: 'g2', source: 'top_up', amount: '100' },
+      randomUUID(),
+    );
+    expect(granted.status).toBe(200);
+
+    // The same request, now affordable, in a batch beside a new command for the same account.
+    const retried = await client.commandBatch([
+      {
+        type: 'AcceptRun',
+        params: { accountId },
+        body: { ...runBody('big'), estimatedCost: '50' },
+        idempotencyKey: key,
+      },
+      { type: 'AcceptRun', params: { accountId }, body: runBody('neighbour'), idempotencyKey: randomUUID() },
+      { type: 'AcceptRun', params: { accountId }, body: runBody('other'), idempotencyKey: key.replace(/.$/, 'x') },
+    ]);
+    const [again, neighbour] = retried.body.results as JsonBody[];
+    expect(again).toEqual({ status: 402, body: first.body });
+    expect(neighbour!.status).toBe(200);
+    // Another request under the first key is refused as a reuse.
+    const reused = await client.command(`/v1/accounts/${accountId}/runs`, runBody('different'), key);
+    expect(reused.status).toBe(422);
+    expect(reused.body.code).toBe('idempotency_key_reused');
+
+    const runs = (await streamOf(accountId)).filter((event) => event.type === 'RunAccepted').map((e) => e.data.runId);
+    expect(runs.sort()).toEqual(['neighbour', 'other']);
+  });
+});
+
 describe('a process killed mid-batch', () => {
   onPostgres(
-    'its claims are taken over once its lease runs out; retries are answered from the stream, never twice',
+    'leaves no claim behind: retries are answered at once, from the stream or decided, never twice',
     async () => {
       const db = ledger.api.infrastructure.db;
       const victim = await startApiProcess(ledger.database.url);
@@ -118,31 +160,27 @@ describe('a process killed mid-batch', () => {
         body: runBody(`kill-${i}`),
         idempotencyKey: `kill-${i}`,
       }));
-      const owner = await waitFor(
-        () =>
-          sql<{ owner_id: string }>`SELECT owner_id FROM command_owners ORDER BY started_at DESC LIMIT 1`.execute(db),
-        ({ rows }) => rows.length > 0,
-        'the victim to hold a lease',
+      // Ten batches at once, killed as soon as the first of them is stored: the rest may be decided,
+      // stored or neither when the process dies.
+      const sent = Array.from({ length: 10 }, (_, i) =>
+        victimClient.commandBatch(commands.slice(i * 100, (i + 1) * 100)).catch((error: unknown) => error),
       );
-      const victimId = owner.rows[0]!.owner_id;
-      // Sent, and killed as soon as its claims are in: some of the batch is decided, some is not.
-      const unanswered = victimClient.commandBatch(commands).catch((error: unknown) => error);
       await waitUntil(async () => {
         const { rows } = await sql<{ n: string }>`
-          SELECT count(*) AS n FROM idempotency_keys WHERE owner = ${victimId} AND response_status IS NULL`.execute(db);
+        SELECT count(*) AS n FROM events WHERE type = 'RunAccepted' AND stream_id = ANY(${accounts.map(accountStreamId)})`.execute(
+          db,
+        );
         return Number(rows[0]?.n) > 0;
-      }, 'the victim to claim the batch keys');
+      }, 'the victim to store some of the batches');
       await victim.kill();
-      // fetch fails (the connection died with the process): no answer came.
-      expect(await unanswered).toMatchObject({ name: 'TypeError' });
+      await Promise.all(sent);
 
-      // Its claims stay in flight for as long as its lease says it may be alive, and not longer.
-      await waitUntil(async () => {
-        const { rows } = await sql<{ live: boolean }>`
-          SELECT lease_until > now() AS live FROM command_owners WHERE owner_id = ${victimId}`.execute(db);
-        return rows[0]?.live === false;
-      }, 'the victim lease to run out');
-      expect(LEASE_SECONDS).toBeLessThanOrEqual(4); // with renewals every second: a retry answered within 5 s
+      // A key's row is written only with its answer, by the statement that appends: none is left claimed.
+      const { rows: claimed } = await sql<{ n: string }>`
+      SELECT count(*) AS n FROM idempotency_keys WHERE idempotency_key LIKE 'kill-%' AND response_status IS NULL`.execute(
+        db,
+      );
+      expect(Number(claimed[0]?.n)).toBe(0);
 
       const retried = await ledger.client().commandBatch(commands);
       const results = retried.body.results as JsonBody[];
@@ -173,7 +211,10 @@ describe('a process killed mid-batch', () => {
 describe('one poisoned command', () => {
   onPostgres('an answer echoing text jsonb refuses is stored, with its neighbours', async () => {
     const { db, answersDb, eventStore } = ledger.api.infrastructure;
-    const appender = new CommandAppender(eventStore, new IdempotencyStore(answersDb, { id: 'test-owner' } as never));
+    const appender = new CommandAppender(
+      eventStore,
+      new IdempotencyStore(answersDb, { id: 'test-owner' } as never, eventStore),
+    );
     const [good, poisoned] = [`poison-${randomUUID()}`, `poison-${randomUUID()}`];
     const answer = (streamId: string, body: unknown) => ({
       streamId,
@@ -183,7 +224,7 @@ describe('one poisoned command', () => {
       commandType: 'OpenBillingAccount',
       status: 409,
       body,
-      appended: false,
+      lastRevision: null,
     });
     const stored = await appender.store(
       [
@@ -204,7 +245,10 @@ describe('one poisoned command', () => {
 
   onPostgres('an event Postgres cannot store fails its own part only', async () => {
     const { answersDb, eventStore } = ledger.api.infrastructure;
-    const appender = new CommandAppender(eventStore, new IdempotencyStore(answersDb, { id: 'test-owner' } as never));
+    const appender = new CommandAppender(
+      eventStore,
+      new IdempotencyStore(answersDb, { id: 'test-owner' } as never, eventStore),
+    );
     const [good, poisoned] = [`poison-${randomUUID()}`, `poison-${randomUUID()}`];
     const event = (text: string) =>
       toEventToAppend({ type: 'BillingAccountOpened', data: { accountId: 'x', name: text } } as never, randomUUID(), {
@@ -230,4 +274,85 @@ describe('one poisoned command', () => {
     expect(await streamOf(good)).toHaveLength(1);
     expect(await streamOf(poisoned)).toHaveLength(0);
   });
+
+  onPostgres(
+    'a key answered by a statement that committed meanwhile: its part is vetoed, the others stored',
+    async () => {
+      const { db, pool, answersDb, eventStore } = ledger.api.infrastructure;
+      const appender = new CommandAppender(
+        eventStore,
+        new IdempotencyStore(answersDb, { id: 'test-owner' } as never, eventStore),
+      );
+      const [good, contested] = [`race-${randomUUID()}`, `race-${randomUUID()}`];
+      const answer = (streamId: string) => ({
+        streamId: accountStreamId(streamId),
+        principalId: 'test',
+        key: streamId,
+        requestHash: 'h',
+        commandType: 'OpenBillingAccount',
+        status: 200,
+        body: { mine: true },
+        lastRevision: 0n,
+      });
+      const opened = (accountId: string) =>
+        toEventToAppend({ type: 'BillingAccountOpened', data: { accountId, name: accountId } }, randomUUID(), {
+          commandId: randomUUID(),
+          commandType: 'OpenBillingAccount',
+          idempotencyKey: accountId,
+          requestHash: 'h',
+          correlationId: 'c',
+          causationId: 'c',
+          principal: 'test',
+          occurredAt: new Date().toISOString(),
+        });
+      // Another statement has answered the contested key and not committed yet: the store's veto
+      // cannot see it, and its insert waits on it.
+      const holder = await pool.connect();
+      try {
+        await holder.query('BEGIN');
+        await holder.query(
+          `INSERT INTO idempotency_keys (principal_id, idempotency_key, request_hash, command_type, response_status,
+           response_body, completed_at) VALUES ('test', $1, 'h', 'OpenBillingAccount', 200, '{"theirs":true}', now())`,
+          [contested],
+        );
+        const storing = appender.store(
+          [
+            { streamId: accountStreamId(good), events: [opened(good)], expected: 'no_stream' },
+            { streamId: accountStreamId(contested), events: [opened(contested)], expected: 'no_stream' },
+          ],
+          [answer(good), answer(contested)],
+        );
+        await waitUntil(async () => {
+          const { rows } = await holder.query(
+            `SELECT count(*) AS n FROM pg_stat_activity WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+          );
+          return Number(rows[0].n) > 0;
+        }, 'the store to wait on the contested key');
+        await holder.query('COMMIT');
+        const { outcomes } = await storing;
+        expect(outcomes[0]).toMatchObject({ ok: true });
+        expect(outcomes[1]).toEqual({
+          ok: false,
+          vetoed: [
+            {
+              principalId: 'test',
+              key: contested,
+              requestHash: 'h',
+              status: 200,
+              body: '{"theirs":true}',
+              position: null,
+            },
+          ],
+        });
+      } finally {
+        holder.release();
+      }
+      expect(await streamOf(good)).toHaveLength(1);
+      expect(await streamOf(contested)).toHaveLength(0);
+      const { rows } = await sql<{ idempotency_key: string; response_body: string }>`
+      SELECT idempotency_key, response_body FROM idempotency_keys WHERE idempotency_key IN (${good}, ${contested})
+      ORDER BY idempotency_key = ${good}`.execute(db);
+      expect(rows.map((row) => row.response_body)).toEqual(['{"theirs":true}', '{"mine":true}']);
+    },
+  );
 });

@@ -57,6 +57,17 @@ const commandMigrations: Record<string, Migration> = {
       await sql`ALTER TABLE idempotency_keys SET (fillfactor = 70)`.execute(db);
     },
   },
+  /**
+   * On Postgres a key's row is now written once, with its answer, by the statement that appends
+   * the command's events; a claim row left unanswered by an older version (its process gone)
+   * would hold its key in flight until pruned. Claims are transient: dropping them frees the keys,
+   * and a retry of a command that did append is still recognised from its stream.
+   */
+  '2026-12-03T10-answers-written-whole': {
+    async up(db) {
+      await sql`DELETE FROM idempotency_keys WHERE response_status IS NULL`.execute(db);
+    },
+  },
 };
 
 const snapshotMigrations: Record<string, Migration> = {

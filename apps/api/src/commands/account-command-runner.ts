@@ -41,9 +41,9 @@ import {
 } from './account-cache';
 import { AccountSnapshots } from './account-snapshots';
 import { ArchivedIdLookups } from './archived-id-lookups';
-import { CommandAppender, type AnswerRecord, type PartOutcome } from './command-appender';
+import { CommandAppender, type AnswerRecord, type KnownAnswer, type PartOutcome } from './command-appender';
 import { idempotencyScope, type CommandEnvelope } from './command-envelope';
-import { IdempotencyStore } from './idempotency-store';
+import { earlierAnswer, earlierClaimOf, IdempotencyStore } from './idempotency-store';
 import { bucketsJson, eventJson, settlementJson, type ReceiptJson } from './receipt';
 
 /** Times an account's commands are decided again after another process appended first. */
@@ -75,7 +75,7 @@ interface Pending {
 type Outcome =
   | { kind: 'rejected'; error: LedgerHttpError }
   | { kind: 'answered_before'; answered: AnsweredCommand }
-  | { kind: 'decided'; receipt: ReceiptJson; appends: boolean };
+  | { kind: 'decided'; receipt: ReceiptJson; lastRevision: bigint | null };
 
 /** One account's part of a flush. */
 interface Part {
@@ -254,7 +254,7 @@ export class AccountCommandRunner {
       });
       return {
         kind: 'decided',
-        appends: receiptEvents.length > 0,
+        lastRevision: receiptEvents.length > 0 && revision !== 'no_stream' ? revision : null,
         receipt: {
           commandType: command.type,
           commandId: envelope.commandId,
@@ -295,12 +295,16 @@ export class AccountCommandRunner {
   private async settle(part: Part, outcome: PartOutcome | undefined): Promise<void> {
     const { account, batch } = part;
     if (!outcome?.ok) {
+      // The working copy holds decisions that were not stored: load the account afresh.
       this.cache.forget(account.accountId);
-      if (outcome && 'conflict' in outcome) {
+      if (outcome && ('conflict' in outcome || 'raced' in outcome)) {
         this.stats.conflicts += 1;
         this.retry(account.accountId, batch);
+      } else if (outcome && 'vetoed' in outcome) {
+        this.retry(account.accountId, this.answerKnown(batch, outcome.vetoed));
       } else {
-        const failure = outcome?.failure ?? new Error(`no outcome for account ${account.accountId}`);
+        const failure =
+          outcome && 'failure' in outcome ? outcome.failure : new Error(`no outcome for ${account.accountId}`);
         for (const pending of batch) pending.reject(failure);
       }
       return;
@@ -310,7 +314,7 @@ export class AccountCommandRunner {
     compactIfDue(account, new Date().toISOString());
     takeSnapshotIfDue(account, this.cache.snapshots);
     this.stats.commands += batch.length;
-    const position = outcome.result ? formatPosition(outcome.result.position) : null;
+    const positionOf = committedPositions(part.append.expected, outcome.result);
     await Promise.all(
       batch.map(async (pending, i) => {
         const decided = part.outcomes[i];
@@ -319,7 +323,7 @@ export class AccountCommandRunner {
           if (decided.kind === 'rejected') {
             pending.resolve({ status: decided.error.status, body: decided.error.body, stored: true });
           } else if (decided.kind === 'decided') {
-            const body = { ...decided.receipt, position: decided.appends ? position : null };
+            const body = { ...decided.receipt, position: positionOf(decided.lastRevision) };
             pending.resolve({ status: 200, body, stored: true });
           } else {
             pending.resolve({ status: 200, body: await this.answerAgain(pending, decided.answered), stored: false });
@@ -329,6 +333,22 @@ export class AccountCommandRunner {
         }
       }),
     );
+  }
+
+  /**
+   * A part vetoed for holding keys answered before: those commands get what their key holds (the
+   * first answer, or 422 for another request, or 409 while a claim is unanswered); the rest are
+   * returned, to be decided again.
+   */
+  private answerKnown(batch: Pending[], known: readonly KnownAnswer[]): Pending[] {
+    const byScope = new Map(known.map((row) => [idempotencyScope(row.principalId, row.key), row]));
+    return batch.filter((pending) => {
+      const row = byScope.get(idempotencyScope(pending.envelope.principal.id, pending.envelope.idempotencyKey));
+      if (!row) return true;
+      const answer = earlierAnswer(earlierClaimOf(row), pending.envelope.requestHash, pending.envelope.idempotencyKey);
+      pending.resolve({ ...answer, stored: true });
+      return false;
+    });
   }
 
   /** Puts a refused part's commands back at the front of their mailbox, or gives up on them. */
@@ -388,7 +408,24 @@ function answerRecords(part: Part): AnswerRecord[] {
       commandType: pending.command.type,
     };
     return outcome.kind === 'rejected'
-      ? [{ ...common, status: outcome.error.status, body: outcome.error.body, appended: false }]
-      : [{ ...common, status: 200, body: outcome.receipt, appended: outcome.appends }];
+      ? [{ ...common, status: outcome.error.status, body: outcome.error.body, lastRevision: null }]
+      : [{ ...common, status: 200, body: outcome.receipt, lastRevision: outcome.lastRevision }];
   });
+}
+
+/**
+ * The receipt position of a command whose last event has a given revision: that event's own when
+ * the store gave each event's (Postgres), else the part's last; null for a command that appended
+ * nothing. A retry answered from the stream rebuilds the same one.
+ */
+function committedPositions(
+  expected: StreamAppend['expected'],
+  result: Extract<PartOutcome, { ok: true }>['result'],
+): (lastRevision: bigint | null) => string | null {
+  const first = expected === 'no_stream' ? 0n : typeof expected === 'bigint' ? expected + 1n : null;
+  return (lastRevision) => {
+    if (lastRevision === null || !result) return null;
+    const own = first === null ? undefined : result.eventPositions?.[Number(lastRevision - first)];
+    return formatPosition(own ?? result.position);
+  };
 }

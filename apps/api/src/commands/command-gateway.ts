@@ -11,7 +11,7 @@ import { ReplayedAnswer } from '../errors/error.filter';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { AccountCommandRunner, type CommandAnswer } from './account-command-runner';
 import { commandInput, decodeInput, requestHash } from './command-input';
-import { IdempotencyStore } from './idempotency-store';
+import { earlierAnswer, IdempotencyStore } from './idempotency-store';
 import type { ReceiptJson } from './receipt';
 
 /** One command as its route (or a batch) carries it. */
@@ -92,15 +92,7 @@ export class CommandGateway {
     const hash = requestHash(type, input);
 
     const claim = await this.idempotency.claim(principal.id, key, hash, type);
-    if (claim.kind !== 'claimed' && claim.requestHash !== hash) {
-      return refusal(
-        new LedgerHttpError(
-          reject('idempotency_key_reused', `Idempotency-Key "${key}" was first used for a different request`),
-        ),
-      );
-    }
-    if (claim.kind === 'answered') return { status: claim.status, body: claim.body };
-    if (claim.kind === 'in_flight') return refusal(new LedgerHttpError(reject('idempotency_key_in_flight')));
+    if (claim.kind !== 'claimed') return earlierAnswer(claim, hash, key);
 
     const stored = { principalId: principal.id, key, requestHash: hash, commandType: type };
     try {
@@ -121,8 +113,12 @@ export class CommandGateway {
       return { status: answer.status, body: answer.body };
     } catch (error) {
       if (error instanceof LedgerHttpError && error.status < 500 && !TRANSIENT.has(error.body.code)) {
-        await this.idempotency.answer({ ...stored, status: error.status, body: JSON.stringify(error.body) });
-        return refusal(error);
+        const earlier = await this.idempotency.answer({
+          ...stored,
+          status: error.status,
+          body: JSON.stringify(error.body),
+        });
+        return earlier ? earlierAnswer(earlier, hash, key) : refusal(error);
       }
       await this.idempotency.release(principal.id, key).catch(() => undefined);
       throw error;

@@ -2,22 +2,29 @@
  * The first answer to every idempotency key, kept in Postgres for days so it survives restarts
  * (the whole story: docs/idempotency.md).
  *
- * A key is claimed before its command is decided, under this process's owner id, so two requests
- * with one key cannot both run it: a second one in this process is refused at once, without a
- * round trip; one in another process finds the claim and its live owner. A claim whose owner's
- * lease ran out is taken over. Claims made at the same moment share one statement.
+ * A key is claimed before its command is decided, so that two requests with one key cannot both
+ * run it. Within this process the claim is an entry in a map: a second request is refused at once,
+ * without a round trip. Across processes it depends on where events live:
+ * - On Postgres the statement that appends a command's events also writes its answer, and a key's
+ *   row is only ever written with its answer (command-appender.ts): there is no claim row, and
+ *   nothing for a process that dies to leave behind.
+ * - On EventStoreDB the key is claimed in Postgres first, under this process's owner id, in one
+ *   statement shared by every claim made at that moment; a claim whose owner's lease ran out is
+ *   taken over. Those claims, and the answers stored here, commit without waiting for the disk: a
+ *   crash can lose the last instant of them, and that is safe, because every appended event
+ *   carries its key and request hash, so the stream itself recognises a retry of an accepted
+ *   command.
  *
- * Answers to decided commands are written by the statement that appends their events (see
- * command-appender.ts); this store writes the others: refusals before deciding, answers rebuilt
- * from the stream, and EventStoreDB's. Claims and those answers commit without waiting for the
- * disk: a crash can lose the last instant of them, and that is safe, because every appended event
- * carries its key and request hash, so the stream itself recognises a retry of an accepted command.
+ * This store writes the answers the append does not: refusals before deciding, answers rebuilt
+ * from the stream, and all of EventStoreDB's.
  */
 import { Inject, Injectable } from '@nestjs/common';
-import { invariant } from '@ledger/domain';
+import { invariant, reject } from '@ledger/domain';
+import { PostgresEventStore, type EventStore } from '@ledger/event-store';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
-import { ANSWERS_DATABASE } from '../infrastructure/tokens';
+import { LedgerHttpError } from '../errors/ledger-http-error';
+import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 import { idempotencyScope } from './command-envelope';
 import { CommandOwner } from './command-owner';
 import { MicroBatcher } from './micro-batcher';
@@ -26,6 +33,43 @@ export type Claim =
   | { kind: 'claimed' }
   | { kind: 'answered'; requestHash: string; status: number; body: unknown }
   | { kind: 'in_flight'; requestHash: string };
+
+/** What a key already held when a request came with it. */
+export type EarlierClaim = Exclude<Claim, { kind: 'claimed' }>;
+
+/** A key's row as Postgres holds it. */
+export interface KeyRow {
+  readonly requestHash: string;
+  /** Null while it is claimed and unanswered. */
+  readonly status: number | null;
+  readonly body: string | null;
+  readonly position: string | null;
+}
+
+export const earlierClaimOf = (row: KeyRow): EarlierClaim =>
+  row.status === null
+    ? { kind: 'in_flight', requestHash: row.requestHash }
+    : { kind: 'answered', requestHash: row.requestHash, status: row.status, body: storedBody(row.body, row.position) };
+
+/**
+ * What a request gets from a key that held something before it: the first answer if it is the
+ * same request, 409 while that one is being decided, 422 if the key was first used for another.
+ */
+export function earlierAnswer(
+  earlier: EarlierClaim,
+  requestHash: string,
+  key: string,
+): { status: number; body: unknown } {
+  if (earlier.requestHash !== requestHash) {
+    const error = new LedgerHttpError(
+      reject('idempotency_key_reused', `Idempotency-Key "${key}" was first used for a different request`),
+    );
+    return { status: error.status, body: error.body };
+  }
+  if (earlier.kind === 'answered') return { status: earlier.status, body: earlier.body };
+  const error = new LedgerHttpError(reject('idempotency_key_in_flight'));
+  return { status: error.status, body: error.body };
+}
 
 interface ClaimRequest {
   readonly principalId: string;
@@ -87,10 +131,16 @@ export class IdempotencyStore {
     return answers.map(() => undefined);
   });
 
+  /** Whether keys are claimed in Postgres before deciding (EventStoreDB), not taken by the append. */
+  private readonly claimsInPostgres: boolean;
+
   constructor(
     @Inject(ANSWERS_DATABASE) private readonly db: Kysely<LedgerDatabase>,
     private readonly owner: CommandOwner,
-  ) {}
+    @Inject(EVENT_STORE) eventStore: EventStore,
+  ) {
+    this.claimsInPostgres = !(eventStore instanceof PostgresEventStore);
+  }
 
   /**
    * Claims the key for this process, or says why not: answered before, or being decided (here or
@@ -101,6 +151,7 @@ export class IdempotencyStore {
     const running = this.inFlight.get(scope);
     if (running !== undefined) return { kind: 'in_flight', requestHash: running };
     this.inFlight.set(scope, requestHash);
+    if (!this.claimsInPostgres) return { kind: 'claimed' };
     const claim = await this.claims.submit({ principalId, key, requestHash, commandType }).catch((error: unknown) => {
       this.inFlight.delete(scope);
       throw error;
@@ -109,13 +160,47 @@ export class IdempotencyStore {
     return claim;
   }
 
-  /** Stores a claimed key's answer and ends the claim. */
-  async answer(claimed: Omit<StoredAnswer, 'position'> & { position?: string | null }): Promise<void> {
+  /**
+   * Stores a claimed key's answer and ends the claim. Without a claim row (on Postgres) the key
+   * may have been answered meanwhile by another process: that earlier answer is returned, and
+   * stays the key's.
+   */
+  async answer(claimed: Omit<StoredAnswer, 'position'> & { position?: string | null }): Promise<EarlierClaim | null> {
+    const answer = { ...claimed, position: claimed.position ?? null };
     try {
-      await this.answers.submit({ ...claimed, position: claimed.position ?? null });
+      if (this.claimsInPostgres) {
+        await this.answers.submit(answer);
+        return null;
+      }
+      return await this.answerUnclaimed(answer);
     } finally {
       this.settle(claimed.principalId, claimed.key);
     }
+  }
+
+  /** Writes an answer if its key holds none; otherwise returns what it holds. */
+  private async answerUnclaimed(answer: StoredAnswer): Promise<EarlierClaim | null> {
+    const { rows } = await sql<KeyRow & { inserted: boolean }>`
+      WITH inserted AS (
+        ${sql.raw(INSERT_ANSWERS)}
+        VALUES (${answer.principalId}, ${answer.key}, ${answer.requestHash}, ${answer.commandType}, ${answer.status},
+          ${answer.body}, ${answer.position}, now())
+        ON CONFLICT (principal_id, idempotency_key) DO NOTHING
+        RETURNING 1
+      )
+      SELECT EXISTS (SELECT 1 FROM inserted) AS inserted, k.request_hash AS "requestHash", k.response_status AS status,
+        k.response_body AS body, k.response_position AS position
+      FROM (SELECT 1) one
+        LEFT JOIN idempotency_keys k ON k.principal_id = ${answer.principalId} AND k.idempotency_key = ${answer.key}`.execute(
+      this.db,
+    );
+    const row = rows[0];
+    if (!row || row.inserted) return null;
+    if (row.requestHash === null) {
+      // It held a row this statement could not see yet: the statement that wrote it had not committed.
+      return { kind: 'in_flight', requestHash: answer.requestHash };
+    }
+    return earlierClaimOf(row);
   }
 
   /** Ends a claim whose answer was stored elsewhere (with the command's events). */
@@ -125,6 +210,7 @@ export class IdempotencyStore {
 
   /** Lets a key be used again after a failure of ours, when nothing was decided. */
   async release(principalId: string, key: string): Promise<void> {
+    if (!this.claimsInPostgres) return this.settle(principalId, key);
     try {
       await this.db
         .deleteFrom('idempotency_keys')

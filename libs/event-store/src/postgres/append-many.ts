@@ -14,21 +14,41 @@
  * retried here a few times.
  */
 import { createHash } from 'node:crypto';
-import { WrongExpectedRevision, type GlobalPosition, type StreamAppend, type StreamAppendOutcome } from '../port';
+import {
+  WrongExpectedRevision,
+  type AppendResult,
+  type GlobalPosition,
+  type StreamAppend,
+  type StreamAppendOutcome,
+} from '../port';
 import type { Queryable } from './postgres-event-store';
 
 /**
  * A write that must commit with the events, in the same statement: the command path's answers to
- * the commands that made them. It is one more CTE of the statement and may read:
+ * the commands that made them. `sql` gives one more CTE of the statement, which may read:
  * - `stored(stream_id)`: the streams whose part was stored (appended, or its revision confirmed);
  * - `appended(stream_id, revision, transaction_id, position)`: every event written;
  * - `last_appended(stream_id, revision, transaction_id, position)`: each stream's last event written.
- * `param` adds a value to the statement and returns its placeholder. The text it returns must be
+ * `veto`, if given, is a query over the statement's snapshot, run before anything is written, of
+ * `(stream_id text, detail json)`: those streams' parts are not stored, and their outcome carries
+ * the detail. An error raised by the write (a unique key already taken, say) fails the whole
+ * statement, events included: that is how a write can refuse what its veto could not yet see.
+ * `param` adds a value to the statement and returns its placeholder. The text both return must be
  * the same for every call of one caller (the statement is prepared once per connection).
  */
 export interface AlongsideWrite {
   sql(param: (value: unknown) => string): string;
+  veto?(param: (value: unknown) => string): string;
 }
+
+/** A stored part's result, with the global position of each of its events, in revision order. */
+export type StoredPart = AppendResult & { readonly eventPositions: readonly GlobalPosition[] };
+
+/** A part's outcome, when an alongside write may veto it. */
+export type AppendManyOutcome =
+  | { readonly ok: true; readonly result: StoredPart | null }
+  | Exclude<StreamAppendOutcome, { ok: true }>
+  | { readonly ok: false; readonly vetoed: unknown };
 
 /** Expected revisions as the statement takes them: a number, -1 for no stream, null for any. */
 const NO_STREAM = -1n;
@@ -36,26 +56,28 @@ const NO_STREAM = -1n;
 const DEADLOCK = '40P01';
 const MAX_DEADLOCK_RETRIES = 3;
 
-function statement(alongside: string | null): string {
+function statement(alongside: string | null, veto: string | null): string {
   return `
   WITH input AS (
     SELECT * FROM unnest($1::text[], $2::bigint[], $3::bigint[]) WITH ORDINALITY AS i(stream_id, n, expected, ord)
   ),
+  vetoed AS (${veto ?? 'SELECT NULL::text AS stream_id, NULL::json AS detail WHERE false'}),
+  candidates AS (SELECT * FROM input i WHERE NOT EXISTS (SELECT 1 FROM vetoed v WHERE v.stream_id = i.stream_id)),
   locked AS MATERIALIZED (
     SELECT es.stream_id, es.revision FROM event_streams es
-    WHERE es.stream_id IN (SELECT stream_id FROM input WHERE n > 0)
+    WHERE es.stream_id IN (SELECT stream_id FROM candidates WHERE n > 0)
     ORDER BY es.stream_id
     FOR UPDATE
   ),
   updated AS (
     UPDATE event_streams es SET revision = es.revision + i.n
-    FROM input i JOIN locked l ON l.stream_id = i.stream_id
+    FROM candidates i JOIN locked l ON l.stream_id = i.stream_id
     WHERE es.stream_id = i.stream_id AND i.n > 0 AND (i.expected IS NULL OR es.revision = i.expected)
     RETURNING es.stream_id, es.revision
   ),
   created AS (
     INSERT INTO event_streams (stream_id, revision)
-    SELECT stream_id, n - 1 FROM input
+    SELECT stream_id, n - 1 FROM candidates
     WHERE n > 0 AND expected = ${NO_STREAM} AND stream_id NOT IN (SELECT stream_id FROM locked)
     ORDER BY stream_id
     ON CONFLICT (stream_id) DO NOTHING
@@ -63,7 +85,7 @@ function statement(alongside: string | null): string {
   ),
   created_any AS (
     INSERT INTO event_streams (stream_id, revision)
-    SELECT stream_id, n - 1 FROM input
+    SELECT stream_id, n - 1 FROM candidates
     WHERE n > 0 AND expected IS NULL AND stream_id NOT IN (SELECT stream_id FROM locked)
     ORDER BY stream_id
     ON CONFLICT (stream_id) DO UPDATE SET revision = event_streams.revision + excluded.revision + 1
@@ -75,7 +97,7 @@ function statement(alongside: string | null): string {
     UNION ALL SELECT stream_id, revision FROM created_any
   ),
   checked AS (
-    SELECT i.stream_id FROM input i LEFT JOIN event_streams es ON es.stream_id = i.stream_id
+    SELECT i.stream_id FROM candidates i LEFT JOIN event_streams es ON es.stream_id = i.stream_id
     WHERE i.n = 0
       AND (i.expected IS NULL OR (i.expected = ${NO_STREAM} AND es.stream_id IS NULL) OR es.revision = i.expected)
   ),
@@ -95,11 +117,14 @@ function statement(alongside: string | null): string {
   last_appended AS (
     SELECT DISTINCT ON (stream_id) stream_id, revision, transaction_id, position
     FROM appended ORDER BY stream_id, revision DESC
-  )${alongside === null ? '' : `,\n  alongside AS (${alongside})`}
+  ),
+  positions AS (SELECT stream_id, array_agg(position ORDER BY revision) AS positions FROM appended GROUP BY stream_id)${alongside === null ? '' : `,\n  alongside AS (${alongside})`}
   SELECT i.stream_id, s.stream_id IS NOT NULL AS ok, last.revision, last.transaction_id, last.position,
-    es.revision AS actual
+    es.revision AS actual, v.detail AS vetoed, p.positions
   FROM input i
+    LEFT JOIN positions p ON p.stream_id = i.stream_id
     LEFT JOIN stored s ON s.stream_id = i.stream_id
+    LEFT JOIN vetoed v ON v.stream_id = i.stream_id
     LEFT JOIN last_appended last ON last.stream_id = i.stream_id
     LEFT JOIN event_streams es ON es.stream_id = i.stream_id
   ORDER BY i.ord`;
@@ -112,6 +137,8 @@ interface OutcomeRow {
   readonly transaction_id: bigint | string | null;
   readonly position: bigint | string | null;
   readonly actual: bigint | string | null;
+  readonly vetoed: unknown;
+  readonly positions: ReadonlyArray<bigint | string> | null;
 }
 
 /** Every part through one statement (with the alongside write, if any), answered in order. */
@@ -119,7 +146,7 @@ export async function appendManyToStreams(
   db: Queryable,
   appends: readonly StreamAppend[],
   alongside?: AlongsideWrite,
-): Promise<StreamAppendOutcome[]> {
+): Promise<AppendManyOutcome[]> {
   if (appends.length === 0) return [];
   const distinct = new Set(appends.map((part) => part.streamId));
   if (distinct.size !== appends.length) throw new RangeError('appendMany: each stream may appear once');
@@ -142,8 +169,10 @@ export async function appendManyToStreams(
     })),
   );
   values.push(JSON.stringify(events));
-  const extra = alongside?.sql((value) => `$${values.push(value)}`) ?? null;
-  const text = statement(extra);
+  const param = (value: unknown) => `$${values.push(value)}`;
+  const veto = alongside?.veto?.(param) ?? null;
+  const extra = alongside?.sql(param) ?? null;
+  const text = statement(extra, veto);
   const name = `ledger-append-many-${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
   let rows: OutcomeRow[];
   for (let attempt = 1; ; attempt++) {
@@ -154,16 +183,19 @@ export async function appendManyToStreams(
       if ((error as { code?: unknown }).code !== DEADLOCK || attempt > MAX_DEADLOCK_RETRIES) throw error;
     }
   }
-  return appends.map((part, i): StreamAppendOutcome => {
+  return appends.map((part, i): AppendManyOutcome => {
     const row = rows[i];
     if (!row || row.stream_id !== part.streamId) throw new Error(`appendMany: no outcome for ${part.streamId}`);
+    if (row.vetoed !== null) return { ok: false, vetoed: row.vetoed };
     if (!row.ok) {
       const actual = row.actual === null ? 'no_stream' : BigInt(row.actual);
       return { ok: false, conflict: new WrongExpectedRevision(part.streamId, part.expected, actual) };
     }
     if (row.revision === null || row.transaction_id === null || row.position === null)
       return { ok: true, result: null };
-    const position: GlobalPosition = { commit: BigInt(row.transaction_id), prepare: BigInt(row.position) };
-    return { ok: true, result: { revision: BigInt(row.revision), position } };
+    const commit = BigInt(row.transaction_id);
+    const position: GlobalPosition = { commit, prepare: BigInt(row.position) };
+    const eventPositions = (row.positions ?? []).map((prepare) => ({ commit, prepare: BigInt(prepare) }));
+    return { ok: true, result: { revision: BigInt(row.revision), position, eventPositions } };
   });
 }

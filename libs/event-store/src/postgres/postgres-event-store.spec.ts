@@ -93,6 +93,78 @@ describe('PostgresEventStore', () => {
     });
   });
 
+  describe('appendMany with a write alongside', () => {
+    beforeAll(async () => {
+      await pool.query('CREATE TABLE IF NOT EXISTS alongside_notes (stream_id text PRIMARY KEY, note text)');
+    });
+
+    // Notes one row per stored stream; a stream whose id is in `taken` already has one.
+    const notes = (vetoFor: readonly string[]) => ({
+      veto: (param: (value: unknown) => string) =>
+        `SELECT stream_id, json_build_object('why', 'listed') AS detail FROM unnest(${param(vetoFor)}::text[]) AS v(stream_id)`,
+      sql: () => `INSERT INTO alongside_notes SELECT stream_id, 'stored' FROM stored RETURNING 1`,
+    });
+
+    it("gives each event's own position, as a read of the stream does", async () => {
+      const [a, b] = [newStream(), newStream()];
+      const [one, two] = await store.appendManyWith(
+        [
+          { streamId: a, events: newEvents(3), expected: 'no_stream' },
+          { streamId: b, events: newEvents(2), expected: 'no_stream' },
+        ],
+        notes([]),
+      );
+      for (const [outcome, streamId] of [
+        [one, a],
+        [two, b],
+      ] as const) {
+        const read = await collect(store.readStream(streamId));
+        expect(outcome).toEqual({
+          ok: true,
+          result: {
+            revision: BigInt(read.length - 1),
+            position: read.at(-1)!.position,
+            eventPositions: read.map((e) => e.position),
+          },
+        });
+      }
+    });
+
+    it('stores nothing of a vetoed part, and the others with their write', async () => {
+      const [kept, vetoed] = [newStream(), newStream()];
+      const outcomes = await store.appendManyWith(
+        [
+          { streamId: kept, events: newEvents(1), expected: 'no_stream' },
+          { streamId: vetoed, events: newEvents(1), expected: 'no_stream' },
+        ],
+        notes([vetoed]),
+      );
+      expect(outcomes[0]).toMatchObject({ ok: true });
+      expect(outcomes[1]).toEqual({ ok: false, vetoed: { why: 'listed' } });
+      expect(await collect(store.readStream(vetoed))).toHaveLength(0);
+      const { rows } = await pool.query('SELECT stream_id FROM alongside_notes WHERE stream_id = ANY($1)', [
+        [kept, vetoed],
+      ]);
+      expect(rows).toEqual([{ stream_id: kept }]);
+    });
+
+    it('fails as a whole, events included, when its write fails', async () => {
+      const [fresh, noted] = [newStream(), newStream()];
+      await pool.query(`INSERT INTO alongside_notes VALUES ($1, 'there before')`, [noted]);
+      await expect(
+        store.appendManyWith(
+          [
+            { streamId: fresh, events: newEvents(1), expected: 'no_stream' },
+            { streamId: noted, events: newEvents(1), expected: 'no_stream' },
+          ],
+          notes([]),
+        ),
+      ).rejects.toMatchObject({ code: '23505' });
+      expect(await collect(store.readStream(fresh))).toHaveLength(0);
+      expect(await collect(store.readStream(noted))).toHaveLength(0);
+    });
+  });
+
   describe('the global log', () => {
     it('reads the whole log from the start, and nothing after the head', async () => {
       const streamId = newStream();

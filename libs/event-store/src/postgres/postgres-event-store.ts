@@ -30,7 +30,7 @@ import {
   type StreamAppendOutcome,
   type SubscribeOptions,
 } from '../port';
-import { appendManyToStreams, type AlongsideWrite } from './append-many';
+import { appendManyToStreams, type AlongsideWrite, type AppendManyOutcome } from './append-many';
 import { EVENTS_CHANNEL } from './migrations';
 import type { EventRow } from './schema';
 
@@ -208,8 +208,13 @@ export class PostgresEventStore implements EventStore {
     return result;
   }
 
-  /** See append-many.ts; `alongside` commits with the events, in the same statement. */
-  async appendMany(appends: readonly StreamAppend[], alongside?: AlongsideWrite): Promise<StreamAppendOutcome[]> {
+  /** See append-many.ts. */
+  appendMany(appends: readonly StreamAppend[]): Promise<StreamAppendOutcome[]> {
+    return this.appendManyWith(appends) as Promise<StreamAppendOutcome[]>;
+  }
+
+  /** appendMany, with a write that commits with the events in the same statement and may veto parts. */
+  async appendManyWith(appends: readonly StreamAppend[], alongside?: AlongsideWrite): Promise<AppendManyOutcome[]> {
     const outcomes = await appendManyToStreams(this.pool, appends, alongside);
     if (outcomes.some((outcome) => outcome.ok && outcome.result)) await this.commits.signal();
     return outcomes;
