@@ -9,6 +9,7 @@ import { isConditionKind } from './commands';
 import type { EventOf, GrantDraw, LedgerEvent } from './events';
 import { invariant } from './invariant';
 import type { AccountState, Grant, Run } from './state';
+import { drawOrder } from './draw-order';
 import { earlierOf, earliestDue, initialState } from './state';
 import { copyArchivedIds, isKnownArchived } from './archive';
 
@@ -38,10 +39,30 @@ function dueInstantGone(state: AccountState, instant: string | null): void {
   if (instant !== null && instant === state.nextDueAt) state.nextDueAt = earliestDue(state);
 }
 
+/** Where a grant stands, or would stand, in the draw queue (binary search: the queue is sorted). */
+function queueIndex(state: AccountState, grant: Grant): number {
+  let low = 0;
+  let high = state.drawQueue.length;
+  while (low < high) {
+    const middle = (low + high) >>> 1;
+    if (drawOrder(state.grants.get(state.drawQueue[middle]!)!, grant) < 0) low = middle + 1;
+    else high = middle;
+  }
+  return low;
+}
+
+/** A grant came to hold free credits: it joins the draw queue, and its lapse is due. */
+function gainedFree(state: AccountState, grant: Grant): void {
+  state.drawQueue.splice(queueIndex(state, grant), 0, grant.grantId);
+  state.nextDueAt = earlierOf(state.nextDueAt, grant.expiresAt);
+}
+
 /** Takes free credits out of a grant (drawn, reserved or expired). */
 function takeFree(state: AccountState, grant: Grant, amount: bigint): void {
   grant.free -= amount;
-  if (grant.free === 0n) dueInstantGone(state, grant.expiresAt);
+  if (grant.free !== 0n) return;
+  state.drawQueue.splice(queueIndex(state, grant), 1);
+  dueInstantGone(state, grant.expiresAt);
 }
 
 function drawsTotal(draws: readonly GrantDraw[]): bigint {
@@ -56,7 +77,7 @@ function takeFromReservation(state: AccountState, run: Run, draws: readonly Gran
     invariant(outstanding >= amount && grant.reserved >= amount, `run ${run.runId} reserved less from ${grantId}`);
     grant.reserved -= amount;
     grant[into] += amount;
-    if (into === 'free') state.nextDueAt = earlierOf(state.nextDueAt, grant.expiresAt);
+    if (into === 'free' && grant.free === amount) gainedFree(state, grant);
     if (outstanding === amount) run.reservation.delete(grantId);
     else run.reservation.set(grantId, outstanding - amount);
     dropIfSpent(state, grant);
@@ -71,17 +92,18 @@ function putInEffect(
   state: AccountState,
   grant: Omit<Grant, 'sequence' | 'free' | 'reserved' | 'consumed' | 'expired'>,
 ) {
-  state.grants.set(grant.grantId, {
+  const inEffect: Grant = {
     ...grant,
     sequence: state.grantSequence++,
     free: grant.amount,
     reserved: 0n,
     consumed: 0n,
     expired: 0n,
-  });
+  };
+  state.grants.set(grant.grantId, inEffect);
   if (grant.source === 'plan_included') state.totals.included += grant.amount;
   else state.totals.bonus += grant.amount;
-  state.nextDueAt = earlierOf(state.nextDueAt, grant.expiresAt);
+  gainedFree(state, inEffect);
 }
 
 const handlers: Handlers = {
@@ -266,6 +288,7 @@ export function cloneState(state: AccountState): AccountState {
     projects: new Map(state.projects),
     grants: new Map([...state.grants].map(([id, grant]) => [id, { ...grant }])),
     scheduledGrants: new Map(state.scheduledGrants),
+    drawQueue: [...state.drawQueue],
     grantIds: new Set(state.grantIds),
     runs: new Map([...state.runs].map(([id, run]) => [id, { ...run, reservation: new Map(run.reservation) }])),
     holds: new Map([...state.holds].map(([id, hold]) => [id, { ...hold }])),

@@ -4,7 +4,7 @@
  * and each grant and run accounts for its own credits.
  */
 import type { AccountState } from './state';
-import { bucketsOf, earliestDue, granted } from './state';
+import { bucketsOf, drawQueueOf, earliestDue, granted } from './state';
 
 export function invariantViolations(state: AccountState): string[] {
   const problems: string[] = [];
@@ -19,6 +19,11 @@ export function invariantViolations(state: AccountState): string[] {
   check(b.hold <= b.consumed, 'hold exceeds consumed');
   const due = earliestDue(state);
   check(state.nextDueAt === due, `nextDueAt is ${state.nextDueAt}, the grants say ${due}`);
+  const queue = drawQueueOf(state);
+  check(
+    queue.length === state.drawQueue.length && queue.every((id, i) => state.drawQueue[i] === id),
+    `drawQueue is [${state.drawQueue.join(', ')}], the grants say [${queue.join(', ')}]`,
+  );
 
   let free = 0n;
   let reservedInGrants = 0n;

@@ -142,6 +142,7 @@ describe('account state snapshots', () => {
       3: '2265f0fc-8307337a-7a59',
       4: 'f3955e74-b3f01f80-7a67',
       5: '90e890f0-6b2fb9da-7a8e',
+      6: 'd01d8c78-52f24e5c-7bcb',
     };
     const steps: Step[] = Array.from({ length: 400 }, (_, i) => ({
       kind: (['grant', 'accept', 'accept', 'complete', 'fail', 'hold', 'release', 'expire'] as const)[i % 8]!,

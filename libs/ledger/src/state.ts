@@ -8,6 +8,7 @@ import type { Instant } from './fields';
 import { creditValueInFen, type Credits, type Fen } from './money';
 import type { Period, PlanTerms } from './plan';
 import { noArchivedIds, type ArchivedIds } from './archive';
+import { drawOrder } from './draw-order';
 
 export type AccountStatus = 'unopened' | 'active' | 'suspended' | 'closed';
 
@@ -126,6 +127,12 @@ export interface AccountState {
    * tell that nothing fell due without walking every grant.
    */
   nextDueAt: Instant | null;
+  /**
+   * The ids of the grants holding free credits, in draw order (draw-order.ts). Derived from
+   * `grants` (`drawQueueOf`) and kept in order by evolve, so a draw takes from the front instead
+   * of sorting every grant the account holds.
+   */
+  drawQueue: string[];
   /** Ids of the grants in `grants` and `scheduledGrants`, and of spent ones not yet compacted. */
   grantIds: Set<string>;
   /** Open runs, and finished ones until compaction archives them (compact.ts). */
@@ -151,6 +158,7 @@ export function initialState(): AccountState {
     grants: new Map(),
     scheduledGrants: new Map(),
     nextDueAt: null,
+    drawQueue: [],
     grantIds: new Set(),
     runs: new Map(),
     holds: new Map(),
@@ -173,6 +181,13 @@ export function earliestDue(state: Pick<AccountState, 'grants' | 'scheduledGrant
   for (const grant of state.grants.values()) if (grant.free > 0n) due = earlierOf(due, grant.expiresAt);
   return due;
 }
+
+/** What `drawQueue` must be, worked out from the grants (evolve keeps it without this sort). */
+export const drawQueueOf = (state: Pick<AccountState, 'grants'>): string[] =>
+  [...state.grants.values()]
+    .filter((grant) => grant.free > 0n)
+    .sort(drawOrder)
+    .map((grant) => grant.grantId);
 
 export const granted = (state: AccountState): Credits => state.totals.included + state.totals.bonus;
 

@@ -6,25 +6,10 @@ import { event, type GrantDraw, type LedgerEvent } from '../events';
 import type { Instant } from '../fields';
 import { invariant } from '../invariant';
 import type { Credits } from '../money';
+import { drawOrder } from '../draw-order';
 import type { AccountState, Grant, Run } from '../state';
 
-type Ordered = Pick<Grant, 'expiresAt' | 'sequence'>;
-
-/**
- * Earlier first, and no instant (never) after every instant. Normalised instants compare as plain
- * strings, by code point: never by the host's locale, so a decision is the same on every machine.
- */
-export function compareInstants(a: Instant | null, b: Instant | null): number {
-  if (a === b) return 0;
-  if (a === null) return 1;
-  if (b === null) return -1;
-  return a < b ? -1 : 1;
-}
-
-export function drawOrder(a: Ordered, b: Ordered): number {
-  const byExpiry = compareInstants(a.expiresAt, b.expiresAt);
-  return byExpiry !== 0 ? byExpiry : a.sequence - b.sequence;
-}
+export { compareInstants, drawOrder } from '../draw-order';
 
 export const hasLapsed = (grant: Pick<Grant, 'expiresAt'>, now: Instant): boolean =>
   grant.expiresAt !== null && grant.expiresAt <= now;
@@ -42,13 +27,21 @@ function take(amount: Credits, sources: Array<{ grantId: string; has: Credits }>
   return draws;
 }
 
-/** Draws `amount` from free credits of grants that have not lapsed at `now`. */
+/**
+ * Draws `amount` from free credits of grants that have not lapsed at `now`: from the front of the
+ * draw queue, which holds them in draw order already, as far as the amount needs.
+ */
 export function drawFree(state: AccountState, amount: Credits, now: Instant): GrantDraw[] {
-  const grants = [...state.grants.values()].filter((g) => g.free > 0n && !hasLapsed(g, now)).sort(drawOrder);
-  return take(
-    amount,
-    grants.map((g) => ({ grantId: g.grantId, has: g.free })),
-  );
+  const sources: Array<{ grantId: string; has: Credits }> = [];
+  let covered = 0n;
+  for (const grantId of state.drawQueue) {
+    if (covered >= amount) break;
+    const grant = state.grants.get(grantId)!;
+    if (hasLapsed(grant, now)) continue;
+    sources.push({ grantId, has: grant.free });
+    covered += grant.free;
+  }
+  return take(amount, sources);
 }
 
 /** Draws `amount` from a run's reservation, in the same order. */
