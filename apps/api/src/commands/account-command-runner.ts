@@ -50,8 +50,14 @@ import { bucketsJson, eventJson, settlementJson, type ReceiptJson } from './rece
 const MAX_ATTEMPTS = 5;
 /** Commands of one account decided in one flush: a whole batch request fits. */
 const MAX_PER_ACCOUNT = 1000;
-/** Commands in one flush, so that one statement stays a bounded size. */
-const MAX_PER_FLUSH = 2000;
+/**
+ * Commands past which a flush takes no further account (it holds at most this plus one account's
+ * MAX_PER_ACCOUNT). Small enough that a wave of batch requests is split into flushes in flight
+ * together — the API decides one while Postgres stores another — instead of one statement that
+ * leaves each side idle in turn: measured with batch requests of 100, 150 per flush gave ~10%
+ * more commands/s than 2,000 and the least CPU per command (75: less; 300, 600: less).
+ */
+const MAX_PER_FLUSH = 150;
 /** Flushes being stored at once (on distinct accounts). */
 const MAX_FLUSHES_IN_FLIGHT = 3;
 
@@ -159,7 +165,7 @@ export class AccountCommandRunner {
         this.load(accountId);
         continue;
       }
-      const batch = mailbox.splice(0, Math.min(MAX_PER_ACCOUNT, MAX_PER_FLUSH - total));
+      const batch = mailbox.splice(0, MAX_PER_ACCOUNT);
       if (mailbox.length === 0) this.mailboxes.delete(accountId);
       this.busy.add(accountId);
       taken.push({ account, batch });
