@@ -16,7 +16,7 @@ import { spawn, type ChildProcess } from 'node:child_process';
 import os from 'node:os';
 import path from 'node:path';
 import { ledgerMigrations } from '@ledger/database';
-import { createLog } from '@ledger/platform';
+import { createLog, SERVICE_NODE_FLAGS } from '@ledger/platform';
 
 /** How long a child gets to finish after SIGTERM before it is killed. */
 const STOP_GRACE_MS = 20_000;
@@ -113,7 +113,7 @@ async function supervise(
 }
 
 function start(name: string, script: string, env: NodeJS.ProcessEnv): Child {
-  const child = spawn(process.execPath, [script], { env, stdio: 'inherit' });
+  const child = spawn(process.execPath, [...SERVICE_NODE_FLAGS, script], { env, stdio: 'inherit' });
   const exited = new Promise<number>((resolve) => {
     child.once('exit', (code, signal) => resolve(code ?? (signal ? 128 + signalNumber(signal) : 1)));
     child.once('error', () => resolve(1));

@@ -5,6 +5,7 @@
 import { fork, type ChildProcess } from 'node:child_process';
 import path from 'node:path';
 import type { ChildMessage } from './child';
+import { SERVICE_NODE_FLAGS } from '@ledger/platform';
 
 export interface Service {
   readonly pid: number;
@@ -49,6 +50,7 @@ function forkService(script: string, args: readonly string[]): ChildProcess {
   return fork(script, args, {
     // BENCH_CPU_PROFILE_DIR=<dir>: each service writes a V8 CPU profile there when it stops.
     execArgv: [
+      ...SERVICE_NODE_FLAGS,
       '-r',
       REGISTER,
       ...(process.env.BENCH_CPU_PROFILE_DIR

@@ -6,3 +6,4 @@ export * from './project-root';
 export * from './free-port';
 export * from './log';
 export * from './network-address';
+export * from './service-flags';
