@@ -181,6 +181,9 @@ describe('a process killed mid-batch', () => {
         db,
       );
       expect(Number(claimed[0]?.n)).toBe(0);
+      // Nor does any process hold a lease: on Postgres nothing reads one.
+      const { rows: leases } = await sql<{ n: string }>`SELECT count(*) AS n FROM command_owners`.execute(db);
+      expect(Number(leases[0]?.n)).toBe(0);
 
       const retried = await ledger.client().commandBatch(commands);
       const results = retried.body.results as JsonBody[];

@@ -1,5 +1,6 @@
 /**
- * This API process as the owner of the idempotency keys it claims. It holds a lease in
+ * This API process as the owner of the idempotency keys it claims (on EventStoreDB: on Postgres no
+ * key is claimed, and no lease is held). It holds a lease in
  * `command_owners` and renews it every RENEW_EVERY_MS; a claim whose owner's lease has run out
  * belongs to a process that died (or stalled) mid-command, and the next retry takes it over. So a
  * retry is answered within LEASE_SECONDS of a death, instead of after a fixed wait per key.
@@ -12,7 +13,15 @@ import { randomUUID } from 'node:crypto';
 import { Inject, Injectable, Logger, type OnApplicationShutdown, type OnModuleInit } from '@nestjs/common';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
-import { ANSWERS_DATABASE } from '../infrastructure/tokens';
+import { PostgresEventStore, type EventStore } from '@ledger/event-store';
+import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
+
+/**
+ * Whether keys are claimed in Postgres before deciding: on EventStoreDB, whose appends cannot write
+ * the answers. On Postgres the append writes each key's only row, with its answer.
+ */
+export const keysClaimedBeforeDeciding = (eventStore: EventStore): boolean =>
+  !(eventStore instanceof PostgresEventStore);
 
 /** How long a lease lasts past its last renewal. */
 export const LEASE_SECONDS = 3;
@@ -28,9 +37,17 @@ export class CommandOwner implements OnModuleInit, OnApplicationShutdown {
   private timer: NodeJS.Timeout | undefined;
   private renewing: Promise<void> | undefined;
 
-  constructor(@Inject(ANSWERS_DATABASE) private readonly db: Kysely<LedgerDatabase>) {}
+  private readonly holdsLease: boolean;
+
+  constructor(
+    @Inject(ANSWERS_DATABASE) private readonly db: Kysely<LedgerDatabase>,
+    @Inject(EVENT_STORE) eventStore: EventStore,
+  ) {
+    this.holdsLease = keysClaimedBeforeDeciding(eventStore);
+  }
 
   async onModuleInit(): Promise<void> {
+    if (!this.holdsLease) return;
     await this.renew();
     await this.db
       .deleteFrom('command_owners')
@@ -47,6 +64,7 @@ export class CommandOwner implements OnModuleInit, OnApplicationShutdown {
 
   /** Gives the lease up, so that another process may take over this one's claims at once. */
   async onApplicationShutdown(): Promise<void> {
+    if (!this.holdsLease) return;
     clearInterval(this.timer);
     await this.renewing;
     await this.db

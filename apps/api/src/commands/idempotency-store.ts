@@ -20,13 +20,13 @@
  */
 import { Inject, Injectable } from '@nestjs/common';
 import { invariant, reject } from '@ledger/domain';
-import { PostgresEventStore, type EventStore } from '@ledger/event-store';
+import type { EventStore } from '@ledger/event-store';
 import { sql, type Kysely } from 'kysely';
 import type { LedgerDatabase } from '@ledger/database';
 import { LedgerHttpError } from '../errors/ledger-http-error';
 import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 import { idempotencyScope } from './command-envelope';
-import { CommandOwner } from './command-owner';
+import { CommandOwner, keysClaimedBeforeDeciding } from './command-owner';
 import { MicroBatcher } from './micro-batcher';
 
 export type Claim =
@@ -139,7 +139,7 @@ export class IdempotencyStore {
     private readonly owner: CommandOwner,
     @Inject(EVENT_STORE) eventStore: EventStore,
   ) {
-    this.claimsInPostgres = !(eventStore instanceof PostgresEventStore);
+    this.claimsInPostgres = keysClaimedBeforeDeciding(eventStore);
   }
 
   /**
