@@ -23,7 +23,7 @@ import {
   type AppendManyOutcome,
   type AppendResult,
   type EventStore,
-  type GlobalPosition,
+  type StoredPart,
   type StreamAppend,
 } from '@ledger/event-store';
 import { isConnectionFailure } from '../errors/error.filter';
@@ -54,7 +54,7 @@ export type PartOutcome =
   /** Stored; on Postgres with each event's position (EventStoreDB gives the last one's only). */
   | {
       readonly ok: true;
-      readonly result: (AppendResult & { readonly eventPositions?: readonly GlobalPosition[] }) | null;
+      readonly result: (AppendResult & Partial<Pick<StoredPart, 'eventPositions'>>) | null;
     }
   | Exclude<AppendManyOutcome, { ok: true } | { vetoed: unknown }>
   | { readonly ok: false; readonly vetoed: KnownAnswer[] }
@@ -141,11 +141,6 @@ export class CommandAppender {
     private readonly eventStore: EventStore,
     private readonly idempotency: IdempotencyStore,
   ) {}
-
-  /** Whether answers are written by the append itself (Postgres), with no claim before. */
-  get answersWithEvents(): boolean {
-    return this.eventStore instanceof PostgresEventStore;
-  }
 
   async store(parts: readonly StreamAppend[], answers: readonly AnswerRecord[]): Promise<StoredFlush> {
     try {

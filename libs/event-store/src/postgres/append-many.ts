@@ -28,7 +28,8 @@ import type { Queryable } from './postgres-event-store';
  * the commands that made them. `sql` gives one more CTE of the statement, which may read:
  * - `stored(stream_id)`: the streams whose part was stored (appended, or its revision confirmed);
  * - `appended(stream_id, revision, transaction_id, position)`: every event written;
- * - `last_appended(stream_id, revision, transaction_id, position)`: each stream's last event written.
+ * - `last_appended(stream_id, revision, transaction_id, positions)`: each stream's last revision and
+ *   transaction, and the positions of its events in revision order.
  * `veto`, if given, is a query over the statement's snapshot, run before anything is written, of
  * `(stream_id text, detail json)`: those streams' parts are not stored, and their outcome carries
  * the detail. An error raised by the write (a unique key already taken, say) fails the whole
@@ -112,17 +113,17 @@ function statement(alongside: string | null, veto: string | null): string {
     ORDER BY e.ord
     RETURNING stream_id, revision, transaction_id, position
   ),
-  -- Each stream's last event, found once: joined, not searched for per row (a flush of one hot
-  -- account holds thousands of events).
+  -- Each stream's events, gathered once: joined, not searched for per row (a flush of one hot
+  -- account holds thousands of events). Every event of the statement has its transaction's id.
   last_appended AS (
-    SELECT DISTINCT ON (stream_id) stream_id, revision, transaction_id, position
-    FROM appended ORDER BY stream_id, revision DESC
-  ),
-  positions AS (SELECT stream_id, array_agg(position ORDER BY revision) AS positions FROM appended GROUP BY stream_id)${alongside === null ? '' : `,\n  alongside AS (${alongside})`}
-  SELECT i.stream_id, s.stream_id IS NOT NULL AS ok, last.revision, last.transaction_id, last.position,
-    es.revision AS actual, v.detail AS vetoed, p.positions
+    SELECT stream_id, max(revision) AS revision, pg_current_xact_id() AS transaction_id,
+      array_agg(position ORDER BY revision) AS positions
+    FROM appended GROUP BY stream_id
+  )${alongside === null ? '' : `,\n  alongside AS (${alongside})`}
+  SELECT i.stream_id, s.stream_id IS NOT NULL AS ok, last.revision, last.transaction_id,
+    last.positions[cardinality(last.positions)] AS position, es.revision AS actual, v.detail AS vetoed,
+    last.positions
   FROM input i
-    LEFT JOIN positions p ON p.stream_id = i.stream_id
     LEFT JOIN stored s ON s.stream_id = i.stream_id
     LEFT JOIN vetoed v ON v.stream_id = i.stream_id
     LEFT JOIN last_appended last ON last.stream_id = i.stream_id

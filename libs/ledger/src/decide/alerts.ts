@@ -27,7 +27,7 @@ import type { Instant } from '../fields';
 import { formatCredits, formatFen } from '../money';
 import { bucketsOf, currentPeriod, settlementPosition, type AccountState, type AlertRule } from '../state';
 import { accepted, checkAccount, rejected, type Decision, type DecisionContext } from './context';
-import { drawOrder } from './draws';
+import { drawOrder } from '../draw-order';
 
 /** The most rules one account may hold: each is judged after every command. */
 export const MAX_ALERT_RULES = 50;

@@ -8,7 +8,8 @@ import { event, type ExpiryReason, type LedgerEvent } from '../events';
 import { cloneState, fold } from '../evolve';
 import type { Instant } from '../fields';
 import type { AccountState, Grant, ScheduledGrant } from '../state';
-import { compareInstants, drawOrder, hasLapsed } from './draws';
+import { compareInstants, drawOrder } from '../draw-order';
+import { hasLapsed } from './draws';
 
 /** Scheduled grants in the order they take effect: earliest start first, then by grant id (code points). */
 export function activationOrder(a: ScheduledGrant, b: ScheduledGrant): number {

@@ -9,8 +9,6 @@ import type { Credits } from '../money';
 import { drawOrder } from '../draw-order';
 import type { AccountState, Grant, Run } from '../state';
 
-export { compareInstants, drawOrder } from '../draw-order';
-
 export const hasLapsed = (grant: Pick<Grant, 'expiresAt'>, now: Instant): boolean =>
   grant.expiresAt !== null && grant.expiresAt <= now;
 
