@@ -5,7 +5,10 @@ import { fold, invariantViolations } from '@ledger/domain';
 import { accountStreamId, toLedgerEvent } from '@ledger/event-store';
 import { LedgerClient } from '@ledger/client';
 import { runSeedScenario, GROWTH_PLAN, monthAround } from '@ledger/client';
-import { startTestLedger, type TestLedger } from '../../../test/support/ledger-api';
+import { startTestLedger, testEventStoreKind, type TestLedger } from '../../../test/support/ledger-api';
+import { waitUntil } from '../../../test/support/wait';
+
+const onPostgres = testEventStoreKind() === 'postgres' ? it : it.skip;
 
 let ledger: TestLedger;
 let keySeq = 0;
@@ -289,6 +292,64 @@ describe('concurrency', () => {
     const state = await foldedAccount('hot');
     expect(invariantViolations(state)).toEqual([]);
     expect(state.totals.reserved).toBe(BigInt(Math.floor(100 / 7) * 7) * 10_000n);
+  });
+
+  // A part is decided on the cached state itself: a preview must not read it before it is stored,
+  // nor ever see a decision that was then thrown away. Here the part is held up on its stream's
+  // row and then refused (another process appended first), and decided again on fresh state.
+  onPostgres('a preview sees only stored decisions, never one thrown away', async () => {
+    await preparedAccount('peek', '1000');
+    const client = ledger.client();
+    const runs = (runId: string, estimatedCost: string) => ({
+      runId,
+      projectId: 'p1',
+      action: 'workflow.run',
+      capabilityBand: 'standard',
+      estimatedCost,
+    });
+    const { pool } = ledger.api.infrastructure;
+    const second = await ledger.startAnotherApi();
+    const blocker = await pool.connect();
+    try {
+      const waitingOnLocks = async (count: number) =>
+        waitUntil(async () => {
+          const { rows } = await pool.query<{ n: number }>(
+            `SELECT count(*)::int AS n FROM pg_stat_activity
+             WHERE wait_event_type = 'Lock' AND datname = current_database()`,
+          );
+          return (rows[0]?.n ?? 0) >= count;
+        }, `${count} statements waiting on the stream's row`);
+      const before = await client.command('/v1/accounts/peek/runs/preview', runs('q0', '100'), null);
+      expect(before.status).toBe(200);
+      await blocker.query('BEGIN');
+      await blocker.query('SELECT 1 FROM event_streams WHERE stream_id = $1 FOR UPDATE', [accountStreamId('peek')]);
+      // The other process's grant queues first on the row, so this process's part will be refused.
+      const grant = new LedgerClient(second.url, 'service-key-all').command(
+        '/v1/accounts/peek/grants',
+        { grantId: 'g2', source: 'top_up', amount: '500' },
+        key(),
+      );
+      await waitingOnLocks(1);
+      const accepted = client.command('/v1/accounts/peek/runs', runs('r1', '600'), key());
+      await waitingOnLocks(2);
+      let previewed = false;
+      const preview = client
+        .command('/v1/accounts/peek/runs/preview', runs('q1', '100'), null)
+        .then((answer) => ((previewed = true), answer));
+      // A request sent after the preview, answered while the part is still held up.
+      expect((await client.get('/v1/accounts/peek/runs/preview-check-unknown')).status).toBe(404);
+      expect(previewed).toBe(false);
+      await blocker.query('COMMIT');
+      const [granted, receipt, quote] = await Promise.all([grant, accepted, preview]);
+      expect([granted.status, receipt.status, quote.status]).toEqual([200, 200, 200]);
+      // What the stream held once the grant was stored (the refused part is then decided again), or
+      // once both were: never the thrown-away decision's 1000 - 600, without the grant.
+      expect([granted.body.buckets.available, receipt.body.buckets.available]).toContain(quote.body.available);
+    } finally {
+      await blocker.query('ROLLBACK').catch(() => undefined);
+      blocker.release();
+      await second.close();
+    }
   });
 
   it('never overspends across two API processes on one database', async () => {

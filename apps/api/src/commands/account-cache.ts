@@ -1,10 +1,13 @@
 /**
  * Recent billing accounts kept in memory as folded state, so a hot account costs one append per
- * command instead of a replay. Each holds two states: the committed one (what the stream holds:
- * the only one reads, previews and snapshots see) and a working copy that the batch in flight
- * decides on. A stored batch brings the committed state up to the working one by folding the same
- * events; an account whose batch was not stored is dropped and loaded afresh. The stream stays the
- * truth.
+ * command instead of a replay.
+ *
+ * An account's state is what its stream holds, except while a part of it is in flight: the part
+ * is decided on the state itself, which then holds decisions not yet stored. Nobody else sees it
+ * then — a reader (a preview) waits until the part is settled (AccountCommandRunner.committed) —
+ * and it is never committed by hand: a stored part leaves the state as the stream now is, and an
+ * account whose part was not stored is dropped and loaded afresh. So each event is folded once,
+ * and the stream stays the truth.
  */
 import {
   accountStreamId,
@@ -15,14 +18,12 @@ import {
 } from '@ledger/event-store';
 import {
   bucketsOf,
-  cloneState,
   compactState,
   evolve,
   initialState,
   settlementPosition,
   type AccountState,
   type Buckets,
-  type LedgerEvent,
 } from '@ledger/domain';
 import { snapshotDue, type AccountSnapshots } from './account-snapshots';
 import { idempotencyScope } from './command-envelope';
@@ -41,12 +42,10 @@ export interface AnsweredCommand {
 
 export interface LoadedAccount {
   readonly accountId: string;
-  /** The committed state: the stream's at `revision`. */
-  state: AccountState;
+  /** The stream's state at `revision`; ahead of it while a part is in flight (see above). */
+  readonly state: AccountState;
   /** The stream's last revision, or 'no_stream'. */
   revision: bigint | 'no_stream';
-  /** What the batch in flight decides on; equal to `state` whenever no batch is in flight. */
-  working: AccountState;
   /** Requests this stream has answered, by principal and idempotency key. */
   readonly answered: Map<string, AnsweredCommand>;
   /** The revision of the account's latest snapshot, taken or loaded; null without one. */
@@ -73,51 +72,54 @@ export function applyRecorded(
 ): void {
   evolve(account.state, toLedgerEvent(recorded));
   account.revision = recorded.revision;
-  rememberAnswer(account, recorded.metadata, recorded.revision);
+  const { metadata, revision } = recorded;
+  const seen = account.answered.get(idempotencyScope(metadata.principal, metadata.idempotencyKey));
+  rememberAnswer(account, metadata, {
+    firstRevision: seen?.firstRevision ?? revision,
+    lastRevision: revision,
+    buckets: bucketsOf(account.state),
+    settlement: settlementPosition(account.state),
+  });
 }
 
-/**
- * Brings the committed state up to what a stored part decided: the same events, already in the
- * domain's shape, folded in order; each command's answer remembered once, at its last event.
- */
-export function applyDecided(account: LoadedAccount, decided: readonly DecidedEvent[]): void {
-  for (const { event, metadata, revision, firstOfCommand, lastOfCommand } of decided) {
-    evolve(account.state, event);
-    account.revision = revision;
-    if (lastOfCommand) rememberAnswer(account, metadata, revision, firstOfCommand);
-  }
-}
-
-/** An event a command decided, with where it lands in the stream. */
-export interface DecidedEvent {
-  readonly event: LedgerEvent;
+/** A command of a stored part: its events' metadata, where they landed, the balance it answered. */
+export interface StoredCommand {
   readonly metadata: EventMetadata;
-  readonly revision: bigint;
-  /** The revision of its command's first event. */
-  readonly firstOfCommand: bigint;
-  readonly lastOfCommand: boolean;
+  readonly firstRevision: bigint;
+  readonly lastRevision: bigint;
+  readonly buckets: Buckets;
+  readonly settlement: ReturnType<typeof settlementPosition>;
 }
 
 /**
- * Records that the stream answered a request, up to `revision`, with the balance the state holds
- * now. `firstRevision` defaults to that of the entry already there (the command's earlier events).
+ * Settles a stored part: the state already holds its events (they were decided on it), so only
+ * the revision moves and each command's answer is remembered.
  */
-function rememberAnswer(account: LoadedAccount, metadata: EventMetadata, revision: bigint, firstRevision?: bigint) {
+export function recordStored(account: LoadedAccount, revision: bigint | 'no_stream', stored: readonly StoredCommand[]) {
+  account.revision = revision;
+  for (const command of stored) rememberAnswer(account, command.metadata, command);
+}
+
+/** Records that the stream answered a request, with the revisions of its events and its balance. */
+function rememberAnswer(
+  account: LoadedAccount,
+  metadata: EventMetadata,
+  answered: Pick<AnsweredCommand, 'firstRevision' | 'lastRevision' | 'buckets' | 'settlement'>,
+) {
   const { principal, idempotencyKey, requestHash, commandType } = metadata;
   const scope = idempotencyScope(principal, idempotencyKey);
-  const seen = account.answered.get(scope);
-  if (!seen && account.answered.size >= ANSWERED_MEMORY) {
+  if (!account.answered.has(scope) && account.answered.size >= ANSWERED_MEMORY) {
     account.answered.delete(account.answered.keys().next().value!);
   }
   const at = Date.parse(metadata.occurredAt);
   account.answered.set(scope, {
     requestHash,
     commandType,
-    firstRevision: firstRevision ?? seen?.firstRevision ?? revision,
-    lastRevision: revision,
+    firstRevision: answered.firstRevision,
+    lastRevision: answered.lastRevision,
     at,
-    buckets: bucketsOf(account.state),
-    settlement: settlementPosition(account.state),
+    buckets: answered.buckets,
+    settlement: answered.settlement,
   });
   // Oldest first (the stream's order): what fell out of the retention is at the front.
   for (const [oldest, entry] of account.answered) {
@@ -126,16 +128,12 @@ function rememberAnswer(account: LoadedAccount, metadata: EventMetadata, revisio
   }
 }
 
-/**
- * Compacts the committed state and the working copy alike (they are equal when no batch is in
- * flight, the only time this runs) once enough events went by, or when `force`d.
- */
+/** Compacts the state once enough events went by, or when `force`d; only while no part is in flight. */
 export function compactIfDue(account: LoadedAccount, now: string, force = false): void {
   if (account.revision === 'no_stream') return;
   const since = account.revision - (account.compactedAt ?? -1n);
   if (!force && since < COMPACT_EVERY_EVENTS) return;
   compactState(account.state, now);
-  compactState(account.working, now);
   account.compactedAt = account.revision;
 }
 
@@ -143,7 +141,6 @@ export const emptyAccount = (accountId: string): LoadedAccount => ({
   accountId,
   state: initialState(),
   revision: 'no_stream',
-  working: initialState(),
   answered: new Map(),
   snapshotRevision: null,
   compactedAt: null,
@@ -161,13 +158,12 @@ export async function loadAccount(
   const streamId = accountStreamId(accountId);
   const snapshot = await snapshots?.load(streamId);
   const account: LoadedAccount = snapshot
-    ? { accountId, ...snapshot, working: initialState(), snapshotRevision: snapshot.revision, compactedAt: null }
+    ? { accountId, ...snapshot, snapshotRevision: snapshot.revision, compactedAt: null }
     : emptyAccount(accountId);
   const from = snapshot ? snapshot.revision + 1n : 0n;
   for await (const recorded of store.readStream(streamId, { fromRevision: from })) applyRecorded(account, recorded);
   compactState(account.state, new Date().toISOString());
   account.compactedAt = account.revision === 'no_stream' ? null : account.revision;
-  account.working = cloneState(account.state);
   takeSnapshotIfDue(account, snapshots);
   return account;
 }

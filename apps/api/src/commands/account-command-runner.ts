@@ -3,7 +3,8 @@
  *
  * Commands queue in their account's mailbox. A flush takes the waiting commands of every account
  * that is loaded and not already in flight, decides each account's commands one after another on
- * its working copy (each sees the events of the ones before it), and stores all of it — every
+ * its state (each sees the events of the ones before it; account-cache.ts says why no one else
+ * sees them before they are stored), and stores all of it — every
  * account's events under its own expected revision, and every command's answer — as one statement
  * (command-appender.ts). Under load a flush grows to hold whatever arrived while the one before it
  * was stored, so a statement carries many accounts' commands; alone, a command waits one turn of
@@ -16,7 +17,16 @@
  */
 import { randomUUID } from 'node:crypto';
 import { Inject, Injectable } from '@nestjs/common';
-import { bucketsOf, decide, evolve, invariant, reject, settlementPosition, type LedgerCommand } from '@ledger/domain';
+import {
+  bucketsOf,
+  decide,
+  evolve,
+  invariant,
+  reject,
+  settlementPosition,
+  type Buckets,
+  type LedgerCommand,
+} from '@ledger/domain';
 import {
   accountStreamId,
   formatPosition,
@@ -32,12 +42,12 @@ import { LedgerHttpError } from '../errors/ledger-http-error';
 import { ANSWERS_DATABASE, EVENT_STORE } from '../infrastructure/tokens';
 import {
   AccountCache,
-  applyDecided,
   compactIfDue,
+  recordStored,
   takeSnapshotIfDue,
   type AnsweredCommand,
-  type DecidedEvent,
   type LoadedAccount,
+  type StoredCommand,
 } from './account-cache';
 import { AccountSnapshots } from './account-snapshots';
 import { ArchivedIdLookups } from './archived-id-lookups';
@@ -88,8 +98,10 @@ interface Part {
   readonly account: LoadedAccount;
   readonly batch: Pending[];
   readonly outcomes: Outcome[];
-  /** Its events as the domain has them, for the committed state once the part is stored. */
-  readonly decided: DecidedEvent[];
+  /** Its commands that appended events, to be remembered as answered once the part is stored. */
+  readonly stored: StoredCommand[];
+  /** The stream's revision once the part is stored. */
+  readonly revision: bigint | 'no_stream';
   readonly append: StreamAppend;
 }
 
@@ -115,6 +127,8 @@ export class AccountCommandRunner {
   private readonly mailboxes = new Map<string, Pending[]>();
   /** Accounts being loaded or stored: their mailboxes wait. */
   private readonly busy = new Set<string>();
+  /** Readers waiting for an account's part in flight to be settled, by account. */
+  private readonly readers = new Map<string, Array<() => void>>();
   private flushing = 0;
   private scheduled = false;
   readonly cache: AccountCache;
@@ -142,6 +156,48 @@ export class AccountCommandRunner {
       else this.mailboxes.set(command.accountId, [pending]);
       this.schedule();
     });
+  }
+
+  /**
+   * Reads an account as its stream holds it (PreviewRun): `read` runs on its state only while no
+   * part of it is in flight, so it never sees a decision that may yet be thrown away. `prepare`
+   * (the archive lookups a read needs) may wait on I/O, during which a part may come and go: the
+   * read then prepares again on the state as it is.
+   */
+  async readCommitted<T>(
+    accountId: string,
+    prepare: (account: LoadedAccount) => Promise<void>,
+    read: (account: LoadedAccount) => T,
+  ): Promise<T> {
+    for (;;) {
+      const account = await this.settled(accountId);
+      await prepare(account);
+      if (!this.busy.has(accountId) && this.cache.peek(accountId) === account) return read(account);
+    }
+  }
+
+  /** The cached account once no part of it is in flight (loaded, if it was not). */
+  private async settled(accountId: string): Promise<LoadedAccount> {
+    for (;;) {
+      while (this.busy.has(accountId)) {
+        await new Promise<void>((resolve) => {
+          const waiting = this.readers.get(accountId);
+          if (waiting) waiting.push(resolve);
+          else this.readers.set(accountId, [resolve]);
+        });
+      }
+      const account = await this.cache.get(accountId);
+      if (!this.busy.has(accountId)) return account;
+    }
+  }
+
+  /** The account is no longer loaded or stored: its readers go on. */
+  private release(accountId: string): void {
+    this.busy.delete(accountId);
+    const waiting = this.readers.get(accountId);
+    if (!waiting) return;
+    this.readers.delete(accountId);
+    for (const resume of waiting) resume();
   }
 
   private schedule(): void {
@@ -179,7 +235,7 @@ export class AccountCommandRunner {
       }
     } finally {
       this.flushing -= 1;
-      for (const { account } of taken) this.busy.delete(account.accountId);
+      for (const { account } of taken) this.release(account.accountId);
       if (this.mailboxes.size > 0) this.schedule();
     }
   }
@@ -188,11 +244,11 @@ export class AccountCommandRunner {
     this.busy.add(accountId);
     this.cache.get(accountId).then(
       () => {
-        this.busy.delete(accountId);
+        this.release(accountId);
         this.schedule();
       },
       (error: unknown) => {
-        this.busy.delete(accountId);
+        this.release(accountId);
         const waiting = this.mailboxes.get(accountId) ?? [];
         this.mailboxes.delete(accountId);
         for (const pending of waiting) pending.reject(error);
@@ -206,7 +262,7 @@ export class AccountCommandRunner {
       await this.archivedIds.prepare(
         taken.map(({ account, batch }) => ({
           streamId: accountStreamId(account.accountId),
-          state: account.working,
+          state: account.state,
           commands: batch.map((pending) => pending.command),
         })),
       );
@@ -217,12 +273,12 @@ export class AccountCommandRunner {
     }
   }
 
-  /** Decides an account's commands in order on its working copy. */
+  /** Decides an account's commands in order on its state. */
   private decideAll(account: LoadedAccount, batch: Pending[]): Part {
     const startRevision = account.revision;
     let revision = account.revision;
     const events: EventToAppend[] = [];
-    const decided: DecidedEvent[] = [];
+    const stored: StoredCommand[] = [];
     const inBatch = new Set<string>();
     const outcomes = batch.map(({ command, envelope }): Outcome => {
       const scope = idempotencyScope(envelope.principal.id, envelope.idempotencyKey);
@@ -236,10 +292,11 @@ export class AccountCommandRunner {
       if (inBatch.has(scope))
         return { kind: 'rejected', error: new LedgerHttpError(reject('idempotency_key_in_flight')) };
       inBatch.add(scope);
-      const decision = decide(command, account.working, { principal: envelope.principal, now: envelope.now });
+      const decision = decide(command, account.state, { principal: envelope.principal, now: envelope.now });
       if (!decision.ok) return { kind: 'rejected', error: new LedgerHttpError(decision.rejection) };
-      const firstOfCommand = revision === 'no_stream' ? 0n : revision + 1n;
-      const receiptEvents = decision.events.map((ledgerEvent, i) => {
+      const firstRevision = revision === 'no_stream' ? 0n : revision + 1n;
+      let metadata: EventToAppend['metadata'] | undefined;
+      const receiptEvents = decision.events.map((ledgerEvent) => {
         const event = toEventToAppend(ledgerEvent, randomUUID(), {
           commandId: envelope.commandId,
           commandType: command.type,
@@ -251,16 +308,20 @@ export class AccountCommandRunner {
           occurredAt: envelope.now,
         });
         revision = revision === 'no_stream' ? 0n : revision + 1n;
-        // Later commands of the batch are decided on the working state these events leave.
-        evolve(account.working, ledgerEvent);
+        // Later commands of the batch are decided on the state these events leave.
+        evolve(account.state, ledgerEvent);
         events.push(event);
-        const lastOfCommand = i === decision.events.length - 1;
-        decided.push({ event: ledgerEvent, metadata: event.metadata, revision, firstOfCommand, lastOfCommand });
+        metadata = event.metadata;
         return eventJson({ ...event, revision });
       });
+      const buckets: Buckets = bucketsOf(account.state);
+      const settlement = settlementPosition(account.state);
+      const lastRevision = metadata && revision !== 'no_stream' ? revision : null;
+      if (metadata && lastRevision !== null)
+        stored.push({ metadata, firstRevision, lastRevision, buckets, settlement });
       return {
         kind: 'decided',
-        lastRevision: receiptEvents.length > 0 && revision !== 'no_stream' ? revision : null,
+        lastRevision,
         receipt: {
           commandType: command.type,
           commandId: envelope.commandId,
@@ -268,13 +329,13 @@ export class AccountCommandRunner {
           events: receiptEvents,
           revision: revision === 'no_stream' ? null : revision.toString(),
           position: null,
-          buckets: bucketsJson(bucketsOf(account.working)),
-          settlement: settlementJson(settlementPosition(account.working)),
+          buckets: bucketsJson(buckets),
+          settlement: settlementJson(settlement),
         },
       };
     });
     const append = { streamId: accountStreamId(account.accountId), events, expected: startRevision };
-    return { account, batch, outcomes, decided, append };
+    return { account, batch, outcomes, stored, revision, append };
   }
 
   private async storeParts(parts: Part[]): Promise<void> {
@@ -289,7 +350,7 @@ export class AccountCommandRunner {
       this.stats.flushes += 1;
     } catch (error) {
       for (const part of parts) {
-        // Whatever happened, the working copy holds undone decisions: load the account afresh.
+        // Whatever happened, the state holds undone decisions: load the account afresh.
         this.cache.forget(part.account.accountId);
         for (const pending of part.batch) pending.reject(error);
       }
@@ -301,7 +362,7 @@ export class AccountCommandRunner {
   private async settle(part: Part, outcome: PartOutcome | undefined): Promise<void> {
     const { account, batch } = part;
     if (!outcome?.ok) {
-      // The working copy holds decisions that were not stored: load the account afresh.
+      // The state holds decisions that were not stored: load the account afresh.
       this.cache.forget(account.accountId);
       if (outcome && ('conflict' in outcome || 'raced' in outcome)) {
         this.stats.conflicts += 1;
@@ -315,8 +376,8 @@ export class AccountCommandRunner {
       }
       return;
     }
-    // Stored: the committed state catches up with the working copy, and is a sound snapshot.
-    applyDecided(account, part.decided);
+    // Stored: the state is the stream's again, and a sound snapshot.
+    recordStored(account, part.revision, part.stored);
     compactIfDue(account, new Date().toISOString());
     takeSnapshotIfDue(account, this.cache.snapshots);
     this.stats.commands += batch.length;

@@ -24,11 +24,14 @@ export class PreviewRunHandler implements IQueryHandler<PreviewRun, QuoteJson> {
   constructor(private readonly runner: AccountCommandRunner) {}
 
   async execute({ query, principal, now }: PreviewRun): Promise<QuoteJson> {
-    const account = await this.runner.cache.get(query.accountId);
-    await this.runner.archivedIds.prepare([
-      { streamId: accountStreamId(query.accountId), state: account.state, commands: [query] },
-    ]);
-    const preview = previewRun(account.state, query, { principal, now });
+    const preview = await this.runner.readCommitted(
+      query.accountId,
+      (account) =>
+        this.runner.archivedIds.prepare([
+          { streamId: accountStreamId(query.accountId), state: account.state, commands: [query] },
+        ]),
+      (account) => previewRun(account.state, query, { principal, now }),
+    );
     if (!preview.ok) throw new LedgerHttpError(preview.rejection);
     const { quote } = preview;
     return {

@@ -131,6 +131,22 @@ function statement(alongside: string | null, veto: string | null): string {
   ORDER BY i.ord`;
 }
 
+/**
+ * The name a statement is prepared under, from its text: one per shape of alongside write, so a
+ * handful per process, each hashed once rather than on every flush.
+ */
+const statementNames = new Map<string, string>();
+function statementName(text: string): string {
+  let name = statementNames.get(text);
+  if (name === undefined) {
+    name = `ledger-append-many-${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
+    // A caller whose text varied would otherwise grow this without bound: start over instead.
+    if (statementNames.size >= 64) statementNames.clear();
+    statementNames.set(text, name);
+  }
+  return name;
+}
+
 interface OutcomeRow {
   readonly stream_id: string;
   readonly ok: boolean;
@@ -174,7 +190,7 @@ export async function appendManyToStreams(
   const veto = alongside?.veto?.(param) ?? null;
   const extra = alongside?.sql(param) ?? null;
   const text = statement(extra, veto);
-  const name = `ledger-append-many-${createHash('sha1').update(text).digest('hex').slice(0, 12)}`;
+  const name = statementName(text);
   let rows: OutcomeRow[];
   for (let attempt = 1; ; attempt++) {
     try {
