@@ -228,6 +228,7 @@ afterAll(async () => {
 const historyArb = fc.array(actionArb, { minLength: 5, maxLength: 70, size: 'max' });
 /** Sized by count: each run is a few database round trips per event, slow on a busy machine. */
 const RUNS = 30;
+const GUARD_HISTORIES = 5 * RUNS;
 
 describe('read models under random histories and random batch cuts', () => {
   it(`equal the domain fold, and every cut gives the same tables (${RUNS} histories)`, async () => {
@@ -250,12 +251,14 @@ describe('read models under random histories and random batch cuts', () => {
     // About 15 s on an idle 2-core machine; the margin is for a busy one.
   }, 300_000);
 
-  it(`reaches every kind of event in ${RUNS} histories of the generator`, () => {
-    // A guard against a generator that stops reaching the rare events: it draws as many histories
-    // as the property runs, on its own (so it holds when run alone), and counts what they record.
+  it(`reaches every kind of event in ${GUARD_HISTORIES} histories of the generator`, () => {
+    // A guard against a generator that stops reaching the rare events: it draws its own histories
+    // (so it holds when run alone) and counts what they record. Five times the property's runs:
+    // in 30 histories SettlementHoldReleased came up 3–25 times (200 draws of 30), and fewer than 3
+    // once in CI, a failure of chance rather than of the generator.
     const outcomes = new Map<string, number>();
     const seen = new Map<string, number>();
-    for (const actions of fc.sample(historyArb, RUNS)) {
+    for (const actions of fc.sample(historyArb, GUARD_HISTORIES)) {
       for (const e of record(actions, outcomes).events) seen.set(e.event.type, (seen.get(e.event.type) ?? 0) + 1);
     }
     if (process.env.LEDGER_PROPERTY_STATS)
