@@ -64,16 +64,19 @@ function statement(alongside: string | null, veto: string | null): string {
   ),
   vetoed AS (${veto ?? 'SELECT NULL::text AS stream_id, NULL::json AS detail WHERE false'}),
   candidates AS (SELECT * FROM input i WHERE NOT EXISTS (SELECT 1 FROM vetoed v WHERE v.stream_id = i.stream_id)),
+  -- Each locked row carries its part's count and expected revision, so that the UPDATE joins the
+  -- locked rows alone: joined with candidates as well, the planner (which cannot see how many
+  -- parts the arrays hold) rescanned this CTE once per part, quadratic in parts per statement.
   locked AS MATERIALIZED (
-    SELECT es.stream_id, es.revision FROM event_streams es
-    WHERE es.stream_id IN (SELECT stream_id FROM candidates WHERE n > 0)
+    SELECT es.stream_id, es.revision, c.n, c.expected FROM event_streams es JOIN candidates c ON c.stream_id = es.stream_id
+    WHERE c.n > 0
     ORDER BY es.stream_id
-    FOR UPDATE
+    FOR UPDATE OF es
   ),
   updated AS (
-    UPDATE event_streams es SET revision = es.revision + i.n
-    FROM candidates i JOIN locked l ON l.stream_id = i.stream_id
-    WHERE es.stream_id = i.stream_id AND i.n > 0 AND (i.expected IS NULL OR es.revision = i.expected)
+    UPDATE event_streams es SET revision = es.revision + l.n
+    FROM locked l
+    WHERE es.stream_id = l.stream_id AND (l.expected IS NULL OR es.revision = l.expected)
     RETURNING es.stream_id, es.revision
   ),
   created AS (
