@@ -226,7 +226,7 @@ describe('one poisoned command', () => {
       requestHash: 'h',
       commandType: 'OpenBillingAccount',
       status: 409,
-      body,
+      body: JSON.stringify(body),
       lastRevision: null,
     });
     const stored = await appender.store(
@@ -294,7 +294,7 @@ describe('one poisoned command', () => {
         requestHash: 'h',
         commandType: 'OpenBillingAccount',
         status: 200,
-        body: { mine: true },
+        body: JSON.stringify({ mine: true }),
         lastRevision: 0n,
       });
       const opened = (accountId: string) =>

@@ -54,7 +54,7 @@ import { ArchivedIdLookups } from './archived-id-lookups';
 import { CommandAppender, type AnswerRecord, type KnownAnswer, type PartOutcome } from './command-appender';
 import { idempotencyScope, type CommandEnvelope } from './command-envelope';
 import { earlierAnswer, earlierClaimOf, IdempotencyStore } from './idempotency-store';
-import { bucketsJson, eventJson, settlementJson, type ReceiptJson } from './receipt';
+import { bucketsJson, eventJson, ReceiptText, settlementJson, type ReceiptJson } from './receipt';
 
 /** Times an account's commands are decided again after another process appended first. */
 const MAX_ATTEMPTS = 5;
@@ -75,6 +75,8 @@ const MAX_FLUSHES_IN_FLIGHT = 3;
 export interface CommandAnswer {
   readonly status: number;
   readonly body: unknown;
+  /** The body as JSON text, when it was serialised already (a receipt: stored and answered alike). */
+  readonly json?: string;
   /** False when the caller must store it (an answer rebuilt from the stream). */
   readonly stored: boolean;
 }
@@ -91,7 +93,7 @@ interface Pending {
 type Outcome =
   | { kind: 'rejected'; error: LedgerHttpError }
   | { kind: 'answered_before'; answered: AnsweredCommand }
-  | { kind: 'decided'; receipt: ReceiptJson; lastRevision: bigint | null };
+  | { kind: 'decided'; receipt: ReceiptJson; text: ReceiptText; lastRevision: bigint | null };
 
 /** One account's part of a flush. */
 interface Part {
@@ -319,20 +321,17 @@ export class AccountCommandRunner {
       const lastRevision = metadata && revision !== 'no_stream' ? revision : null;
       if (metadata && lastRevision !== null)
         stored.push({ metadata, firstRevision, lastRevision, buckets, settlement });
-      return {
-        kind: 'decided',
-        lastRevision,
-        receipt: {
-          commandType: command.type,
-          commandId: envelope.commandId,
-          accountId: account.accountId,
-          events: receiptEvents,
-          revision: revision === 'no_stream' ? null : revision.toString(),
-          position: null,
-          buckets: bucketsJson(buckets),
-          settlement: settlementJson(settlement),
-        },
+      const receipt: ReceiptJson = {
+        commandType: command.type,
+        commandId: envelope.commandId,
+        accountId: account.accountId,
+        events: receiptEvents,
+        revision: revision === 'no_stream' ? null : revision.toString(),
+        position: null,
+        buckets: bucketsJson(buckets),
+        settlement: settlementJson(settlement),
       };
+      return { kind: 'decided', lastRevision, receipt, text: new ReceiptText(receipt) };
     });
     const append = { streamId: accountStreamId(account.accountId), events, expected: startRevision };
     return { account, batch, outcomes, stored, revision, append };
@@ -390,8 +389,9 @@ export class AccountCommandRunner {
           if (decided.kind === 'rejected') {
             pending.resolve({ status: decided.error.status, body: decided.error.body, stored: true });
           } else if (decided.kind === 'decided') {
-            const body = { ...decided.receipt, position: positionOf(decided.lastRevision) };
-            pending.resolve({ status: 200, body, stored: true });
+            const position = positionOf(decided.lastRevision);
+            const body = { ...decided.receipt, position };
+            pending.resolve({ status: 200, body, json: decided.text.withPosition(position), stored: true });
           } else {
             pending.resolve({ status: 200, body: await this.answerAgain(pending, decided.answered), stored: false });
           }
@@ -475,8 +475,8 @@ function answerRecords(part: Part): AnswerRecord[] {
       commandType: pending.command.type,
     };
     return outcome.kind === 'rejected'
-      ? [{ ...common, status: outcome.error.status, body: outcome.error.body, lastRevision: null }]
-      : [{ ...common, status: 200, body: outcome.receipt, lastRevision: outcome.lastRevision }];
+      ? [{ ...common, status: outcome.error.status, body: JSON.stringify(outcome.error.body), lastRevision: null }]
+      : [{ ...common, status: 200, body: outcome.text.withPosition(null), lastRevision: outcome.lastRevision }];
   });
 }
 

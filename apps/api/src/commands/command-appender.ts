@@ -38,8 +38,8 @@ export interface AnswerRecord {
   readonly requestHash: string;
   readonly commandType: string;
   readonly status: number;
-  /** The answer's body; a receipt's `position` is filled in from its events. */
-  readonly body: unknown;
+  /** The answer's body as JSON text; a receipt's `position` is filled in from its events. */
+  readonly body: string;
   /** The revision of the command's last event, if it appended any: its answer gets that position. */
   readonly lastRevision: bigint | null;
 }
@@ -93,7 +93,7 @@ function answersAlongside(answers: readonly AnswerRecord[]): AlongsideWrite {
       request_hash: a.requestHash,
       command_type: a.commandType,
       status: a.status,
-      body: JSON.stringify(a.body),
+      body: a.body,
       last_revision: a.lastRevision === null ? null : a.lastRevision.toString(),
     })),
   );
@@ -192,7 +192,7 @@ export class CommandAppender {
         answered.map((answer) => {
           const result = stored.get(answer.streamId);
           const position = answer.lastRevision !== null && result ? formatPosition(result.position) : null;
-          return { ...answer, body: JSON.stringify(answer.body), position };
+          return { ...answer, position };
         }),
       );
     }

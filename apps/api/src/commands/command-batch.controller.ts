@@ -7,8 +7,8 @@
  * not a list of at most MAX_BATCH_COMMANDS, or when its commands are more than the key's rate limit
  * has left (each counts as a request: 429, nothing decided).
  */
-import { Controller, HttpCode, Logger, Post, Req, UseGuards } from '@nestjs/common';
-import { batchCommand, commandBatchRequest, type CommandBatchAnswer } from '@ledger/contract';
+import { Controller, Header, HttpCode, Logger, Post, Req, UseGuards } from '@nestjs/common';
+import { batchCommand, commandBatchRequest } from '@ledger/contract';
 import { reject, type Principal } from '@ledger/domain';
 import type { EdgeRequest } from '../edge/edge';
 import { refuseNonIdParams } from '../edge/path-params.guard';
@@ -45,14 +45,16 @@ export class CommandBatchController {
 
   constructor(private readonly gateway: CommandGateway) {}
 
+  /** The answer is written as text: receipts arrive serialised already (receipt.ts). */
   @Post(COMMAND_BATCH_PATH)
   @HttpCode(200)
-  async batch(@Req() request: AuthenticatedRequest): Promise<CommandBatchAnswer> {
+  @Header('content-type', 'application/json; charset=utf-8')
+  async batch(@Req() request: AuthenticatedRequest): Promise<string> {
     const { commands } = decodeInput(commandBatchRequest, request.body);
     // Each command counts as a request against the key's rate limit (the edge counted this one).
     (request as EdgeRequest).chargeRequests?.(commands.length);
     const results = await Promise.all(commands.map((item) => this.answerOne(request.principal, item, request.id)));
-    return { results } as CommandBatchAnswer;
+    return batchAnswerJson(results);
   }
 
   private async answerOne(principal: Principal, item: unknown, requestId: string): Promise<Answer> {
@@ -69,4 +71,12 @@ export class CommandBatchController {
       return { status: internal.status, body: internal.body };
     }
   }
+}
+
+/** `JSON.stringify` of the batch's answer (the contract's CommandBatchAnswer), reusing each body's text it has. */
+export function batchAnswerJson(results: readonly Answer[]): string {
+  const items = results.map(
+    ({ status, body, json }) => `{"status":${status},"body":${json ?? JSON.stringify(body ?? null)}}`,
+  );
+  return `{"results":[${items.join(',')}]}`;
 }
