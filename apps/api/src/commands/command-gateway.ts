@@ -110,7 +110,7 @@ export class CommandGateway {
       });
       if (answer.stored) this.idempotency.settle(principal.id, key);
       else await this.idempotency.answer({ ...stored, status: answer.status, body: JSON.stringify(answer.body) });
-      return { status: answer.status, body: answer.body, ...(answer.json === undefined ? {} : { json: answer.json }) };
+      return { status: answer.status, body: answer.body, json: answer.json };
     } catch (error) {
       if (error instanceof LedgerHttpError && error.status < 500 && !TRANSIENT.has(error.body.code)) {
         const earlier = await this.idempotency.answer({
