@@ -13,6 +13,7 @@
  * write to a table that already has one waiting sends the waiting ones first.
  */
 import { CHECKPOINTS_CHANNEL } from '@ledger/database';
+import { preparedStatement } from '@ledger/platform';
 import type { GlobalPosition } from '@ledger/event-store';
 import type { ReadModelTables } from '@ledger/projections';
 import {
@@ -58,10 +59,12 @@ export class BatchWrites {
 
   /**
    * `tx` is the batch's transaction; `reads`, when given, serves the reads of a projection that has
-   * written nothing yet in it. That is safe because nothing else writes these tables while the
-   * projections' locks are held (the caller has taken them), and such a projection's own writes
-   * are all still waiting: a read elsewhere sees what one in `tx` would. Reads of several
-   * projections then run side by side instead of one round trip after another.
+   * written nothing yet in it. Such a projection's own writes are all still waiting, so a read
+   * elsewhere sees what one in `tx` would, unless another writer changes the tables meanwhile; and
+   * every other writer (a rebuild's swap, another projector) moves the checkpoint rows in the same
+   * transaction, so `commit` then moves fewer checkpoints than asked and the caller rolls the batch
+   * back. Reads of several projections then run side by side instead of one round trip after
+   * another, even before the caller's locks are granted.
    */
   constructor(
     private readonly tx: Kysely<ReadModelTables>,
@@ -114,21 +117,10 @@ export class BatchWrites {
       moves.map((move) => BigInt(move.events)),
       moves.map((move) => move.fromVersion),
     ];
-    const { text, parameters } = combine(parts);
-    const at = parameters.length;
-    const sql = `${text}${text ? ',\n' : 'WITH '}moved AS (
-      UPDATE projection_checkpoints c
-      SET position_commit = m.to_commit, position_prepare = m.to_prepare,
-        events_applied = c.events_applied + m.events, updated_at = now()
-      FROM unnest($${at + 1}::text[], $${at + 2}::bigint[], $${at + 3}::bigint[], $${at + 4}::bigint[],
-          $${at + 5}::bigint[], $${at + 6}::bigint[], $${at + 7}::text[])
-        AS m(projection, from_commit, from_prepare, to_commit, to_prepare, events, from_version)
-      WHERE c.projection = m.projection AND c.position_commit = m.from_commit AND c.position_prepare = m.from_prepare
-        AND c.xmin::text = m.from_version
-      RETURNING c.projection, c.xmin::text AS version
-    )
-    SELECT (SELECT coalesce(json_object_agg(projection, version), '{}') FROM moved) AS moved,
-      pg_notify('${CHECKPOINTS_CHANNEL}', '')${channels.map((_, i) => `, pg_notify($${at + 8 + i}, '')`).join('')}`;
+    const parameters = parts.flatMap((query) => query.parameters);
+    const sql = shaped(parts, `moved ${channels.length}`, () =>
+      commitStatement(combine(parts), parameters.length, channels.length),
+    );
     this.statements += 1;
     const result = await this.tx.executeQuery<{ moved: Record<string, string> }>(
       CompiledQuery.raw(sql, [...parameters, ...values, ...channels]),
@@ -160,9 +152,14 @@ export class BatchWrites {
     for (const waiting of this.waiting) if (chosen(waiting)) this.wrote.add(waiting.owner);
     const parts = this.take(chosen);
     if (parts.length === 0) return;
-    const { text, parameters } = combine(parts);
+    const sql = shaped(parts, 'select 1', () => `${combine(parts)}\nSELECT 1`);
     this.statements += 1;
-    await this.tx.executeQuery(CompiledQuery.raw(`${text}\nSELECT 1`, [...parameters]));
+    await this.tx.executeQuery(
+      CompiledQuery.raw(
+        sql,
+        parts.flatMap((query) => query.parameters),
+      ),
+    );
   }
 
   private take(chosen: (waiting: Waiting) => boolean): CompiledQuery[] {
@@ -173,18 +170,58 @@ export class BatchWrites {
 }
 
 /**
+ * The statement of `queries` followed by `tail`, built once per shape: batch after batch the parts
+ * are the same few statements with new parameters, so the combined text is looked up rather than
+ * renumbered again, and it is prepared on the connection (platform's prepared-statements.ts).
+ */
+const statements = new Map<string, string>();
+/** Shapes are few (subsets of the read-model tables); the bound only guards against a runaway caller. */
+const MOST_SHAPES = 256;
+
+function shaped(queries: readonly CompiledQuery[], tail: string, build: () => string): string {
+  const key = `${queries.map((query) => query.sql).join('\u0000')}\u0000${tail}`;
+  let statement = statements.get(key);
+  if (statement === undefined) {
+    statement = preparedStatement(build());
+    if (statements.size >= MOST_SHAPES) statements.clear();
+    statements.set(key, statement);
+  }
+  return statement;
+}
+
+/**
+ * Moves the checkpoints after `writes` (the combined parts, taking `at` parameters), says which it
+ * moved, and notifies the checkpoints channel and `channels` more, whose names are parameters.
+ */
+function commitStatement(writes: string, at: number, channels: number): string {
+  const notify = Array.from({ length: channels }, (_, i) => `, pg_notify($${at + 8 + i}, '')`).join('');
+  return `${writes}${writes ? ',\n' : 'WITH '}moved AS (
+      UPDATE projection_checkpoints c
+      SET position_commit = m.to_commit, position_prepare = m.to_prepare,
+        events_applied = c.events_applied + m.events, updated_at = now()
+      FROM unnest($${at + 1}::text[], $${at + 2}::bigint[], $${at + 3}::bigint[], $${at + 4}::bigint[],
+          $${at + 5}::bigint[], $${at + 6}::bigint[], $${at + 7}::text[])
+        AS m(projection, from_commit, from_prepare, to_commit, to_prepare, events, from_version)
+      WHERE c.projection = m.projection AND c.position_commit = m.from_commit AND c.position_prepare = m.from_prepare
+        AND c.xmin::text = m.from_version
+      RETURNING c.projection, c.xmin::text AS version
+    )
+    SELECT (SELECT coalesce(json_object_agg(projection, version), '{}') FROM moved) AS moved,
+      pg_notify('${CHECKPOINTS_CHANNEL}', '')${notify}`;
+}
+
+/**
  * `WITH w0 AS (...), w1 AS (...)` of the queries, their placeholders renumbered to follow one
  * another; empty text for no queries.
  */
-function combine(queries: readonly CompiledQuery[]): { text: string; parameters: unknown[] } {
-  const parameters: unknown[] = [];
+function combine(queries: readonly CompiledQuery[]): string {
+  let offset = 0;
   const ctes = queries.map((query, i) => {
-    const offset = parameters.length;
-    parameters.push(...query.parameters);
-    const text = query.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + offset}`);
-    return `w${i} AS (${text})`;
+    const at = offset;
+    offset += query.parameters.length;
+    return `w${i} AS (${query.sql.replace(/\$(\d+)/g, (_, n: string) => `$${Number(n) + at}`)})`;
   });
-  return { text: ctes.length > 0 ? `WITH ${ctes.join(',\n')}` : '', parameters };
+  return ctes.length > 0 ? `WITH ${ctes.join(',\n')}` : '';
 }
 
 /** Whether a query may change rows (anything but a plain read). */

@@ -1,6 +1,7 @@
 /** Postgres access: one pg pool, kysely on top, and the migrations of every module run on start. */
 import { Kysely, Migrator, PostgresDialect, type Migration } from 'kysely';
 import pg from 'pg';
+import { preparingPool } from './prepared-statements';
 
 const INT8_OID = 20;
 const XID8_OID = 5069;
@@ -37,8 +38,9 @@ export function createPool(url: string, { max = 10, asynchronousCommit = false }
   return pool;
 }
 
+/** Kysely over the pool; statements marked by `preparedStatement` are prepared once per connection. */
 export function createKysely<Database>(pool: pg.Pool): Kysely<Database> {
-  return new Kysely<Database>({ dialect: new PostgresDialect({ pool }) });
+  return new Kysely<Database>({ dialect: new PostgresDialect({ pool: preparingPool(pool) }) });
 }
 
 // eslint-disable-next-line @typescript-eslint/no-explicit-any -- any database shape may be migrated

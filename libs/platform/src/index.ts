@@ -1,5 +1,6 @@
 export * from './config';
 export * from './database';
+export * from './prepared-statements';
 export * from './embedded-postgres';
 export * from './csv';
 export * from './project-root';

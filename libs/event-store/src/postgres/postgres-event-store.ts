@@ -185,6 +185,39 @@ const toRecorded = (row: EventColumns): RecordedEvent => ({
 
 const escapeLike = (text: string): string => text.replace(/[\\%_]/g, (char) => `\\${char}`);
 
+/**
+ * A page of the log past ($1, $2), at most $3 events (of streams starting with $4), and whether
+ * committed events lie beyond FINISHED. Prepared once per connection: a live subscription reads
+ * it after every wake-up, and parsing and planning it each time cost more than running it.
+ */
+function readPageStatement(name: string, prefix: string): { readonly name: string; readonly text: string } {
+  return {
+    name,
+    text: `WITH horizon AS MATERIALIZED (SELECT ${FINISHED} AS finished),
+       page AS (
+         SELECT ${EVENT_COLUMNS} FROM events
+         WHERE transaction_id < (SELECT finished FROM horizon)
+           AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
+           ${prefix}
+         ORDER BY transaction_id, position
+         LIMIT $3
+       )
+       SELECT page.*, (
+         -- In index order with a limit, so that no plan reads the whole table (the table's
+         -- statistics cannot know how many events lie past the horizon).
+         SELECT true FROM events
+         WHERE transaction_id >= (SELECT finished FROM horizon)
+           AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
+         ORDER BY transaction_id, position
+         LIMIT 1
+       ) IS NOT NULL AS held_back
+       FROM (SELECT) AS one LEFT JOIN page ON true
+       ORDER BY page.transaction_id, page.position`,
+  };
+}
+const READ_PAGE = readPageStatement('ledger-read-log', '');
+const READ_PAGE_OF_PREFIX = readPageStatement('ledger-read-log-of-prefix', `AND stream_id LIKE $4 || '%'`);
+
 export class PostgresEventStore implements EventStore {
   private readonly pageSize: number;
   private readonly pollIntervalMs: number;
@@ -252,35 +285,12 @@ export class PostgresEventStore implements EventStore {
     // Positions start above (0, 0): xid 0 is never assigned and identities count from 1.
     const after = options.after ?? { commit: 0n, prepare: 0n };
     const values: unknown[] = [after.commit, after.prepare, maxCount];
-    let prefix = '';
-    if (options.streamPrefix) {
-      values.push(escapeLike(options.streamPrefix));
-      prefix = `AND stream_id LIKE $4 || '%'`;
-    }
+    if (options.streamPrefix) values.push(escapeLike(options.streamPrefix));
     // One row at least (the page's, or a row of nulls for an empty page), each with the flag.
-    const { rows } = await this.pool.query<Partial<EventColumns> & { held_back: boolean }>(
-      `WITH horizon AS MATERIALIZED (SELECT ${FINISHED} AS finished),
-       page AS (
-         SELECT ${EVENT_COLUMNS} FROM events
-         WHERE transaction_id < (SELECT finished FROM horizon)
-           AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
-           ${prefix}
-         ORDER BY transaction_id, position
-         LIMIT $3
-       )
-       SELECT page.*, (
-         -- In index order with a limit, so that no plan reads the whole table (the table's
-         -- statistics cannot know how many events lie past the horizon).
-         SELECT true FROM events
-         WHERE transaction_id >= (SELECT finished FROM horizon)
-           AND (transaction_id, position) > ($1::text::xid8, $2::bigint)
-         ORDER BY transaction_id, position
-         LIMIT 1
-       ) IS NOT NULL AS held_back
-       FROM (SELECT) AS one LEFT JOIN page ON true
-       ORDER BY page.transaction_id, page.position`,
+    const { rows } = await this.pool.query<Partial<EventColumns> & { held_back: boolean }>({
+      ...(options.streamPrefix ? READ_PAGE_OF_PREFIX : READ_PAGE),
       values,
-    );
+    });
     const events = rows
       .filter((row) => typeof row.stream_id === 'string')
       .map((row) => toRecorded(row as EventColumns));
