@@ -370,7 +370,8 @@ export class Projector {
 
   /**
    * Applies each part to its projection and moves their checkpoints past them, in one transaction:
-   * BEGIN, the projections' locks, their reads, one statement of all writes and checkpoints, COMMIT.
+   * BEGIN and the projections' locks (while their writes are computed), their reads, one statement
+   * of all writes and checkpoints, COMMIT.
    */
   private async commit(parts: readonly Part[], decoded: ReadonlyMap<RecordedEvent, Decoded>): Promise<Outcome> {
     const inputs = parts.map((part) => {
@@ -389,13 +390,18 @@ export class Projector {
     try {
       await this.options.db.connection().execute(async (tx) => {
         writes = new BatchWrites(tx, this.options.db);
+        // Not awaited yet: the projections compute their writes while Postgres takes the locks.
+        // Anything they send on tx queues behind it on the connection; their reads of rows they
+        // have not written run elsewhere, which holding the locks would not change (see
+        // BatchWrites): another writer's change meanwhile moves the checkpoint, voiding the batch.
+        const begun = beginLocked(
+          tx,
+          parts.map((part) => part.track.name),
+          { asynchronousCommit: true },
+        );
+        begun.catch(() => undefined); // awaited below; not an unhandled rejection meanwhile
         try {
-          await beginLocked(
-            tx,
-            parts.map((part) => part.track.name),
-            { asynchronousCommit: true },
-          );
-          versions = await this.applyAll(writes, inputs);
+          versions = await this.applyAll(writes, inputs, begun);
           await sql`COMMIT`.execute(tx);
         } catch (error) {
           await sql`ROLLBACK`.execute(tx).catch(() => undefined);
@@ -426,6 +432,7 @@ export class Projector {
   private async applyAll(
     batch: BatchWrites,
     inputs: ReadonlyArray<{ part: Part; events: ProjectedEvent[]; to: GlobalPosition; staged: StagedRows }>,
+    begun: Promise<void>,
   ): Promise<Map<string, string>> {
     // Side by side: each projection owns its tables, and their reads run on connections of their own.
     const applied = await Promise.allSettled(
@@ -433,6 +440,8 @@ export class Projector {
         part.track.projection.applyBatch(events, batch.for(part.track.name), staged),
       ),
     );
+    // The transaction's own failure (the connection, the locks) comes first: it is nobody's fault.
+    await begun;
     const failed = applied.find((outcome) => outcome.status === 'rejected');
     if (failed) throw new ProjectionError(failed.reason);
     const moves = inputs.map(({ part, events, to }) => ({
