@@ -83,11 +83,18 @@ test('killed at random instants while catching up, restarted, it ends with exact
   let runsThatCommitted = 0;
   let killsDuringCatchUp = 0;
   let refills = 0;
+  // How much a refill appends: doubled whenever a run caught up before its kill, so that the
+  // backlog outlasts the kill's delay however fast this machine projects.
+  let refillAccounts = 8;
   for (let run = 0; killsDuringCatchUp < 20; run++) {
     if (run >= 60) throw new Error(`only ${killsDuringCatchUp} kills landed during catch-up in ${run} runs`);
     // Keep a backlog: a kill must interrupt catching up, not idling at the head.
     if (await caughtUp()) {
-      await appendHistories(store, { accounts: 8, eventsPerAccount: 300, prefix: `crash-refill-${refills++}` });
+      await appendHistories(store, {
+        accounts: refillAccounts,
+        eventsPerAccount: 300,
+        prefix: `crash-refill-${refills++}`,
+      });
     }
     const placeBefore = await placeNow();
     const worker = startWorker(build.script('main'), [], env);
@@ -104,7 +111,8 @@ test('killed at random instants while catching up, restarted, it ends with exact
     await sleep(delay);
     worker.process.kill('SIGKILL');
     expect((await worker.exited).signal).toBe('SIGKILL');
-    if (!(await caughtUp())) killsDuringCatchUp += 1;
+    if (await caughtUp()) refillAccounts = Math.min(refillAccounts * 2, 128);
+    else killsDuringCatchUp += 1;
     progress.add(await placeNow());
   }
   // The runs did work between kills, and no restart moved a checkpoint back: checkpoints only
